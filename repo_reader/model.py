@@ -1,0 +1,219 @@
+"""Result types shared by every layer: frozen dataclasses and StrEnums.
+
+Imports only the standard library. Passes build these; renderers read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+SCHEMA_VERSION = 1
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FOUND = 1  # `check` found something; `trace` could not trace any model
+    USAGE = 2
+
+
+class Role(StrEnum):
+    DATALOADER = "dataloader"
+    MODEL = "model"
+    TRAIN = "train"
+    EVAL = "eval"
+    UTILS = "utils"
+    CONFIG = "config"
+    TEST = "test"
+    OTHER = "other"
+
+
+class EntryKind(StrEnum):
+    TRAIN = "train"
+    EVAL = "eval"
+    INFERENCE = "inference"
+    EXPORT = "export"
+    DATA_PREP = "data-prep"
+    OTHER = "other"
+
+
+class EntrySource(StrEnum):
+    """How an entry point was found."""
+
+    MAIN_GUARD = "main-guard"
+    DUNDER_MAIN = "__main__.py"
+    MODULE_LEVEL = "module-level"
+    CONSOLE_SCRIPT = "console-script"
+    HYDRA = "hydra"
+    FIRE = "fire"
+    CLICK = "click"
+    TYPER = "typer"
+    LIGHTNING_CLI = "lightning-cli"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """A place in the repository; `line` and `col` are 1-based, `path` is root-relative POSIX."""
+
+    path: str
+    line: int
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One reason behind an inference, with its weight towards the conclusion (0-100)."""
+
+    reason: str
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    path: str
+    module: str
+    role: Role
+    confidence: int
+    evidence: tuple[Evidence, ...]
+    lines: int
+    notebook: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScanWarning:
+    path: str
+    message: str
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A command-line option of an entry point. `default` is source text (`'0.1'`, `'"adam"'`)."""
+
+    name: str
+    flags: tuple[str, ...]
+    default: str | None
+    help: str | None
+    type: str | None = None
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPoint:
+    path: str
+    line: int
+    col: int
+    name: str  # qualified name of the code that runs: `train.main` or the module `train`
+    kind: EntryKind
+    rank: int
+    source: EntrySource
+    command: str
+    options: tuple[Option, ...]
+    confidence: int
+    evidence: tuple[Evidence, ...]
+    config_path: str | None = None  # Hydra `config_path/config_name`, a YAML the entry loads
+
+
+@dataclass(frozen=True, slots=True)
+class Submodule:
+    """A layer assigned in a model's `__init__` (`self.name = ...`)."""
+
+    name: str
+    type: str  # resolved qualified name of what is built, or the expression when unresolved
+    line: int
+    col: int
+    container: str = ""  # "" | Sequential | ModuleList | ModuleDict | list | dict | tuple
+    in_loop: bool = False
+    children: tuple[str, ...] = ()  # types inside a container
+
+
+@dataclass(frozen=True, slots=True)
+class ConstructionSite:
+    path: str
+    line: int
+    col: int
+    caller: str  # qualified name of the function (or module) that builds the model
+    args: tuple[str, ...]  # source text of each argument, keywords as `name=expr`
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    qualname: str
+    path: str
+    line: int
+    col: int
+    bases: tuple[str, ...]
+    framework: str  # "torch" | "lightning" | "transformers" | ...
+    top_level: bool
+    top_level_reason: str
+    submodules: tuple[Submodule, ...]
+    contains: tuple[str, ...]  # qualnames of the repo's own models used as submodules
+    constructed_at: tuple[ConstructionSite, ...]
+    forward: Location | None
+    init_params: tuple[str, ...] = ()  # `__init__` parameters as source (`depth=18`)
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInfo:
+    qualname: str
+    path: str
+    line: int
+    col: int
+    bases: tuple[str, ...]
+    getitem: Location | None
+    length: Location | None
+    constructed_at: tuple[ConstructionSite, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CallEdge:
+    caller: str
+    callee: str  # `module.qualname`, `torch.optim.AdamW`, `<builtin>.len`, or the raw expression
+    path: str
+    line: int
+    col: int
+    resolved: bool
+    kind: str = "call"  # call | construct | module-call (nn.Module instance called -> forward)
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A function, method or class defined in the repo: the nodes of the call graph."""
+
+    qualname: str
+    kind: str  # function | method | class | module
+    path: str
+    line: int
+    col: int
+    signature: str
+    docstring: str | None
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    entry: str
+    target: str
+    calls: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RepoMap:
+    root: str
+    files: tuple[FileInfo, ...]
+    entry_points: tuple[EntryPoint, ...]
+    models: tuple[ModelInfo, ...]
+    datasets: tuple[DatasetInfo, ...]
+    definitions: tuple[Definition, ...]
+    edges: tuple[CallEdge, ...]
+    chains: tuple[Chain, ...]
+    frameworks: tuple[str, ...]
+    warnings: tuple[ScanWarning, ...]
+    total_lines: int
+    schema_version: int = SCHEMA_VERSION
+    readme_commands: tuple[str, ...] = field(default=())
