@@ -217,3 +217,142 @@ class RepoMap:
     total_lines: int
     schema_version: int = SCHEMA_VERSION
     readme_commands: tuple[str, ...] = field(default=())
+
+
+# --- trace ---
+# Result types of `repo-reader trace` (owned by repo_reader/trace/). Built in the child process,
+# sent to the parent as JSON and decoded back into these types.
+
+TRACE_SCHEMA_VERSION = 1
+
+
+class TraceDevice(StrEnum):
+    AUTO = "auto"
+    META = "meta"
+    FAKE = "fake"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class TraceStatus(StrEnum):
+    OK = "ok"
+    MISSING_PACKAGE = "missing-package"
+    IMPORT_ERROR = "import-error"
+    CONSTRUCTOR_ERROR = "constructor-error"
+    INPUT_ERROR = "input-error"  # no candidate input ran
+    FORWARD_ERROR = "forward-error"
+    TIMEOUT = "timeout"
+    CRASH = "crash"
+
+
+class FlagKind(StrEnum):
+    NEVER_CALLED = "never-called"
+    MODE_ONLY = "mode-only"  # ran in train mode or in eval mode, not both
+    PLAIN_CONTAINER = "plain-container"
+    NO_GRADIENT = "no-gradient"
+    SHARED_PARAMETER = "shared-parameter"
+    SHARED_MODULE = "shared-module"
+
+
+@dataclass(frozen=True, slots=True)
+class TracedValue:
+    """What flowed through a module: a tensor's shape, or a container of traced values."""
+
+    kind: str  # tensor | tuple | list | dict | dataclass | none | scalar | other
+    shape: tuple[int, ...] = ()
+    dtype: str = ""
+    device: str = ""
+    items: tuple[tuple[str, TracedValue], ...] = ()  # (index or key, value) for containers
+    text: str = ""  # type name of a dataclass/other, repr of a scalar
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleCall:
+    """One submodule of the traced model; `path` is its dotted name ("" for the model)."""
+
+    path: str
+    class_name: str
+    class_qualname: str
+    depth: int
+    order: int  # position of its first call in execution order, -1 when never called
+    calls: int
+    inputs: TracedValue | None
+    outputs: TracedValue | None
+    own_params: int
+    total_params: int  # shared/tied parameters counted once
+    trainable_params: int
+    flops: int  # inclusive of children; first call only
+    macs: int
+    defined_at: Location | None  # where the parent's `__init__` assigns it
+    called_at: Location | None  # where the parent's `forward` calls it
+    modes: tuple[str, ...] = ()  # "train" / "eval": modes in which it ran
+    time_ms: float | None = None  # cuda only
+    peak_memory: int | None = None  # cuda only, bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TraceFlag:
+    kind: FlagKind
+    module: str  # module path, or parameter name for parameter flags
+    location: Location | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputAttempt:
+    """One candidate input of the synthesis ladder; `error` is None for the one that ran."""
+
+    source: str  # user | example_input_array | dummy_inputs | first-layer | signature | ...
+    description: str  # `x=2x3x32x32:float32`
+    reason: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConstructorArg:
+    name: str  # keyword, or `#0` for a positional argument
+    value: str  # repr of the value, or the source expression evaluated in the child
+    source: str  # "argparse default of --depth", "--init", "construction site", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Construction:
+    method: str  # one line: how the model was built
+    args: tuple[ConstructorArg, ...]
+    notes: tuple[str, ...] = ()  # intercepted downloads, dropped arguments
+
+
+@dataclass(frozen=True, slots=True)
+class TraceFailure:
+    message: str
+    exception: str = ""  # exception type name
+    location: Location | None = None  # innermost frame inside the repository
+    package: str | None = None  # missing package
+    importer: Location | None = None  # repo file that imports the missing package
+    detail: tuple[str, ...] = ()  # repo frames of the traceback, or the child's stderr tail
+
+
+@dataclass(frozen=True, slots=True)
+class ModelTrace:
+    qualname: str
+    path: str
+    status: TraceStatus
+    device: str  # the device actually used ("" when nothing ran)
+    device_notes: tuple[str, ...]
+    construction: Construction | None
+    input_attempts: tuple[InputAttempt, ...]
+    modules: tuple[ModuleCall, ...]  # in registration order (named_modules)
+    flags: tuple[TraceFlag, ...]
+    total_params: int = 0
+    trainable_params: int = 0
+    flops: int = 0
+    failure: TraceFailure | None = None
+    backward: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeTrace:
+    root: str
+    models: tuple[ModelTrace, ...]
+    notice: str = "trace imports and runs the repository's code, in a child process"
+    schema_version: int = TRACE_SCHEMA_VERSION
