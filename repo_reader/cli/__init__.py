@@ -1,0 +1,11 @@
+"""The typer application: thin commands that parse options, call `api`, render, and exit.
+
+Each command lives in its own module; importing them here registers them on `app`.
+"""
+
+from __future__ import annotations
+
+from repo_reader.cli.app import app, main
+from repo_reader.cli import map_command  # noqa: F401  (registers `map` and `calls`)
+
+__all__ = ["app", "main"]

@@ -1,0 +1,44 @@
+"""The on-disk cache of per-file facts, keyed by content hash, kept outside the analysed repo.
+
+`$XDG_CACHE_HOME/repo-reader` or `~/.cache/repo-reader`. A broken cache entry is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+FACTS_VERSION = "1"  # bump whenever ModuleFacts or the collector changes what it records
+
+
+def cache_folder() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "repo-reader" / f"facts-{FACTS_VERSION}"
+
+
+def cache_key(data: bytes, path: str, module: str) -> str:
+    digest = hashlib.blake2b(data, digest_size=20)
+    digest.update(f"\0{path}\0{module}".encode())
+    return digest.hexdigest()
+
+
+def load(folder: Path, key: str) -> object | None:
+    try:
+        with open(folder / key[:2] / key, "rb") as handle:
+            return pickle.load(handle)
+    except Exception:  # a missing, truncated or stale entry is simply a miss
+        return None
+
+
+def store(folder: Path, key: str, value: object) -> None:
+    target = folder / key[:2]
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target, delete=False) as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, target / key)
+    except OSError:
+        pass  # a read-only home or a full disk costs speed, not correctness

@@ -1,0 +1,396 @@
+"""One walk over a module's syntax tree that records its facts (imports, definitions, calls, assignments).
+
+Names are recorded as spelled; resolving them across files happens later, in `index`.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from repo_reader.scan.facts import (
+    AssignFact, CallFact, DefFact, FieldFact, ImportFact, ModuleFacts, OptionFact, Param,
+)
+
+MAX_TEXT = 120
+CONTAINER_CALLS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
+
+
+def dotted(node: ast.expr) -> str:
+    """`self.encoder` → "self.encoder"; `f()(x)` → "f()"; anything else → ""."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    if isinstance(node, ast.Call):
+        base = dotted(node.func)
+        return f"{base}()" if base else ""
+    if isinstance(node, ast.Subscript):
+        base = dotted(node.value)
+        return f"{base}[]" if base else ""
+    return ""
+
+
+def resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str:
+    """The absolute module named by `from ..x import` inside `module`."""
+    parts = module.split(".") if module else []
+    if not is_package:
+        parts = parts[:-1]
+    if level > 1:
+        parts = parts[: len(parts) - (level - 1)] if level - 1 <= len(parts) else []
+    if target:
+        parts.append(target)
+    return ".".join(parts)
+
+
+class Collector(ast.NodeVisitor):
+    def __init__(self, text: str, module: str, is_package: bool) -> None:
+        self.source_lines = text.splitlines()
+        self.module = module
+        self.is_package = is_package
+        self.scope: list[str] = []
+        self.kinds: list[str] = []  # "class" | "function" for each scope level
+        self.loop_depth = 0
+        self.imports: list[ImportFact] = []
+        self.definitions: list[DefFact] = []
+        self.calls: list[CallFact] = []
+        self.assigns: list[AssignFact] = []
+        self.options: list[OptionFact] = []
+        self.fields: list[FieldFact] = []
+        self.returns: list[tuple[str, str]] = []
+        self.globals: set[str] = set()
+        self.exports: tuple[str, ...] | None = None
+        self.main_guard: int | None = None
+        self.module_loops = 0
+
+    # -- helpers -----------------------------------------------------------------------------
+    def text(self, node: ast.AST) -> str:
+        """Source text of a node, on one line, truncated (cheaper than ast.unparse)."""
+        start, end = node.lineno - 1, (node.end_lineno or node.lineno) - 1  # type: ignore[attr-defined]
+        col, end_col = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+        lines = self.source_lines
+        if start >= len(lines) or end >= len(lines):
+            return ""
+        if start == end:
+            raw = lines[start].encode()[col:end_col].decode(errors="replace")
+        else:
+            pieces = [lines[start].encode()[col:].decode(errors="replace")]
+            pieces += lines[start + 1 : end]
+            pieces.append(lines[end].encode()[:end_col].decode(errors="replace"))
+            raw = " ".join(piece.strip() for piece in pieces)
+        return raw if len(raw) <= MAX_TEXT else raw[: MAX_TEXT - 3] + "..."
+
+    @property
+    def current(self) -> str:
+        return ".".join(self.scope)
+
+    def in_function(self) -> bool:
+        return "function" in self.kinds
+
+    # -- imports -----------------------------------------------------------------------------
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.asname:
+                self.imports.append(ImportFact(alias.asname, alias.name, node.lineno, node.col_offset + 1))
+            else:
+                head = alias.name.split(".")[0]
+                self.imports.append(ImportFact(head, head, node.lineno, node.col_offset + 1))
+                if head != alias.name:  # `import a.b` also makes `a.b` reachable through `a`
+                    self.imports.append(ImportFact(alias.name, alias.name, node.lineno, node.col_offset + 1))
+            if not self.scope:
+                self.globals.add((alias.asname or alias.name).split(".")[0])
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        base = node.module or ""
+        if node.level:
+            base = resolve_relative(self.module, self.is_package, node.level, node.module)
+        for alias in node.names:
+            if alias.name == "*":
+                self.imports.append(ImportFact("*", base, node.lineno, node.col_offset + 1))
+                continue
+            local = alias.asname or alias.name
+            target = f"{base}.{alias.name}" if base else alias.name
+            self.imports.append(ImportFact(local, target, node.lineno, node.col_offset + 1))
+            if not self.scope:
+                self.globals.add(local)
+
+    # -- definitions -------------------------------------------------------------------------
+    def params(self, arguments: ast.arguments) -> tuple[Param, ...]:
+        result: list[Param] = []
+        positional = arguments.posonlyargs + arguments.args
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults))
+        defaults += list(arguments.defaults)
+        for arg, default in zip(positional, defaults):
+            result.append(self.param(arg, default, "positional"))
+        if arguments.vararg:
+            result.append(self.param(arguments.vararg, None, "vararg"))
+        for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults):
+            result.append(self.param(arg, default, "keyword"))
+        if arguments.kwarg:
+            result.append(self.param(arguments.kwarg, None, "varkw"))
+        return tuple(result)
+
+    def param(self, arg: ast.arg, default: ast.expr | None, kind: str) -> Param:
+        annotation = self.text(arg.annotation) if arg.annotation else ""
+        return Param(arg.arg, annotation, self.text(default) if default is not None else None, kind)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        kind = "method" if self.kinds and self.kinds[-1] == "class" else "function"
+        qualname = ".".join([*self.scope, node.name])
+        params = self.params(node.args)
+        self.definitions.append(
+            DefFact(
+                qualname, kind, node.lineno, node.col_offset + 1, node.end_lineno or node.lineno,
+                params, tuple(self.text(d) for d in node.decorator_list), (), ast.get_docstring(node),
+                isinstance(node, ast.AsyncFunctionDef),
+            )
+        )
+        if not self.scope:
+            self.globals.add(node.name)
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for param in params:
+            if param.annotation and param.name != "self":
+                self.assigns.append(
+                    AssignFact(qualname, param.name, "annotation", param.annotation, node.lineno,
+                               node.col_offset + 1, False)
+                )
+        for default in [*node.args.defaults, *node.args.kw_defaults]:
+            if default is not None:
+                self.visit(default)
+        self.enter(node.name, "function", node.body)
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        qualname = ".".join([*self.scope, node.name])
+        bases = tuple(dotted(base) or self.text(base) for base in node.bases)
+        self.definitions.append(
+            DefFact(
+                qualname, "class", node.lineno, node.col_offset + 1, node.end_lineno or node.lineno,
+                (), tuple(self.text(d) for d in node.decorator_list), bases, ast.get_docstring(node),
+            )
+        )
+        if not self.scope:
+            self.globals.add(node.name)
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for statement in node.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                default = self.text(statement.value) if statement.value is not None else None
+                self.fields.append(
+                    FieldFact(qualname, statement.target.id, self.text(statement.annotation), default,
+                              statement.lineno)
+                )
+        self.enter(node.name, "class", node.body)
+
+    def enter(self, name: str, kind: str, body: list[ast.stmt]) -> None:
+        saved_loops = self.loop_depth
+        self.scope.append(name)
+        self.kinds.append(kind)
+        self.loop_depth = 0
+        for statement in body:
+            self.visit(statement)
+        self.scope.pop()
+        self.kinds.pop()
+        self.loop_depth = saved_loops
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.visit(node.body)
+
+    # -- control flow ------------------------------------------------------------------------
+    def visit_If(self, node: ast.If) -> None:
+        if not self.scope and self.main_guard is None and is_main_guard(node.test):
+            self.main_guard = node.lineno
+        self.generic_visit(node)
+
+    def loop(self, node: ast.For | ast.While | ast.AsyncFor) -> None:
+        if not self.scope and self.main_guard is None:
+            self.module_loops += 1
+        self.loop_depth += 1
+        self.generic_visit(node)
+        self.loop_depth -= 1
+
+    visit_For = visit_While = visit_AsyncFor = loop  # type: ignore[assignment]
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if node.value is not None:
+            value = node.value.func if isinstance(node.value, ast.Call) else node.value
+            name = dotted(value)
+            if name:
+                self.returns.append((self.current, name))
+            self.visit(node.value)
+
+    # -- assignments -------------------------------------------------------------------------
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self.record_assign(target, node.value, node)
+        self.visit(node.value)
+        for target in node.targets:
+            self.visit(target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        target = dotted(node.target)
+        if target and (self.in_function() or not self.scope):
+            self.assigns.append(
+                AssignFact(self.current, target, "annotation", self.text(node.annotation), node.lineno,
+                           node.col_offset + 1, self.loop_depth > 0)
+            )
+        if node.value is not None:
+            self.record_assign(node.target, node.value, node)
+            self.visit(node.value)
+
+    def record_assign(self, target: ast.expr, value: ast.expr, node: ast.stmt) -> None:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                if not self.scope and isinstance(element, ast.Name):
+                    self.globals.add(element.id)
+            return
+        name = dotted(target)
+        if not name:
+            return
+        if not self.scope and isinstance(target, ast.Name):
+            self.globals.add(target.id)
+            if target.id == "__all__" and isinstance(value, (ast.List, ast.Tuple)):
+                self.exports = tuple(
+                    element.value for element in value.elts
+                    if isinstance(element, ast.Constant) and isinstance(element.value, str)
+                )
+        kind, text, children = describe_value(value)
+        if kind:
+            self.assigns.append(
+                AssignFact(self.current, name, kind, text, node.lineno, node.col_offset + 1,
+                           self.loop_depth > 0, children)
+            )
+
+    # -- calls -------------------------------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        callee = dotted(node.func)
+        last = callee.rsplit(".", 1)[-1]
+        keep_args = bool(last) and (last[:1].isupper() or last in ("build", "create_model", "build_model"))
+        args: tuple[str, ...] = ()
+        if keep_args:
+            args = tuple(self.text(arg) for arg in node.args) + tuple(
+                (f"{keyword.arg}={self.text(keyword.value)}" if keyword.arg else f"**{self.text(keyword.value)}")
+                for keyword in node.keywords
+            )
+        self.calls.append(
+            CallFact(self.current, callee, node.lineno, node.col_offset + 1, args,
+                     tuple(keyword.arg for keyword in node.keywords if keyword.arg), self.loop_depth > 0)
+        )
+        if last == "add_argument":
+            self.record_option(node)
+        elif last == "append" and callee.startswith("self.") and node.args:
+            kind, text, children = describe_value(node.args[0])
+            if kind == "call":
+                self.assigns.append(
+                    AssignFact(self.current, callee[: -len(".append")], "append", text, node.lineno,
+                               node.col_offset + 1, self.loop_depth > 0)
+                )
+        elif callee in ("setattr", "self.add_module", "self.register_module") and len(node.args) >= 2:
+            kind, text, children = describe_value(node.args[-1])
+            name = node.args[-2]
+            label = name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else "<dynamic>"
+            if kind == "call" and (callee != "setattr" or dotted(node.args[0]) == "self"):
+                self.assigns.append(
+                    AssignFact(self.current, f"self.{label}", "setattr", text, node.lineno,
+                               node.col_offset + 1, self.loop_depth > 0)
+                )
+        self.generic_visit(node)
+
+    def record_option(self, node: ast.Call) -> None:
+        flags = tuple(
+            arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+        )
+        if not flags:
+            return
+        keywords = {keyword.arg: keyword.value for keyword in node.keywords if keyword.arg}
+        def constant(key: str) -> str | None:
+            value = keywords.get(key)
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                return value.value
+            return self.text(value) if value is not None else None
+        choices_node = keywords.get("choices")
+        choices: tuple[str, ...] = ()
+        if isinstance(choices_node, (ast.List, ast.Tuple)):
+            choices = tuple(self.text(element) for element in choices_node.elts)
+        long_flags = [flag for flag in flags if flag.startswith("--")]
+        dest = constant("dest") or (long_flags[0] if long_flags else flags[0]).lstrip("-").replace("-", "_")
+        required = keywords.get("required")
+        self.options.append(
+            OptionFact(
+                self.current, flags, dest,
+                self.text(keywords["default"]) if "default" in keywords else None,
+                constant("help"), self.text(keywords["type"]) if "type" in keywords else None,
+                isinstance(required, ast.Constant) and required.value is True, choices,
+                constant("action"), node.lineno,
+            )
+        )
+
+
+def describe_value(value: ast.expr) -> tuple[str, str, tuple[str, ...]]:
+    """What an assignment binds: ("call", callee, children) for `Net(...)`, containers, aliases."""
+    if isinstance(value, ast.Call):
+        callee = dotted(value.func)
+        if not callee:
+            return "", "", ()
+        children: tuple[str, ...] = ()
+        if callee.rsplit(".", 1)[-1] in CONTAINER_CALLS:
+            children = tuple(name for arg in value.args for name in called_names(arg))
+        return "call", callee, children
+    if isinstance(value, (ast.List, ast.ListComp)):
+        return "list", "list", tuple(called_names(value))
+    if isinstance(value, (ast.Dict, ast.DictComp)):
+        return "dict", "dict", tuple(called_names(value))
+    if isinstance(value, ast.Tuple):
+        return "tuple", "tuple", tuple(called_names(value))
+    if isinstance(value, (ast.Name, ast.Attribute)):
+        name = dotted(value)
+        return ("alias", name, ()) if name else ("", "", ())
+    return "", "", ()
+
+
+def called_names(node: ast.expr) -> list[str]:
+    """Callees of the calls that build the elements of a container expression."""
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return [name for element in node.elts for name in called_names(element)]
+    if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+        return called_names(node.elt)
+    if isinstance(node, ast.DictComp):
+        return called_names(node.value)
+    if isinstance(node, ast.Dict):
+        return [name for element in node.values for name in called_names(element)]
+    if isinstance(node, ast.Starred):
+        return called_names(node.value)
+    if isinstance(node, ast.Call):
+        callee = dotted(node.func)
+        if callee in ("dict", "OrderedDict", "collections.OrderedDict"):
+            return [name for keyword in node.keywords for name in called_names(keyword.value)] + [
+                name for arg in node.args for name in called_names(arg)
+            ]
+        return [callee] if callee else []
+    return []
+
+
+def is_main_guard(test: ast.expr) -> bool:
+    if not isinstance(test, ast.Compare) or len(test.comparators) != 1:
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = {side.id for side in sides if isinstance(side, ast.Name)}
+    constants = {side.value for side in sides if isinstance(side, ast.Constant)}
+    return names == {"__name__"} and constants == {"__main__"}
+
+
+def collect_facts(tree: ast.Module, text: str, path: str, module: str, is_package: bool) -> ModuleFacts:
+    collector = Collector(text, module, is_package)
+    for statement in tree.body:
+        collector.visit(statement)
+    return ModuleFacts(
+        path=path, module=module, is_package=is_package, lines=len(collector.source_lines),
+        imports=tuple(collector.imports), definitions=tuple(collector.definitions),
+        calls=tuple(collector.calls), assigns=tuple(collector.assigns), options=tuple(collector.options),
+        fields=tuple(collector.fields), returns=tuple(collector.returns),
+        globals=tuple(sorted(collector.globals)), exports=collector.exports,
+        main_guard=collector.main_guard, module_loops=collector.module_loops,
+        docstring=ast.get_docstring(tree),
+    )

@@ -1,0 +1,110 @@
+"""Per-file facts: what one module imports, defines, calls and assigns, before any cross-file judgement.
+
+Records are NamedTuples (cheap to build, compact to pickle into the cache). Imports only the stdlib.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+class ImportFact(NamedTuple):
+    local: str  # the name bound in this module ("nn"), "*" for a star import
+    target: str  # absolute dotted target ("torch.nn", "pkg.models.AutoEncoder")
+    line: int
+    col: int
+
+
+class Param(NamedTuple):
+    name: str
+    annotation: str  # source text, "" when absent
+    default: str | None  # source text, None when the parameter has no default
+    kind: str  # positional | vararg | keyword | varkw
+
+
+class DefFact(NamedTuple):
+    qualname: str  # "Net.forward" within the module
+    kind: str  # class | function | method
+    line: int
+    col: int
+    end_line: int
+    params: tuple[Param, ...]
+    decorators: tuple[str, ...]  # source text ("torch.no_grad()", "MODELS.register('x')")
+    bases: tuple[str, ...]  # dotted source text of base classes
+    docstring: str | None
+    is_async: bool = False
+
+
+class CallFact(NamedTuple):
+    scope: str  # qualname of the enclosing function/class, "" for module-level code
+    callee: str  # dotted text ("self.encoder", "torch.optim.SGD", "foo()"); "" if not a name chain
+    line: int
+    col: int
+    args: tuple[str, ...]  # source text of each argument; kept only for class-like callees
+    keywords: tuple[str, ...]  # keyword names used
+    in_loop: bool
+
+
+class AssignFact(NamedTuple):
+    scope: str
+    target: str  # "model", "self.encoder"
+    kind: str  # call | annotation | list | dict | tuple | alias | append | setattr
+    value: str  # dotted callee text for calls, annotation text, aliased name
+    line: int
+    col: int
+    in_loop: bool
+    children: tuple[str, ...] = ()  # callee texts inside a container or Sequential(...)
+
+
+class OptionFact(NamedTuple):
+    scope: str
+    flags: tuple[str, ...]
+    dest: str
+    default: str | None
+    help: str | None
+    type: str | None
+    required: bool
+    choices: tuple[str, ...]
+    action: str | None
+    line: int
+
+
+class FieldFact(NamedTuple):
+    owner: str  # class qualname
+    name: str
+    annotation: str
+    default: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleFacts:
+    path: str  # root-relative POSIX path
+    module: str  # dotted module name ("models.resnet")
+    is_package: bool  # an __init__.py
+    lines: int
+    imports: tuple[ImportFact, ...]
+    definitions: tuple[DefFact, ...]
+    calls: tuple[CallFact, ...]
+    assigns: tuple[AssignFact, ...]
+    options: tuple[OptionFact, ...]
+    fields: tuple[FieldFact, ...]
+    returns: tuple[tuple[str, str], ...]  # (scope, dotted callee or name returned)
+    globals: tuple[str, ...]  # names bound at module level
+    exports: tuple[str, ...] | None  # a literal __all__, if any
+    main_guard: int | None  # line of `if __name__ == "__main__":`
+    module_loops: int  # for/while loops in module-level code
+    docstring: str | None
+    cell_starts: tuple[int, ...] = ()  # notebooks: first line of each code cell in the joined text
+    cell_numbers: tuple[int, ...] = ()
+
+    def where(self, line: int) -> tuple[str, int]:
+        """The displayable path and line; a notebook line becomes `nb.ipynb#cell3` and its cell line."""
+        if not self.cell_starts:
+            return self.path, line
+        index = 0
+        for position, start in enumerate(self.cell_starts):
+            if start <= line:
+                index = position
+        return f"{self.path}#cell{self.cell_numbers[index]}", line - self.cell_starts[index] + 1

@@ -1,0 +1,153 @@
+"""Reading, parsing and collecting every file of a repository, in parallel and through the cache.
+
+The only scan module that touches the disk at scale; it returns facts, never prints.
+"""
+
+from __future__ import annotations
+
+import ast
+import multiprocessing
+import os
+import warnings as python_warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from repo_reader.scan import cache
+from repo_reader.scan.collect import collect_facts
+from repo_reader.scan.facts import ModuleFacts
+from repo_reader.scan.source import Unreadable, read_source
+from repo_reader.scan.walk import find_src_roots, module_name, walk_repository
+
+PARALLEL_THRESHOLD = 64  # below this many files to parse, a worker pool costs more than it saves
+MAX_TEXT_ASSET_BYTES = 256 * 1024
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    modules: tuple[ModuleFacts, ...]
+    warnings: tuple[tuple[str, str, int | None], ...]  # (path, message, line)
+    texts: dict[str, str]  # READMEs, shell scripts, Makefiles, packaging and YAML files
+    src_roots: tuple[str, ...]
+    cache_hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    root: str
+    path: str
+    module: str
+    is_package: bool
+    key: str
+    data: bytes
+
+
+_Outcome = tuple[str, ModuleFacts | None, tuple[str, int | None] | None]  # path, facts, (warning, line)
+
+
+def _analyse(job: _Job) -> _Outcome:
+    """Parse one file and collect its facts; any failure becomes a one-line warning."""
+    try:
+        source = read_source(job.data, job.path.endswith(".ipynb"))
+    except Unreadable as error:
+        return job.path, None, (str(error), None)
+    try:
+        with python_warnings.catch_warnings():
+            python_warnings.simplefilter("ignore")  # invalid escape sequences in user code
+            tree = ast.parse(source.text, filename=job.path)
+    except SyntaxError as error:
+        reason = _syntax_reason(error, source.text)
+        return job.path, None, (reason, error.lineno)
+    except (ValueError, RecursionError, MemoryError) as error:
+        return job.path, None, (f"could not parse ({type(error).__name__})", None)
+    facts = collect_facts(tree, source.text, job.path, job.module, job.is_package)
+    if source.cell_starts:
+        facts = _with_cells(facts, source.cell_starts, source.cell_numbers)
+    note = (source.note, None) if source.note else None
+    return job.path, facts, note
+
+
+def _with_cells(facts: ModuleFacts, starts: tuple[int, ...], numbers: tuple[int, ...]) -> ModuleFacts:
+    from dataclasses import replace
+
+    return replace(facts, cell_starts=starts, cell_numbers=numbers)
+
+
+def _syntax_reason(error: SyntaxError, text: str) -> str:
+    line = (error.text or "").strip()
+    python2 = line.startswith(("print ", "exec ")) or ", e:" in line or "ur'" in line or "<>" in line
+    if python2 or "Missing parentheses in call to 'print'" in (error.msg or ""):
+        return f"does not parse as Python 3 (Python 2 syntax at line {error.lineno}); skipped"
+    return f"syntax error at line {error.lineno}: {error.msg}; skipped"
+
+
+def _analyse_and_store(job: _Job) -> _Outcome:
+    outcome = _analyse(job)
+    cache.store(cache.cache_folder(), job.key, outcome)
+    return outcome
+
+
+def scan_repository(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> Scan:
+    walk = walk_repository(root)
+    src_roots = find_src_roots(walk.code)
+    warnings: list[tuple[str, str, int | None]] = [(path, message, None) for path, message in walk.warnings]
+    folder = cache.cache_folder()
+    outcomes: list[_Outcome] = []
+    jobs: list[_Job] = []
+    for path in walk.code:
+        try:
+            data = (root / path).read_bytes()
+        except OSError as error:
+            warnings.append((path, f"not readable ({error.strerror}); skipped", None))
+            continue
+        module, is_package = module_name(path, src_roots)
+        key = cache.cache_key(data, path, module)
+        cached = cache.load(folder, key) if use_cache else None
+        if cached is not None:
+            outcomes.append(cached)  # type: ignore[arg-type]
+        else:
+            jobs.append(_Job(str(root), path, module, is_package, key, data))
+    hits = len(outcomes)
+    outcomes.extend(_run_jobs(jobs, use_cache, progress, hits, hits + len(jobs)))
+    modules = []
+    for path, facts, warning in sorted(outcomes, key=lambda outcome: outcome[0]):
+        if warning is not None:
+            warnings.append((path, warning[0], warning[1]))
+        if facts is not None:
+            modules.append(facts)
+    return Scan(tuple(modules), tuple(sorted(warnings, key=lambda w: (w[0], w[2] or 0))),
+                _read_texts(root, walk.texts), src_roots, hits)
+
+
+def _run_jobs(jobs: list[_Job], use_cache: bool, progress: Progress | None, done: int, total: int) -> list[_Outcome]:
+    work = _analyse_and_store if use_cache else _analyse
+    workers = min(os.cpu_count() or 1, 8)
+    results: list[_Outcome] = []
+    if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+        for job in jobs:
+            results.append(work(job))
+            done += 1
+            if progress:
+                progress(done, total)
+        return results
+    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    with context.Pool(workers) as pool:
+        for outcome in pool.imap_unordered(work, jobs, chunksize=16):
+            results.append(outcome)
+            done += 1
+            if progress:
+                progress(done, total)
+    return results
+
+
+def _read_texts(root: Path, paths: list[str]) -> dict[str, str]:
+    texts = {}
+    for path in paths:
+        try:
+            if (root / path).stat().st_size <= MAX_TEXT_ASSET_BYTES:
+                texts[path] = (root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+    return texts

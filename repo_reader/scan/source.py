@@ -1,0 +1,89 @@
+"""Reading one file robustly: encoding cookies, BOMs, undecodable bytes, notebooks, binaries.
+
+Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tokenize
+from dataclasses import dataclass
+
+MAX_FILE_BYTES = 1024 * 1024  # generated tables and vendored blobs beyond this are skipped
+
+_MAGIC = re.compile(r"^\s*([%!?]|\w+\s*\?\s*$)")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The text to parse, and for a notebook where each code cell starts in that text."""
+
+    text: str
+    cell_starts: tuple[int, ...] = ()  # 1-based first line of each code cell, in cell order
+    cell_numbers: tuple[int, ...] = ()  # 1-based index of each code cell among all cells
+    note: str | None = None  # a warning worth showing even though the file was read
+
+
+class Unreadable(Exception):
+    """The file cannot be analysed; the message says why in one line."""
+
+
+def decode_python(data: bytes) -> tuple[str, str | None]:
+    """Decode as Python would (PEP 263 cookie, BOM); fall back to replacement characters."""
+    if b"\x00" in data:
+        raise Unreadable("binary file (contains NUL bytes); skipped")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        return data.decode("utf-8", errors="replace"), f"bad encoding declaration ({error.msg})"
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        text = data.decode("utf-8", errors="replace")
+        return text.removeprefix("\ufeff"), f"not valid {encoding} text; undecodable bytes replaced"
+    return text.removeprefix("\ufeff"), None
+
+
+def read_notebook(data: bytes) -> Source:
+    """Join a notebook's code cells into one module; IPython magics become comments."""
+    try:
+        notebook = json.loads(data.decode("utf-8", errors="replace"))
+        cells = notebook["cells"] if isinstance(notebook, dict) else None
+    except (ValueError, KeyError, TypeError):
+        cells = None
+    if not isinstance(cells, list):
+        raise Unreadable("not a valid Jupyter notebook (no cell list)")
+    lines: list[str] = []
+    starts: list[int] = []
+    numbers: list[int] = []
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        starts.append(len(lines) + 1)
+        numbers.append(number)
+        for line in text.splitlines():
+            lines.append("# " + line if _MAGIC.match(line) else line)
+        lines.append("")
+    return Source("\n".join(lines) + "\n", tuple(starts), tuple(numbers))
+
+
+def read_source(data: bytes, is_notebook: bool) -> Source:
+    if len(data) > MAX_FILE_BYTES:
+        raise Unreadable(f"file is {len(data) / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1024} KiB limit; skipped")
+    if is_notebook:
+        return read_notebook(data)
+    text, note = decode_python(data)
+    return Source(text, note=note)
+
+
+def notebook_position(source: Source, line: int) -> tuple[int, int]:
+    """(cell number, line within that cell) for a line of a notebook's joined text."""
+    cell_index = 0
+    for index, start in enumerate(source.cell_starts):
+        if start <= line:
+            cell_index = index
+    return source.cell_numbers[cell_index], line - source.cell_starts[cell_index] + 1

@@ -1,0 +1,64 @@
+"""What the parent asks the child to trace: one model, picklable and JSON-ready. Stdlib only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from repo_reader.model import ConstructorArg
+from repo_reader.trace.codec import from_plain, to_plain
+
+
+@dataclass(frozen=True, slots=True)
+class ArgSpec:
+    """One constructor argument. `value` is JSON text, or Python source when `is_expression`."""
+
+    name: str | None  # None for a positional argument
+    value: str
+    source: str  # where the value came from, shown to the user
+    is_expression: bool = False  # evaluated in the child, in the model module's namespace
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """A user-given input: `x=2x3x224x224:float32` → name "x", shape, dtype."""
+
+    name: str | None
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True, slots=True)
+class SizeHint:
+    """Evidence for an input size found in the repo (`RandomResizedCrop(224)`, CIFAR → 32)."""
+
+    kind: str  # image-size | sequence-length | channels | classes
+    value: int
+    evidence: str  # `data.py:12: RandomResizedCrop(224)`
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRequest:
+    root: str  # absolute repository root
+    sys_path: tuple[str, ...]  # absolute folders put first on sys.path (root, src/)
+    module_name: str  # dotted module to import: `models.net`
+    class_name: str  # qualname inside the module: `Net`
+    qualname: str
+    path: str  # root-relative file of the class
+    args: tuple[ArgSpec, ...]
+    method: str  # how the arguments were chosen, one line
+    device: str = "auto"
+    inputs: tuple[InputSpec, ...] = ()
+    hints: tuple[SizeHint, ...] = ()
+    backward: bool = False
+    memory_limit: int = 0  # bytes of address space for the child; 0 = no limit
+    notes: tuple[str, ...] = ()
+    args_shown: tuple[ConstructorArg, ...] = ()
+    assignments: tuple[tuple[str, str, int], ...] = ()  # (class qualname, attribute, line) from the map
+
+    def to_json(self) -> str:
+        return json.dumps(to_plain(self))
+
+    @staticmethod
+    def from_json(text: str) -> TraceRequest:
+        return from_plain(TraceRequest, json.loads(text))
