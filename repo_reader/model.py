@@ -356,3 +356,72 @@ class ShapeTrace:
     models: tuple[ModelTrace, ...]
     notice: str = "trace imports and runs the repository's code, in a child process"
     schema_version: int = TRACE_SCHEMA_VERSION
+
+
+# --- check ---
+# Result types of `repo-reader check` (owned by repo_reader/lint/): rule metadata and findings.
+
+CHECK_SCHEMA_VERSION = 1
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # the code is wrong: a layer does not train, a loader raises
+    WARNING = "warning"  # very likely a bug: evaluation with dropout on, a leaked graph
+    INFO = "info"  # performance or hygiene: no workers, host syncs
+
+
+class RuleFamily(StrEnum):
+    STRUCTURE = "structure"  # RR1xx model structure
+    MODE = "mode"  # RR2xx train/eval mode
+    DATA = "data"  # RR3xx data loading
+    OPTIMISATION = "optimisation"  # RR4xx
+    PERFORMANCE = "performance"  # RR5xx
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    code: str  # "RR101"
+    name: str  # kebab-case: "plain-container-layers"
+    severity: Severity
+    family: RuleFamily
+    summary: str  # first line of the docstring
+    explanation: str  # the whole docstring: What it does / Why is this bad / Example / Use instead
+    fixable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A safe rewrite, applied by `check --fix` through libcst (formatting kept)."""
+
+    kind: str  # wrap-module-container | add-training-argument | add-non-blocking
+    line: int  # 1-based position of the node the rewrite starts from
+    col: int
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: str  # root-relative POSIX path (notebooks: `nb.ipynb#cell3`)
+    line: int  # 1-based
+    col: int  # 1-based, in characters
+    end_line: int | None = None
+    end_col: int | None = None
+    fix: Fix | None = None
+    source: str = "static"  # static | dynamic
+    detail: str = ""  # for dynamic findings: what was run
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    root: str
+    findings: tuple[Finding, ...]
+    rules: tuple[RuleInfo, ...]  # the rules that ran
+    files_checked: int
+    lines_checked: int
+    warnings: tuple[ScanWarning, ...] = ()
+    fixed: int = 0  # rewrites applied by --fix
+    schema_version: int = CHECK_SCHEMA_VERSION
