@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from repo_reader.model import ConstructorArg
 from repo_reader.trace.codec import from_plain, to_plain
 
 
@@ -53,8 +52,8 @@ class TraceRequest:
     backward: bool = False
     memory_limit: int = 0  # bytes of address space for the child; 0 = no limit
     notes: tuple[str, ...] = ()
-    args_shown: tuple[ConstructorArg, ...] = ()
-    assignments: tuple[tuple[str, str, int], ...] = ()  # (class qualname, attribute, line) from the map
+    # (class qualname, attribute, line) of `self.attribute = ...` in `__init__`, from the static map
+    assignments: tuple[tuple[str, str, int], ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(to_plain(self))

@@ -1,0 +1,143 @@
+"""Import the model's class from the repository and build it on the requested device.
+
+Child side: imports torch. Failures become TraceFailure values with the repo location.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import torch
+from torch import nn
+
+from repo_reader.model import ConstructorArg, TraceFailure, TraceStatus
+from repo_reader.trace.locations import innermost_repo_frame, repo_frames
+from repo_reader.trace.request import ArgSpec, TraceRequest
+
+
+class StageError(Exception):
+    """A stage failed; carries the status and failure to report."""
+
+    def __init__(self, status: TraceStatus, failure: TraceFailure) -> None:
+        super().__init__(failure.message)
+        self.status = status
+        self.failure = failure
+
+
+@dataclass(slots=True)
+class DevicePlan:
+    """Where tensors live for one attempt: `meta`, `fake` (FakeTensorMode on CPU), `cpu`, `cuda`."""
+
+    name: str
+    device: torch.device
+    mode: Any = None  # the FakeTensorMode, for `fake`
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            if self.mode is not None:
+                stack.enter_context(self.mode)
+            stack.enter_context(self.device)
+            yield
+
+
+def device_plan(name: str) -> DevicePlan:
+    if name == "fake":
+        from torch._subclasses.fake_tensor import FakeTensorMode
+
+        return DevicePlan("fake", torch.device("cpu"), FakeTensorMode(allow_non_fake_inputs=True))
+    return DevicePlan(name, torch.device(name))
+
+
+def failure_from(error: BaseException, root: Path, message: str | None = None) -> TraceFailure:
+    frames = repo_frames(error, root)
+    return TraceFailure(
+        message=message or f"{type(error).__name__}: {error}".strip()[:500],
+        exception=type(error).__name__,
+        location=innermost_repo_frame(error, root),
+        detail=tuple(f"{location.path}:{location.line} in {text}" for location, text in frames[-8:]),
+    )
+
+
+def import_class(request: TraceRequest) -> tuple[type[nn.Module], ModuleType]:
+    """Import `request.module_name` and find the class; missing packages are named."""
+    root = Path(request.root)
+    try:
+        module = importlib.import_module(request.module_name)
+    except ModuleNotFoundError as error:
+        raise _missing_package(error, root) from None
+    except BaseException as error:  # the repo's module-level code may raise anything
+        raise StageError(TraceStatus.IMPORT_ERROR, failure_from(error, root)) from None
+    target: Any = module
+    for part in request.class_name.split("."):
+        target = getattr(target, part, None)
+    if not isinstance(target, type) or not issubclass(target, nn.Module):
+        message = f"{request.class_name} is not an nn.Module class in {request.module_name}"
+        raise StageError(TraceStatus.IMPORT_ERROR, TraceFailure(message))
+    return target, module
+
+
+def _missing_package(error: ModuleNotFoundError, root: Path) -> StageError:
+    name = (error.name or str(error)).split(".")[0]
+    failure = failure_from(error, root)
+    local = (root / name).exists() or (root / f"{name}.py").exists()
+    if local:
+        return StageError(TraceStatus.IMPORT_ERROR, failure)
+    message = f"package `{name}` is not installed"
+    if failure.location is not None:
+        message += f"; imported by {failure.location.path}:{failure.location.line}"
+    return StageError(
+        TraceStatus.MISSING_PACKAGE,
+        TraceFailure(message, failure.exception, failure.location, name, failure.location, failure.detail),
+    )
+
+
+def constructor_arguments(
+    request: TraceRequest, module: ModuleType
+) -> tuple[list[Any], dict[str, Any], list[ConstructorArg]]:
+    """Positional and keyword values, with what to show for each."""
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    shown = []
+    for position, spec in enumerate(request.args):
+        value = _evaluate(spec, module, request)
+        if spec.name is None:
+            args.append(value)
+        else:
+            kwargs[spec.name] = value
+        shown.append(ConstructorArg(spec.name or f"#{position}", _shown(spec, value), spec.source))
+    return args, kwargs, shown
+
+
+def _evaluate(spec: ArgSpec, module: ModuleType, request: TraceRequest) -> Any:
+    if not spec.is_expression:
+        return json.loads(spec.value)
+    namespace = dict(vars(module))
+    namespace.setdefault("args", SimpleNamespace())
+    try:
+        return eval(spec.value, namespace)  # noqa: S307 - the repo's own expression, in the child
+    except BaseException as error:
+        message = f"could not evaluate constructor argument `{spec.value}`: {type(error).__name__}: {error}"
+        raise StageError(TraceStatus.CONSTRUCTOR_ERROR, TraceFailure(message, type(error).__name__)) from None
+
+
+def _shown(spec: ArgSpec, value: Any) -> str:
+    text = repr(value)
+    if spec.is_expression and len(text) > 60:
+        return spec.value
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def build(cls: type[nn.Module], args: list[Any], kwargs: dict[str, Any], plan: DevicePlan, root: Path) -> nn.Module:
+    try:
+        with plan.active():
+            return cls(*args, **kwargs)
+    except (Exception, SystemExit) as error:  # the repo's constructor may raise anything
+        raise StageError(TraceStatus.CONSTRUCTOR_ERROR, failure_from(error, root)) from None

@@ -1,0 +1,134 @@
+"""Findings about modules not connected to this forward: never called, plain containers,
+no gradient, shared parameters and modules. Worded as "not exercised by this input/mode".
+
+Child side: imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from repo_reader.model import FlagKind, Location, TraceFlag
+from repo_reader.trace.recorder import CallRecord
+
+Locate = Callable[[str], Location | None]  # module path → where it is assigned
+
+
+def call_flags(records: dict[str, CallRecord], locate: Locate, modes: tuple[str, ...]) -> list[TraceFlag]:
+    """Submodules that did not run in some mode; only the outermost of a silent subtree."""
+    flags = []
+    silent: list[str] = []
+    for path, record in records.items():
+        if not path or any(path.startswith(parent + ".") for parent in silent):
+            continue
+        missing = [mode for mode in modes if mode not in record.modes]
+        if not missing:
+            continue
+        if len(missing) == len(modes):
+            silent.append(path)
+            message = f"registered but not called in {' or '.join(modes)} mode with this input (not exercised by this input/mode)"
+            flags.append(TraceFlag(FlagKind.NEVER_CALLED, path, locate(path), message))
+        else:
+            ran = ", ".join(sorted(record.modes))
+            message = f"called in {ran} mode only; not exercised in {', '.join(missing)} mode"
+            flags.append(TraceFlag(FlagKind.MODE_ONLY, path, locate(path), message))
+    return flags
+
+
+def plain_container_flags(model: nn.Module, locate_attribute: Callable[[nn.Module, str, str], Location | None]) -> list[TraceFlag]:
+    """Layers kept in a list/dict/tuple attribute: not registered, so `.parameters()`, `.to()`
+    and `state_dict` do not see them."""
+    flags = []
+    for path, module in model.named_modules():
+        for name, value in vars(module).items():
+            if name.startswith("_") or not isinstance(value, (list, tuple, dict)):
+                continue
+            items = value.values() if isinstance(value, dict) else value
+            layers = [item for item in items if isinstance(item, nn.Module)]
+            if not layers:
+                continue
+            dotted = f"{path}.{name}" if path else name
+            kind = type(value).__name__
+            message = (f"{len(layers)} layer(s) held in a plain Python {kind}: invisible to .parameters(), "
+                       f".to() and state_dict (use nn.Module{'Dict' if kind == 'dict' else 'List'})")
+            flags.append(TraceFlag(FlagKind.PLAIN_CONTAINER, dotted, locate_attribute(module, path, name), message))
+    return flags
+
+
+def shared_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locate) -> list[TraceFlag]:
+    """Parameters registered under several names (tied weights) and modules under several paths."""
+    flags = []
+    for names in _groups(model.named_parameters(remove_duplicate=False)):
+        message = f"one Parameter under {len(names)} names ({', '.join(names)}): tied/shared, counted once"
+        flags.append(TraceFlag(FlagKind.SHARED_PARAMETER, names[0], locate(names[0].rpartition(".")[0]), message))
+    for paths in _groups(model.named_modules(remove_duplicate=False)):
+        calls = sum(records[path].calls for path in paths if path in records)
+        message = f"one module registered as {', '.join(paths)}; ran {calls} time(s) per forward"
+        flags.append(TraceFlag(FlagKind.SHARED_MODULE, paths[0], locate(paths[0]), message))
+    return flags
+
+
+def repeated_call_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locate) -> list[TraceFlag]:
+    """A module (not a container) called more than once per forward: its weights are reused."""
+    flags = []
+    for path, record in records.items():
+        if path and record.calls > 1 and not _is_container(model.get_submodule(path)):
+            message = f"called {record.calls} times in one forward: the same weights are reused each time"
+            flags.append(TraceFlag(FlagKind.SHARED_MODULE, path, locate(path), message))
+    return flags
+
+
+def gradient_flags(model: nn.Module, outputs: Any, locate: Locate, ran: set[str]) -> list[TraceFlag]:
+    """Trainable parameters of modules that ran but that no autograd path from the outputs
+    reaches (found by walking `grad_fn`, without a backward; works on meta)."""
+    reached = _reachable_parameters(outputs)
+    flags = []
+    for name, parameter in model.named_parameters():
+        owner = name.rpartition(".")[0]
+        if parameter.requires_grad and id(parameter) not in reached and owner in ran:
+            message = "trainable but gets no gradient from this forward's outputs (detached or unused path)"
+            flags.append(TraceFlag(FlagKind.NO_GRADIENT, name, locate(owner), message))
+    return flags
+
+
+def _reachable_parameters(outputs: Any) -> set[int]:
+    stack = [tensor.grad_fn for tensor in _tensors(outputs) if tensor.grad_fn is not None]
+    leaves = {id(tensor) for tensor in _tensors(outputs) if tensor.requires_grad and tensor.grad_fn is None}
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            leaves.add(id(variable))
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return leaves
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _tensors(item)]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _tensors(item)]
+    if hasattr(value, "__dataclass_fields__"):
+        return [t for name in value.__dataclass_fields__ for t in _tensors(getattr(value, name))]
+    return []
+
+
+def _groups(named: Any) -> list[list[str]]:
+    by_object: dict[int, list[str]] = {}
+    for name, item in named:
+        by_object.setdefault(id(item), []).append(name)
+    return [names for names in by_object.values() if len(names) > 1]
+
+
+def _is_container(module: nn.Module) -> bool:
+    return isinstance(module, (nn.Sequential, nn.ModuleList, nn.ModuleDict))

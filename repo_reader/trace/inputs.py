@@ -1,0 +1,278 @@
+"""The input-synthesis ladder: candidate inputs for a model's `forward`, each with its reason.
+
+Child side: imports torch. Candidates come from the user, from what the model provides
+(`example_input_array`, `dummy_inputs`), from its first layer and from `forward`'s signature.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from repo_reader.trace.request import InputSpec, SizeHint
+
+BATCH = 2  # BatchNorm in train mode needs more than one value per channel
+_ID_NAMES = {"input_ids", "idx", "ids", "tokens", "token_ids", "src", "tgt", "x_ids", "input_tokens"}
+_TARGET_NAMES = {"targets", "target", "labels", "label", "y"}
+_MASK_NAMES = {"mask", "attention_mask", "attn_mask", "padding_mask"}
+_LENGTH_ATTRIBUTES = (
+    "block_size", "max_len", "max_seq_len", "max_seq_length", "max_position_embeddings",
+    "n_positions", "seq_len", "context_length", "n_ctx", "max_length",
+)
+_DTYPES = {"float32": torch.float32, "float": torch.float32, "float16": torch.float16,
+           "half": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64,
+           "int64": torch.int64, "long": torch.int64, "int32": torch.int32, "int": torch.int64,
+           "bool": torch.bool, "uint8": torch.uint8}
+
+
+@dataclass(frozen=True, slots=True)
+class TensorSpec:
+    shape: tuple[int, ...]
+    dtype: torch.dtype = torch.float32
+    high: int = 0  # integer tensors: values in [0, high)
+    ones: bool = False
+
+    def build(self, device: torch.device) -> torch.Tensor:
+        if self.ones:
+            return torch.ones(self.shape, dtype=self.dtype, device=device)
+        if self.dtype.is_floating_point:
+            return torch.randn(self.shape, dtype=self.dtype, device=device)
+        if device.type == "meta" or self.high <= 0:
+            return torch.zeros(self.shape, dtype=self.dtype, device=device)
+        return torch.randint(0, self.high, self.shape, dtype=self.dtype, device=device)
+
+    def text(self) -> str:
+        return "x".join(map(str, self.shape)) + ":" + str(self.dtype).removeprefix("torch.")
+
+
+Spec = TensorSpec | dict[str, TensorSpec] | Any  # Any: a ready-made value from the model
+
+
+@dataclass(slots=True)
+class Candidate:
+    source: str
+    reason: str
+    args: list[Spec] = field(default_factory=list)
+    kwargs: dict[str, Spec] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        parts = [_spec_text(spec) for spec in self.args]
+        parts += [f"{name}={_spec_text(spec)}" for name, spec in self.kwargs.items()]
+        return ", ".join(parts) or "(no arguments)"
+
+    def build(self, device: torch.device) -> tuple[list[Any], dict[str, Any]]:
+        args = [_build(spec, device) for spec in self.args]
+        return args, {name: _build(spec, device) for name, spec in self.kwargs.items()}
+
+
+def parse_dtype(name: str) -> torch.dtype:
+    return _DTYPES.get(name.removeprefix("torch."), torch.float32)
+
+
+def candidates(
+    model: nn.Module, user: tuple[InputSpec, ...], hints: tuple[SizeHint, ...], *, small: bool
+) -> Iterator[Candidate]:
+    """The ladder, best first; only the user's input when one is given."""
+    if user:
+        yield _user_candidate(user)
+        return
+    yield from _provided_by_model(model)
+    yield from _from_layers(model, hints, small=small)
+
+
+def _user_candidate(user: tuple[InputSpec, ...]) -> Candidate:
+    candidate = Candidate("user", "given with --input")
+    for spec in user:
+        tensor = TensorSpec(spec.shape, parse_dtype(spec.dtype), high=2)
+        if spec.name:
+            candidate.kwargs[spec.name] = tensor
+        else:
+            candidate.args.append(tensor)
+    return candidate
+
+
+def _provided_by_model(model: nn.Module) -> Iterator[Candidate]:
+    example = getattr(model, "example_input_array", None)
+    if example is not None:
+        args, kwargs = _as_call(example)
+        yield Candidate("example_input_array", "the model sets `example_input_array` (Lightning)", args, kwargs)
+    dummy = _safe_getattr(model, "dummy_inputs")
+    if isinstance(dummy, dict) and dummy:
+        yield Candidate("dummy_inputs", "the model provides `dummy_inputs` (Hugging Face)", [], dict(dummy))
+
+
+def _from_layers(model: nn.Module, hints: tuple[SizeHint, ...], *, small: bool) -> Iterator[Candidate]:
+    first = _first_layer(model)
+    parameters = _required_parameters(model)
+    keys = _dict_keys(model, parameters)
+    for primary, reason in _primary_specs(model, first, hints, small=small):
+        candidate = Candidate("first-layer" if first is not None else "signature", reason)
+        for name, hint in parameters:
+            if name in keys:
+                candidate.kwargs[name] = {key: _spec_for(key, "", primary, model) for key in keys[name]}
+                candidate.reason += f"; `{name}` is indexed by {', '.join(map(repr, keys[name]))} in forward"
+            else:
+                candidate.args.append(_spec_for(name, hint, primary, model))
+        yield candidate
+
+
+def _primary_specs(
+    model: nn.Module, first: nn.Module | None, hints: tuple[SizeHint, ...], *, small: bool
+) -> Iterator[tuple[TensorSpec, str]]:
+    label = f"first layer {type(first).__name__}" if first is not None else "no recognised first layer"
+    if isinstance(first, nn.Embedding):
+        for length, why in _lengths(model, hints, small=small):
+            yield (TensorSpec((BATCH, length), torch.int64, high=first.num_embeddings),
+                   f"{label}({first.num_embeddings}) takes token ids; length {length} from {why}")
+    elif isinstance(first, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        dims = 1 if isinstance(first, nn.Conv1d) else 3 if isinstance(first, nn.Conv3d) else 2
+        for size, why in _image_sizes(hints, small=small):
+            yield (TensorSpec((BATCH, first.in_channels) + (size,) * dims),
+                   f"{label}(in_channels={first.in_channels}); size {size} from {why}")
+    elif isinstance(first, nn.Linear):
+        yield TensorSpec((BATCH, first.in_features)), f"{label}(in_features={first.in_features})"
+    elif isinstance(first, (nn.LSTM, nn.GRU, nn.RNN)):
+        shape = (BATCH, 16, first.input_size) if first.batch_first else (16, BATCH, first.input_size)
+        yield TensorSpec(shape), f"{label}(input_size={first.input_size}), 16 steps"
+    else:
+        for size, why in _image_sizes(hints, small=small):
+            yield TensorSpec((BATCH, 3, size, size)), f"{label}; an image batch, size {size} from {why}"
+
+
+def _first_layer(model: nn.Module) -> nn.Module | None:
+    kinds = (nn.Embedding, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.LSTM, nn.GRU, nn.RNN)
+    return next((m for m in model.modules() if isinstance(m, kinds)), None)
+
+
+def _lengths(model: nn.Module, hints: tuple[SizeHint, ...], *, small: bool) -> list[tuple[int, str]]:
+    found = [(hint.value, hint.evidence) for hint in hints if hint.kind == "sequence-length"]
+    found += _config_lengths(model)
+    found += [(16, "a default")]
+    if small:
+        found = [(min(length, 32), why + ", capped at 32 for a real run") for length, why in found]
+    return _unique(found)
+
+
+def _config_lengths(model: nn.Module) -> list[tuple[int, str]]:
+    found = []
+    for owner_name in ("", "config", "cfg", "args", "hparams", "params"):
+        owner = model if not owner_name else _safe_getattr(model, owner_name)
+        for attribute in _LENGTH_ATTRIBUTES:
+            value = owner.get(attribute) if isinstance(owner, dict) else _safe_getattr(owner, attribute)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                found.append((value, f"`{owner_name or 'self'}.{attribute}`"))
+    return found
+
+
+def _image_sizes(hints: tuple[SizeHint, ...], *, small: bool) -> list[tuple[int, str]]:
+    found = [(hint.value, hint.evidence) for hint in hints if hint.kind == "image-size"]
+    found += [(32, "a default (CIFAR-sized)"), (224, "a default (ImageNet-sized)"),
+              (28, "a default (MNIST-sized)"), (64, "a default")]
+    return _unique(found)
+
+
+def _unique(found: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    seen: dict[int, str] = {}
+    for value, why in found:
+        seen.setdefault(value, why)
+    return list(seen.items())
+
+
+def _required_parameters(model: nn.Module) -> list[tuple[str, str]]:
+    """(name, annotation text) of `forward`'s parameters that have no default."""
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return [("x", "")]
+    required = []
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        if parameter.default is parameter.empty:
+            hint = parameter.annotation
+            text = "" if hint is parameter.empty else getattr(hint, "__name__", str(hint))
+            required.append((parameter.name, text))
+    return required
+
+
+def _spec_for(name: str, hint: str, primary: TensorSpec, model: nn.Module) -> TensorSpec:
+    lowered = name.lower()
+    is_ids = primary.dtype == torch.int64
+    if lowered in _MASK_NAMES:
+        return TensorSpec(primary.shape[:2], torch.int64, ones=True)
+    if lowered in _TARGET_NAMES:
+        if is_ids:
+            return TensorSpec(primary.shape, torch.int64, high=primary.high)
+        return TensorSpec((BATCH,), torch.int64, high=_classes(model))
+    if (lowered in _ID_NAMES or "Long" in hint) and not is_ids:
+        return TensorSpec((BATCH, 16), torch.int64, high=2)
+    return primary
+
+
+def _classes(model: nn.Module) -> int:
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    return last[-1].out_features if last else 2
+
+
+def _dict_keys(model: nn.Module, parameters: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """`forward(self, batch)` reading `batch["image"]`: parameter name → the string keys it reads."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(type(model).forward)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    names = {name for name, _ in parameters}
+    keys: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+                and node.value.id in names and isinstance(node.slice, ast.Constant)
+                and isinstance(node.slice.value, str)):
+            keys.setdefault(node.value.id, [])
+            if node.slice.value not in keys[node.value.id]:
+                keys[node.value.id].append(node.slice.value)
+    return keys
+
+
+def _as_call(example: Any) -> tuple[list[Any], dict[str, Any]]:
+    if isinstance(example, dict):
+        return [], dict(example)
+    if isinstance(example, (tuple, list)):
+        return list(example), {}
+    return [example], {}
+
+
+def _build(spec: Spec, device: torch.device) -> Any:
+    if isinstance(spec, TensorSpec):
+        return spec.build(device)
+    if isinstance(spec, dict):
+        return {key: _build(value, device) for key, value in spec.items()}
+    if isinstance(spec, torch.Tensor):
+        return spec.to(device) if spec.device != device else spec
+    if isinstance(spec, (tuple, list)):
+        return type(spec)(_build(item, device) for item in spec)
+    return spec
+
+
+def _spec_text(spec: Spec) -> str:
+    if isinstance(spec, TensorSpec):
+        return spec.text()
+    if isinstance(spec, torch.Tensor):
+        return "x".join(map(str, spec.shape)) + ":" + str(spec.dtype).removeprefix("torch.")
+    if isinstance(spec, dict):
+        return "{" + ", ".join(f"{key}: {_spec_text(value)}" for key, value in spec.items()) + "}"
+    if isinstance(spec, (tuple, list)):
+        return "(" + ", ".join(_spec_text(item) for item in spec) + ")"
+    return type(spec).__name__
+
+
+def _safe_getattr(owner: Any, name: str) -> Any:
+    try:
+        return getattr(owner, name, None)
+    except Exception:  # properties of the repo's code may raise anything
+        return None

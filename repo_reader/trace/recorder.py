@@ -1,0 +1,115 @@
+"""Forward pre/post hooks on every submodule: call order, counts, shapes, time and memory.
+
+Child side: imports torch. Hooks are removed in `detach`, which callers run in `finally`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from repo_reader.model import TracedValue
+from repo_reader.trace.values import describe, describe_call
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """Mutable accumulator for one module path; frozen into ModuleCall by `tracer`."""
+
+    order: int = -1
+    calls: int = 0
+    inputs: TracedValue | None = None
+    outputs: TracedValue | None = None
+    modes: set[str] = field(default_factory=set)
+    time_ms: float = 0.0
+    peak_memory: int = 0
+
+
+class Recorder:
+    """Records calls of `model`'s submodules by path; `stack` is the current call path."""
+
+    def __init__(self, model: nn.Module, *, cuda: bool = False) -> None:
+        self.model = model
+        self.cuda = cuda
+        self.records: dict[str, CallRecord] = {}
+        self.stack: list[str] = []
+        self.mode = "eval"
+        self.shapes = True
+        self._paths: dict[int, list[str]] = {}
+        self._started: list[tuple[float, int]] = []
+        self._order = 0
+        self._handles: list[Any] = []
+        for path, module in model.named_modules(remove_duplicate=False):
+            self._paths.setdefault(id(module), []).append(path)
+            self.records.setdefault(path, CallRecord())
+
+    def attach(self) -> None:
+        for module in self.model.modules():  # each object once, even when shared
+            self._handles.append(module.register_forward_pre_hook(self._before, with_kwargs=True))
+            self._handles.append(module.register_forward_hook(self._after, with_kwargs=True))
+
+    def detach(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        self.stack.clear()
+
+    def _path_of(self, module: nn.Module) -> str:
+        paths = self._paths.get(id(module), ["?"])
+        if len(paths) > 1 and self.stack:
+            parent = self.stack[-1]
+            for path in paths:
+                if path.rpartition(".")[0] == parent or path.startswith(parent + ".") or not parent:
+                    return path
+        return paths[0]
+
+    def _before(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        path = self._path_of(module)
+        record = self.records.setdefault(path, CallRecord())
+        record.modes.add(self.mode)
+        self.stack.append(path)
+        if not self.shapes:  # a second pass only notes which modes ran the module
+            return
+        record.calls += 1
+        if record.order < 0:
+            record.order = self._order
+            self._order += 1
+        if record.inputs is None:
+            record.inputs = describe_call(args, kwargs)
+        if self.cuda:
+            self._start_cuda_clock()
+
+    def _after(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> None:
+        path = self.stack.pop() if self.stack else self._path_of(module)
+        record = self.records[path]
+        if not self.shapes:
+            return
+        if record.outputs is None:
+            record.outputs = describe(output)
+        if self.cuda:
+            self._stop_cuda_clock(record)
+
+    def _start_cuda_clock(self) -> None:
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated()
+        if self._started:  # the parent's peak so far, before the child resets the counter
+            start, parent_peak = self._started[-1]
+            self._started[-1] = (start, max(parent_peak, peak))
+        torch.cuda.reset_peak_memory_stats()
+        self._started.append((time.perf_counter(), 0))
+
+    def _stop_cuda_clock(self, record: CallRecord) -> None:
+        torch.cuda.synchronize()
+        start, peak = self._started.pop()
+        peak = max(peak, torch.cuda.max_memory_allocated())
+        record.time_ms += (time.perf_counter() - start) * 1000.0
+        record.peak_memory = max(record.peak_memory, peak)
+        if self._started:
+            parent_start, parent_peak = self._started[-1]
+            self._started[-1] = (parent_start, max(parent_peak, peak))

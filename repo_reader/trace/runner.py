@@ -1,0 +1,84 @@
+"""Parent side: run one TraceRequest in a child process with a timeout; never raises for it.
+
+Standard library only: the parent never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from repo_reader.model import ModelTrace, TraceFailure, TraceStatus
+from repo_reader.trace.codec import from_plain
+from repo_reader.trace.request import TraceRequest
+from repo_reader.trace.sandbox import OFFLINE_ENVIRONMENT
+
+_HOME = str(Path(__file__).resolve().parents[2])  # the folder that holds `repo_reader/`
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from repo_reader.trace.child import main; main()"
+
+
+def run_all(requests: list[TraceRequest], timeout: float, jobs: int = 0) -> list[ModelTrace]:
+    """Trace each request in its own child, `jobs` at a time; results in request order."""
+    workers = max(1, min(len(requests), jobs or os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda request: run_one(request, timeout), requests))
+
+
+def run_one(request: TraceRequest, timeout: float) -> ModelTrace:
+    with tempfile.TemporaryDirectory(prefix="repo-reader-trace-") as workdir:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-B", "-c", _BOOT, _HOME], cwd=workdir, env=_environment(workdir),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, text=True,
+        )
+        try:
+            stdout, stderr = process.communicate(request.to_json(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            process.communicate()
+            message = f"the child process ran past --timeout {timeout:g} s and was stopped"
+            return _report(request, TraceStatus.TIMEOUT, TraceFailure(message, "Timeout"))
+    return _decode(request, process.returncode, stdout, stderr, time.monotonic() - started)
+
+
+def _environment(workdir: str) -> dict[str, str]:
+    environment = dict(os.environ)
+    environment.update({key: value for key, value in OFFLINE_ENVIRONMENT.items() if value})
+    environment["TORCH_HOME"] = str(Path(workdir) / "torch-home")
+    environment["HF_HOME"] = str(Path(workdir) / "hf-home")
+    environment.pop("PYTHONPATH", None)
+    return environment
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+
+
+def _decode(request: TraceRequest, returncode: int, stdout: str, stderr: str, seconds: float) -> ModelTrace:
+    if returncode == 0 and stdout.strip():
+        try:
+            return from_plain(ModelTrace, json.loads(stdout))
+        except (ValueError, TypeError, KeyError):
+            pass
+    tail = tuple(line for line in stderr.strip().splitlines()[-12:])
+    how = f"killed by signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
+    if returncode in (-9, 137) or "MemoryError" in stderr:
+        how += " (possibly the memory limit)"
+    message = f"the child process crashed ({how}) after {seconds:.1f} s"
+    return _report(request, TraceStatus.CRASH, TraceFailure(message, "Crash", detail=tail))
+
+
+def _report(request: TraceRequest, status: TraceStatus, failure: TraceFailure) -> ModelTrace:
+    return ModelTrace(request.qualname, request.path, status, "", (), None, (), (), (),
+                      failure=failure, backward=request.backward)

@@ -1,0 +1,233 @@
+"""Trace one model in the child: import, construct, try devices and inputs, record, flag.
+
+Child side: imports torch. Every hook is removed and train/eval mode restored in `finally`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from repo_reader.model import (Construction, InputAttempt, ModelTrace, TraceFailure, TraceFlag,
+                               TraceStatus)
+from repo_reader.trace import flags, sandbox
+from repo_reader.trace.assemble import Locator, module_calls
+from repo_reader.trace.construct import (DevicePlan, StageError, build, constructor_arguments,
+                                         device_plan, failure_from, import_class)
+from repo_reader.trace.flops import ModuleFlopCounter
+from repo_reader.trace.inputs import Candidate, candidates
+from repo_reader.trace.locations import SourceIndex
+from repo_reader.trace.recorder import Recorder
+from repo_reader.trace.request import TraceRequest
+
+_DEVICE_LADDER = {"auto": ("meta", "fake", "cpu"), "meta": ("meta",), "fake": ("fake",),
+                  "cpu": ("cpu",), "cuda": ("cuda",)}
+_META_SIGNS = ("meta tensor", "meta device", "data-dependent", "datadependent", "dynamicoutputshape",
+               "faketensor", "fake tensor", "_local_scalar_dense", "cannot copy out of meta",
+               "unsupportedoperator", "could not guard on data-dependent")
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What one device attempt produced."""
+
+    trace: ModelTrace | None = None
+    data_dependent: bool = False
+    parameter_bytes: int = 0
+    failures: list[tuple[TraceStatus, TraceFailure]] = field(default_factory=list)
+
+
+def trace_model(request: TraceRequest) -> ModelTrace:
+    """The whole trace of one model; never raises for the repo's errors."""
+    root = Path(request.root)
+    try:
+        cls, module = import_class(request)
+        sandbox.intercept_from_pretrained()
+        args, kwargs, shown = constructor_arguments(request, module)
+    except StageError as stage:
+        return _failed(request, stage.status, stage.failure, None, [], [])
+    tracer = _Tracer(request, root, cls, args, kwargs)
+    trace = tracer.run()
+    construction = Construction(request.method, tuple(shown), tuple(request.notes) + tuple(sandbox.intercepted))
+    return _with_construction(trace, construction)
+
+
+class _Tracer:
+    def __init__(self, request: TraceRequest, root: Path, cls: type[nn.Module], args: list[Any], kwargs: dict[str, Any]) -> None:
+        self.request, self.root, self.cls = request, root, cls
+        self.args, self.kwargs = args, kwargs
+        self.attempts: list[InputAttempt] = []
+        self.device_notes: list[str] = []
+        self.index = SourceIndex(root, {(owner, name): line for owner, name, line in request.assignments})
+
+    def run(self) -> ModelTrace:
+        outcome = _Outcome()
+        for name in _DEVICE_LADDER.get(self.request.device, ("meta",)):
+            if name == "cpu" and self.request.device == "auto" and not self._cpu_allowed(outcome):
+                break
+            if name == "cuda" and not torch.cuda.is_available():
+                failure = TraceFailure("--device cuda: no CUDA device is available in this environment")
+                outcome.failures.append((TraceStatus.CONSTRUCTOR_ERROR, failure))
+                break
+            outcome = self._attempt(device_plan(name), outcome)
+            if outcome.trace is not None:
+                return outcome.trace
+            if not outcome.data_dependent:
+                break
+        status, failure = _final_failure(outcome.failures, bool(self.request.inputs))
+        return _failed(self.request, status, failure, None, self.attempts, self.device_notes)
+
+    def _cpu_allowed(self, previous: _Outcome) -> bool:
+        if not previous.data_dependent:
+            return False
+        available = _available_memory(self.request.memory_limit)
+        if previous.parameter_bytes and previous.parameter_bytes * 2 > available:
+            self.device_notes.append(
+                f"cpu: not tried: weights need {previous.parameter_bytes / 2**30:.1f} GiB, "
+                f"more than half of the {available / 2**30:.1f} GiB available")
+            return False
+        self.device_notes.append("cpu: real run with small inputs, because the model's control flow depends on tensor values")
+        return True
+
+    def _attempt(self, plan: DevicePlan, previous: _Outcome) -> _Outcome:
+        outcome = _Outcome(failures=previous.failures, parameter_bytes=previous.parameter_bytes)
+        try:
+            model = build(self.cls, self.args, self.kwargs, plan, self.root)
+        except StageError as stage:
+            outcome.failures.append((stage.status, stage.failure))
+            outcome.data_dependent = plan.name != "cpu" and _meta_specific(stage.failure.message)
+            self._note_device(plan, outcome.data_dependent, "construction", stage.failure.message)
+            return outcome
+        outcome.parameter_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+        for candidate in candidates(model, self.request.inputs, self.request.hints, small=plan.name == "cpu"):
+            error = self._try_candidate(model, plan, candidate, outcome)
+            if error is None:
+                return outcome
+            if outcome.data_dependent:
+                self._note_device(plan, True, "forward", str(error))
+                return outcome
+        return outcome
+
+    def _try_candidate(self, model: nn.Module, plan: DevicePlan, candidate: Candidate, outcome: _Outcome) -> BaseException | None:
+        try:
+            trace = self._record(model, plan, candidate)
+        except (Exception, SystemExit) as error:  # the repo's forward may raise anything
+            failure = failure_from(error, self.root)
+            outcome.failures.append((TraceStatus.FORWARD_ERROR, failure))
+            outcome.data_dependent = plan.name != "cpu" and _meta_specific(failure.message)
+            self.attempts.append(InputAttempt(candidate.source, candidate.describe(), candidate.reason,
+                                              f"on {plan.name}: {failure.message}"))
+            return error
+        self.attempts.append(InputAttempt(candidate.source, candidate.describe(), candidate.reason))
+        outcome.trace = replace(trace, input_attempts=tuple(self.attempts), device_notes=tuple(self.device_notes))
+        return None
+
+    def _note_device(self, plan: DevicePlan, data_dependent: bool, stage: str, message: str) -> None:
+        reason = "needs real values (data-dependent)" if data_dependent else "failed"
+        self.device_notes.append(f"{plan.name}: {stage} {reason}: {message[:200]}")
+
+    def _record(self, model: nn.Module, plan: DevicePlan, candidate: Candidate) -> ModelTrace:
+        modes = {module: module.training for module in model.modules()}
+        recorder = Recorder(model, cuda=plan.name == "cuda")
+        counter = ModuleFlopCounter(recorder.stack)
+        try:
+            recorder.attach()
+            with plan.active():
+                args, kwargs = candidate.build(plan.device)
+                model.eval()
+                with torch.no_grad(), counter:
+                    model(*args, **kwargs)
+                train_flags, ran_train = self._train_pass(model, recorder, args, kwargs)
+        finally:
+            recorder.detach()
+            for module, training in modes.items():
+                module.training = training
+        return self._assemble(model, plan, recorder, counter, train_flags, ran_train)
+
+    def _train_pass(self, model: nn.Module, recorder: Recorder, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[TraceFlag], bool]:
+        recorder.shapes, recorder.mode = False, "train"
+        model.train()
+        grad = torch.enable_grad() if self.request.backward else torch.no_grad()
+        try:
+            with grad:
+                outputs = model(*args, **kwargs)
+        except (Exception, SystemExit) as error:
+            self.device_notes.append(f"train mode: forward failed, only eval mode traced: {type(error).__name__}: {error}"[:300])
+            return [], False
+        locator = Locator(model, self.index)
+        if not self.request.backward:
+            return [], True
+        ran = {path for path, record in recorder.records.items() if record.modes}
+        return flags.gradient_flags(model, outputs, locator.defined, ran), True
+
+    def _assemble(self, model: nn.Module, plan: DevicePlan, recorder: Recorder, counter: ModuleFlopCounter,
+                  train_flags: list[TraceFlag], ran_train: bool) -> ModelTrace:
+        locator = Locator(model, self.index)
+        modes = ("train", "eval") if ran_train else ("eval",)
+        found = flags.call_flags(recorder.records, locator.defined, modes)
+        found += flags.plain_container_flags(model, locator.attribute)
+        found += flags.shared_flags(model, recorder.records, locator.defined)
+        found += flags.repeated_call_flags(model, recorder.records, locator.defined)
+        found += train_flags
+        rows = module_calls(model, recorder.records, dict(counter.by_module), locator, cuda=plan.name == "cuda")
+        unique = {id(p): p for p in model.parameters()}
+        return ModelTrace(
+            qualname=self.request.qualname, path=self.request.path, status=TraceStatus.OK,
+            device=plan.name, device_notes=tuple(self.device_notes), construction=None,
+            input_attempts=tuple(self.attempts), modules=rows, flags=_unique_flags(found),
+            total_params=sum(p.numel() for p in unique.values()),
+            trainable_params=sum(p.numel() for p in unique.values() if p.requires_grad),
+            flops=counter.total, backward=self.request.backward,
+        )
+
+
+def _unique_flags(found: list[TraceFlag]) -> tuple[TraceFlag, ...]:
+    seen: dict[tuple[str, str], TraceFlag] = {}
+    for flag in found:
+        seen.setdefault((flag.kind, flag.module), flag)
+    return tuple(seen.values())
+
+
+def _meta_specific(message: str) -> bool:
+    lowered = message.lower().replace(" ", "")
+    return any(sign.replace(" ", "") in lowered for sign in _META_SIGNS)
+
+
+def _final_failure(failures: list[tuple[TraceStatus, TraceFailure]], user_input: bool) -> tuple[TraceStatus, TraceFailure]:
+    if not failures:
+        return TraceStatus.INPUT_ERROR, TraceFailure("no candidate input could be built")
+    status, failure = failures[-1]
+    if status is not TraceStatus.FORWARD_ERROR or user_input:
+        return status, failure
+    forward = [f for s, f in failures if s is TraceStatus.FORWARD_ERROR]
+    if len({(f.exception, f.location, f.message) for f in forward}) == 1:
+        return status, failure  # every input failed the same way: the forward itself fails
+    return TraceStatus.INPUT_ERROR, TraceFailure(
+        f"no candidate input ran ({len(forward)} tried); last error: {failure.message}",
+        failure.exception, failure.location, detail=failure.detail)
+
+
+def _available_memory(limit: int) -> int:
+    available = 0
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) * 1024
+    if limit > 0:
+        available = min(available or limit, limit)
+    return available or 2**33
+
+
+def _failed(request: TraceRequest, status: TraceStatus, failure: TraceFailure, construction: Construction | None,
+            attempts: list[InputAttempt], device_notes: list[str]) -> ModelTrace:
+    return ModelTrace(request.qualname, request.path, status, "", tuple(device_notes), construction,
+                      tuple(attempts), (), (), failure=failure, backward=request.backward)
+
+
+def _with_construction(trace: ModelTrace, construction: Construction) -> ModelTrace:
+    return replace(trace, construction=construction)
