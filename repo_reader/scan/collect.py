@@ -64,7 +64,7 @@ class Collector(ast.NodeVisitor):
         self.module_loops = 0
 
     # -- helpers -----------------------------------------------------------------------------
-    def text(self, node: ast.AST) -> str:
+    def text(self, node: ast.AST, limit: int = MAX_TEXT) -> str:
         """Source text of a node, on one line, truncated (cheaper than ast.unparse)."""
         start, end = node.lineno - 1, (node.end_lineno or node.lineno) - 1  # type: ignore[attr-defined]
         col, end_col = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
@@ -78,7 +78,7 @@ class Collector(ast.NodeVisitor):
             pieces += lines[start + 1 : end]
             pieces.append(lines[end].encode()[:end_col].decode(errors="replace"))
             raw = " ".join(piece.strip() for piece in pieces)
-        return raw if len(raw) <= MAX_TEXT else raw[: MAX_TEXT - 3] + "..."
+        return raw if len(raw) <= limit else raw[: limit - 3] + "..."
 
     @property
     def current(self) -> str:
@@ -141,7 +141,7 @@ class Collector(ast.NodeVisitor):
         self.definitions.append(
             DefFact(
                 qualname, kind, node.lineno, node.col_offset + 1, node.end_lineno or node.lineno,
-                params, tuple(self.text(d) for d in node.decorator_list), (), ast.get_docstring(node),
+                params, tuple(self.text(d, 1000) for d in node.decorator_list), (), ast.get_docstring(node),
                 isinstance(node, ast.AsyncFunctionDef),
             )
         )
@@ -168,7 +168,7 @@ class Collector(ast.NodeVisitor):
         self.definitions.append(
             DefFact(
                 qualname, "class", node.lineno, node.col_offset + 1, node.end_lineno or node.lineno,
-                (), tuple(self.text(d) for d in node.decorator_list), bases, ast.get_docstring(node),
+                (), tuple(self.text(d, 1000) for d in node.decorator_list), bases, ast.get_docstring(node),
             )
         )
         if not self.scope:
@@ -207,6 +207,13 @@ class Collector(ast.NodeVisitor):
     def loop(self, node: ast.For | ast.While | ast.AsyncFor) -> None:
         if not self.scope and self.main_guard is None:
             self.module_loops += 1
+        if isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
+            iterated = dotted(node.iter)
+            if iterated:  # `for block in self.blocks:` lets `block(x)` reach Block.forward
+                self.assigns.append(
+                    AssignFact(self.current, node.target.id, "iter", iterated, node.lineno,
+                               node.col_offset + 1, True)
+                )
         self.loop_depth += 1
         self.generic_visit(node)
         self.loop_depth -= 1
@@ -257,6 +264,8 @@ class Collector(ast.NodeVisitor):
                     if isinstance(element, ast.Constant) and isinstance(element.value, str)
                 )
         kind, text, children = describe_value(value)
+        if not kind and not self.scope and isinstance(target, ast.Name) and is_literal(value):
+            kind, text = "constant", self.text(value)  # module-level settings of configurator scripts
         if kind:
             self.assigns.append(
                 AssignFact(self.current, name, kind, text, node.lineno, node.col_offset + 1,
@@ -275,8 +284,12 @@ class Collector(ast.NodeVisitor):
                 for keyword in node.keywords
             )
         self.calls.append(
-            CallFact(self.current, callee, node.lineno, node.col_offset + 1, args,
-                     tuple(keyword.arg for keyword in node.keywords if keyword.arg), self.loop_depth > 0)
+            CallFact(
+                self.current, callee, node.lineno, node.col_offset + 1, args,
+                tuple(keyword.arg for keyword in node.keywords if keyword.arg), self.loop_depth > 0,
+                tuple(dotted(arg) for arg in node.args),
+                tuple((keyword.arg, dotted(keyword.value)) for keyword in node.keywords if keyword.arg),
+            )
         )
         if last == "add_argument":
             self.record_option(node)
@@ -370,6 +383,14 @@ def called_names(node: ast.expr) -> list[str]:
             ]
         return [callee] if callee else []
     return []
+
+
+def is_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+        return True
+    return isinstance(node, ast.Tuple) and all(is_literal(element) for element in node.elts)
 
 
 def is_main_guard(test: ast.expr) -> bool:

@@ -44,6 +44,8 @@ class CallFact(NamedTuple):
     args: tuple[str, ...]  # source text of each argument; kept only for class-like callees
     keywords: tuple[str, ...]  # keyword names used
     in_loop: bool
+    refs: tuple[str, ...] = ()  # dotted text of each positional argument ("" when not a name chain)
+    keyword_refs: tuple[tuple[str, str], ...] = ()  # (keyword, dotted text of its value)
 
 
 class AssignFact(NamedTuple):

@@ -64,6 +64,8 @@ def _walk(folder: Path, relative: str, rules: list[IgnoreRule], visited: set[str
             continue
         elif entry.name.endswith(CODE_SUFFIXES):
             result.code.append(path)
+            if entry.name == "setup.py":  # its console_scripts are read as text
+                result.texts.append(path)
         elif is_text_asset(entry.name):
             result.texts.append(path)
 

@@ -1,0 +1,123 @@
+"""The library's front door: build a `RepoMap` (and the call graph behind it) for a folder. Never prints.
+
+scan (files → facts) → index (names, classes, types) → passes (calls, roles, entries, models, chains).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+
+from repo_reader.index.classes import ClassIndex
+from repo_reader.index.symbols import SymbolTable
+from repo_reader.index.types import TypeIndex
+from repo_reader.model import CallEdge, Chain, Definition, EntryKind, RepoMap, ScanWarning
+from repo_reader.passes.callgraph import CallResolver, build_edges, build_graph
+from repo_reader.passes.chains import find_chains
+from repo_reader.passes.classify import classify_file
+from repo_reader.passes.commands import find_console_scripts, find_shown_commands
+from repo_reader.passes.entry import EntryInputs, find_entry_points, reachable
+from repo_reader.passes.frameworks import detect_frameworks
+from repo_reader.passes.models import ModelFinder, mark_top_level
+from repo_reader.scan.facts import ModuleFacts
+from repo_reader.scan.load import Progress, Scan, scan_repository
+
+
+class RepoError(Exception):
+    """The folder cannot be analysed at all (missing, not a folder, unreadable, empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A map together with what produced it, for commands that need more than the map (look-ups)."""
+
+    repo_map: RepoMap
+    graph: nx.DiGraph
+    scan: Scan
+    symbols: SymbolTable
+    classes: ClassIndex
+
+
+def check_root(root: Path) -> Path:
+    if not root.exists():
+        raise RepoError(f"{root}: no such file or directory")
+    if not root.is_dir():
+        raise RepoError(f"{root}: not a folder (give the repository's root folder)")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise RepoError(f"{root}: folder not readable")
+    return root.resolve()
+
+
+def build_map(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> RepoMap:
+    return analyse(root, use_cache=use_cache, progress=progress).repo_map
+
+
+def analyse(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> Analysis:
+    resolved_root = check_root(root)
+    scan = scan_repository(resolved_root, use_cache=use_cache, progress=progress)
+    if not scan.modules and not scan.warnings:
+        raise RepoError(f"{root}: no Python files or notebooks found")
+    symbols = SymbolTable(scan.modules)
+    classes = ClassIndex(scan.modules, symbols)
+    types = TypeIndex(scan.modules, symbols, classes)
+    edges = build_edges(scan.modules, CallResolver(symbols, classes, types))
+    definitions = _definitions(scan.modules)
+    graph = build_graph(edges, [definition.qualname for definition in definitions])
+    by_path: dict[str, list[CallEdge]] = defaultdict(list)
+    for edge in edges:
+        by_path[edge.path.split("#", 1)[0]].append(edge)
+    files = {facts.path: classify_file(facts, by_path[facts.path], classes) for facts in scan.modules}
+    shown = find_shown_commands(scan.texts)
+    entries = find_entry_points(EntryInputs(scan.modules, graph, symbols, classes, files, shown,
+                                            find_console_scripts(scan.texts), scan.texts))
+    finder = ModelFinder(scan.modules, symbols, classes, types)
+    entry_reach: set[str] = set()
+    train_reach: set[str] = set()
+    for entry in entries:
+        reach = set(reachable(graph, entry.name))
+        entry_reach |= reach
+        if entry.kind == EntryKind.TRAIN:
+            train_reach |= reach
+    models = mark_top_level(finder.models(), entry_reach, train_reach)
+    datasets = finder.datasets()
+    chains: tuple[Chain, ...] = find_chains(graph, entries, models, datasets)
+    repo_map = RepoMap(
+        root=resolved_root.name,
+        files=tuple(files[path] for path in sorted(files)),
+        entry_points=entries,
+        models=tuple(sorted(models, key=lambda m: (not m.top_level, m.path, m.line))),
+        datasets=tuple(sorted(datasets, key=lambda d: (d.path, d.line))),
+        definitions=definitions,
+        edges=edges,
+        chains=chains,
+        frameworks=detect_frameworks(scan.modules, edges, scan.texts),
+        warnings=tuple(ScanWarning(path, message, line) for path, message, line in scan.warnings),
+        total_lines=sum(facts.lines for facts in scan.modules),
+        readme_commands=tuple(dict.fromkeys(c.text for c in shown if c.source.lower().startswith("readme"))),
+    )
+    return Analysis(repo_map, graph, scan, symbols, classes)
+
+
+def _definitions(modules: tuple[ModuleFacts, ...]) -> tuple[Definition, ...]:
+    result = []
+    for facts in modules:
+        path, _ = facts.where(1)
+        result.append(Definition(facts.module, "module", path, 1, 1, facts.module, facts.docstring, facts.lines))
+        for fact in facts.definitions:
+            where, line = facts.where(fact.line)
+            _, end = facts.where(fact.end_line)
+            params = ", ".join(
+                ("*" if p.kind == "vararg" else "**" if p.kind == "varkw" else "") + p.name
+                + (f": {p.annotation}" if p.annotation else "") + (f"={p.default}" if p.default is not None else "")
+                for p in fact.params
+            )
+            signature = f"class {fact.qualname.rsplit('.', 1)[-1]}({', '.join(fact.bases)})" if fact.kind == "class" \
+                else f"{'async ' if fact.is_async else ''}def {fact.qualname.rsplit('.', 1)[-1]}({params})"
+            docstring = fact.docstring.strip().splitlines()[0] if fact.docstring and fact.docstring.strip() else None
+            result.append(Definition(f"{facts.module}.{fact.qualname}", fact.kind, where, line, fact.col,
+                                     signature, docstring, end))
+    return tuple(sorted(result, key=lambda d: d.qualname))

@@ -1,0 +1,214 @@
+"""What class a variable holds: locals, module globals, `self.x` attributes and, one step across calls,
+parameters. Inferred from constructor calls, annotations, factory functions' returns and call sites.
+
+Good enough to send `model(x)` to `Net.forward`; when it cannot tell, it says nothing.
+"""
+
+from __future__ import annotations
+
+from repo_reader.index.classes import ClassIndex
+from repo_reader.index.symbols import SymbolTable
+from repo_reader.scan.facts import AssignFact, DefFact, ModuleFacts
+
+SELF_RETURNING = {"to", "cuda", "cpu", "train", "eval", "float", "half", "double", "bfloat16", "requires_grad_"}
+WRAPPERS = {
+    "torch.nn.parallel.DistributedDataParallel", "torch.nn.DataParallel", "torch.compile",
+    "torch.nn.parallel.DataParallel", "torch.nn.SyncBatchNorm.convert_sync_batchnorm",
+    "torch.jit.script", "torch.nn.DistributedDataParallel",
+}
+PROPAGATION_ROUNDS = 3
+
+
+class TypeIndex:
+    """Types keyed by (module, scope, name); `scope` is a qualname within the module, "" at top level."""
+
+    def __init__(self, modules: tuple[ModuleFacts, ...], symbols: SymbolTable, classes: ClassIndex) -> None:
+        self.symbols = symbols
+        self.classes = classes
+        self.locals: dict[tuple[str, str, str], str] = {}
+        self.attributes: dict[tuple[str, str], str] = {}  # (class qualname, attribute) → type
+        self.containers: dict[tuple[str, str], tuple[str, ...]] = {}  # (class, attribute) → element types
+        self.returns: dict[str, str] = {}  # function qualname → class it returns
+        self.functions: dict[str, tuple[str, DefFact]] = {
+            f"{facts.module}.{definition.qualname}": (facts.module, definition)
+            for facts in modules for definition in facts.definitions if definition.kind != "class"
+        }
+        for _ in range(PROPAGATION_ROUNDS):
+            changed = False
+            for facts in modules:
+                changed |= self._infer_assignments(facts)
+            changed |= self._propagate_parameters(modules)
+            changed |= self._infer_returns(modules)
+            if not changed:
+                break
+
+    # -- queries ----------------------------------------------------------------------------------
+    def variable(self, module: str, scope: str, name: str) -> str | None:
+        """The class held by `name` in `scope`, falling back to enclosing scopes and module globals."""
+        parts = scope.split(".") if scope else []
+        while True:
+            found = self.locals.get((module, ".".join(parts), name))
+            if found or not parts:
+                return found
+            parts.pop()
+
+    def owner_class(self, module: str, scope: str) -> str | None:
+        """The repo class whose method `scope` is (`Net.forward` → `models.Net`)."""
+        parts = scope.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            candidate = f"{module}.{'.'.join(parts[:cut])}"
+            if candidate in self.classes.classes:
+                return candidate
+        return None
+
+    def attribute(self, class_qualname: str, name: str) -> str | None:
+        for owner in self.classes.mro(class_qualname):
+            found = self.attributes.get((owner, name))
+            if found:
+                return found
+        return None
+
+    def container(self, class_qualname: str, name: str) -> tuple[str, ...]:
+        for owner in self.classes.mro(class_qualname):
+            found = self.containers.get((owner, name))
+            if found:
+                return found
+        return ()
+
+    def element_type(self, module: str, scope: str, reference: str) -> str | None:
+        """The class of the elements of `self.blocks` (a ModuleList or plain list), if one kind."""
+        reference = reference.removesuffix(".values()").removesuffix("()")
+        head, _, rest = reference.partition(".")
+        owner = self.owner_class(module, scope) if head == "self" else None
+        if owner is None or not rest or "." in rest:
+            return None
+        elements = self.container(owner, rest)
+        return elements[0] if len(elements) == 1 else None
+
+    # -- inference ---------------------------------------------------------------------------------
+    def type_of_callee(self, module: str, scope: str, callee: str, refs: tuple[str, ...] = ()) -> str | None:
+        """The class an expression `callee(...)` evaluates to, when known."""
+        receiver, _, method = callee.rpartition(".")
+        if receiver and method in SELF_RETURNING:  # `Net().to(device)`, `model.cuda()`
+            if receiver.endswith("()"):
+                return self.type_of_callee(module, scope, receiver[:-2])
+            return self.type_of_reference(module, scope, receiver)
+        resolved = self.symbols.resolve(module, callee)
+        if resolved.qualname in WRAPPERS and refs and refs[0]:
+            return self.type_of_reference(module, scope, refs[0])
+        if resolved.qualname in self.classes.classes:
+            return resolved.qualname
+        if resolved.qualname in self.returns:
+            return self.returns[resolved.qualname]
+        if resolved.resolved and not resolved.internal and resolved.qualname[:1] != "<":
+            last = resolved.qualname.rsplit(".", 1)[-1]
+            return resolved.qualname if last[:1].isupper() else None
+        return None
+
+    def type_of_reference(self, module: str, scope: str, reference: str) -> str | None:
+        """The class a dotted reference (`model`, `self.encoder`) holds."""
+        if not reference:
+            return None
+        head, _, rest = reference.partition(".")
+        if head == "self" and rest and "." not in rest:
+            owner = self.owner_class(module, scope)
+            return self.attribute(owner, rest) if owner else None
+        if not rest:
+            return self.variable(module, scope, head)
+        return None
+
+    def _infer_assignments(self, facts: ModuleFacts) -> bool:
+        changed = False
+        for assign in facts.assigns:
+            found = self._assigned_type(facts.module, assign)
+            if not found:
+                continue
+            if assign.target.startswith("self.") and assign.target.count(".") == 1:
+                owner = self.owner_class(facts.module, assign.scope)
+                if owner is None:
+                    continue
+                key = (owner, assign.target[5:])
+                if assign.kind in ("list", "dict", "tuple") or assign.kind == "append":
+                    changed |= self._set_container(key, found, assign)
+                elif key not in self.attributes:
+                    self.attributes[key] = found
+                    changed = True
+                    if assign.children:
+                        changed |= self._set_container(key, found, assign)
+            elif "." not in assign.target:
+                key = (facts.module, assign.scope, assign.target)
+                if key not in self.locals:
+                    self.locals[key] = found
+                    changed = True
+        return changed
+
+    def _set_container(self, key: tuple[str, str], found: str, assign: AssignFact) -> bool:
+        module = self.classes.classes[key[0]].module
+        elements = tuple(
+            element for element in (self.type_of_callee(module, assign.scope, child) for child in assign.children)
+            if element
+        )
+        if assign.kind == "append":
+            elements = (found,)
+        merged = tuple(dict.fromkeys(self.containers.get(key, ()) + elements))
+        if merged != self.containers.get(key, ()):
+            self.containers[key] = merged
+            return True
+        return False
+
+    def _assigned_type(self, module: str, assign: AssignFact) -> str | None:
+        if assign.kind in ("call", "setattr", "append"):
+            return self.type_of_callee(module, assign.scope, assign.value)
+        if assign.kind == "annotation":
+            annotation = assign.value.strip("'\"").split("[")[0].split("|")[0].strip()
+            resolved = self.symbols.resolve(module, annotation)
+            if resolved.qualname in self.classes.classes or (not resolved.internal and resolved.resolved
+                                                             and resolved.qualname[:1] != "<"):
+                return resolved.qualname
+            return None
+        if assign.kind == "alias":
+            return self.type_of_reference(module, assign.scope, assign.value)
+        if assign.kind == "iter":
+            return self.element_type(module, assign.scope, assign.value)
+        if assign.kind in ("list", "dict", "tuple"):
+            return assign.kind if assign.children else None
+        return None
+
+    def _infer_returns(self, modules: tuple[ModuleFacts, ...]) -> bool:
+        """`def build_model(): return Net()` (or `model = Net(); return model`) returns a Net."""
+        changed = False
+        for facts in modules:
+            for scope, name in facts.returns:
+                key = f"{facts.module}.{scope}"
+                if key in self.returns:
+                    continue
+                found = self.type_of_reference(facts.module, scope, name) or self.type_of_callee(facts.module, scope, name)
+                if found:
+                    self.returns[key] = found
+                    changed = True
+        return changed
+
+    def _propagate_parameters(self, modules: tuple[ModuleFacts, ...]) -> bool:
+        """A parameter takes the class of the argument passed at a call site (first one known)."""
+        changed = False
+        for facts in modules:
+            for call in facts.calls:
+                if not any(call.refs) and not call.keyword_refs:
+                    continue
+                target = self.symbols.resolve(facts.module, call.callee)
+                if not target.internal or target.qualname not in self.symbols.definitions:
+                    continue
+                definition = self.functions.get(target.qualname)
+                if definition is None:
+                    continue
+                params = [param.name for param in definition[1].params if param.kind == "positional"]
+                if params and params[0] in ("self", "cls"):
+                    params = params[1:]
+                pairs = list(zip(params, call.refs)) + list(call.keyword_refs)
+                for name, reference in pairs:
+                    found = self.type_of_reference(facts.module, call.scope, reference)
+                    key = (definition[0], definition[1].qualname, name)
+                    if found and key not in self.locals:
+                        self.locals[key] = found
+                        changed = True
+        return changed

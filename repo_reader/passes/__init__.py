@@ -1,0 +1,1 @@
+"""Passes over the indexed repository: roles, entry points, models, call graph, chains."""

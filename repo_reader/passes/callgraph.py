@@ -1,0 +1,174 @@
+"""The call graph: every call in the repo resolved to a qualified name, and a networkx graph of them.
+
+Calling an nn.Module instance goes to its `forward`; building a class goes to its `__init__`; a
+DataLoader over a repo Dataset reaches `__getitem__`; Lightning's Trainer reaches `training_step`.
+Calls it cannot resolve stay in the graph as unresolved edges.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from repo_reader.index.classes import ClassIndex
+from repo_reader.index.symbols import SymbolTable
+from repo_reader.index.types import TypeIndex
+from repo_reader.model import CallEdge
+from repo_reader.scan.facts import CallFact, ModuleFacts
+
+MODULE_METHODS = frozenset(
+    "to cuda cpu train eval parameters named_parameters modules named_modules children state_dict "
+    "load_state_dict zero_grad apply register_buffer register_parameter add_module requires_grad_ "
+    "half float double bfloat16 register_forward_hook register_forward_pre_hook buffers named_buffers "
+    "named_children get_submodule extra_repr type".split()
+)
+DATALOADERS = {"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"}
+LIGHTNING_HOOKS = ("training_step", "validation_step", "test_step", "configure_optimizers")
+DATAMODULE_HOOKS = ("setup", "train_dataloader", "val_dataloader", "test_dataloader")
+
+
+class CallResolver:
+    def __init__(self, symbols: SymbolTable, classes: ClassIndex, types: TypeIndex) -> None:
+        self.symbols = symbols
+        self.classes = classes
+        self.types = types
+
+    def edges(self, facts: ModuleFacts) -> list[CallEdge]:
+        result: list[CallEdge] = []
+        for call in facts.calls:
+            caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
+            path, line = facts.where(call.line)
+            callee, resolved, kind = self.resolve(facts.module, call)
+            result.append(CallEdge(caller, callee, path, line, call.col, resolved, kind))
+            for extra, extra_kind in self.implicit(facts.module, call, callee):
+                result.append(CallEdge(caller, extra, path, line, call.col, True, extra_kind))
+        return result
+
+    # -- one call ------------------------------------------------------------------------------------
+    def resolve(self, module: str, call: CallFact) -> tuple[str, bool, str]:
+        """(callee, resolved, kind) for one call site."""
+        text = call.callee
+        if not text:
+            return "<expression>", False, "call"
+        head, _, rest = text.partition(".")
+        owner = self.types.owner_class(module, call.scope) if call.scope else None
+        if head == "self" and owner:
+            found = self._on_self(owner, rest)
+            if found:
+                return found
+        if head == "super()" and owner and rest:
+            return self._on_super(owner, rest)
+        held = self.types.variable(module, call.scope, head) if head not in ("self", "super()") else None
+        if held:
+            return self._on_instance(held, rest)
+        found_symbol = self.symbols.resolve(module, text)
+        if found_symbol.qualname in self.classes.classes:
+            init = self.classes.find_method(found_symbol.qualname, "__init__")
+            return init or found_symbol.qualname, True, "construct"
+        if found_symbol.internal and found_symbol.qualname not in self.symbols.definitions:
+            return found_symbol.qualname, False, "call"
+        return found_symbol.qualname, found_symbol.resolved, "call"
+
+    def _on_self(self, owner: str, rest: str) -> tuple[str, bool, str] | None:
+        if not rest:  # `self(x)` in a module: its own forward
+            forward = self.classes.find_method(owner, "forward") or self.classes.find_method(owner, "__call__")
+            return (forward, True, "module-call") if forward else None
+        name, _, method = rest.partition(".")
+        name = name.removesuffix("[]")
+        if not method:
+            found = self.classes.find_method(owner, name)
+            if found:
+                return found, True, "call"
+            held = self.types.attribute(owner, name) or self._single_element(owner, rest)
+            if held:
+                return self._on_instance(held, "")
+            if self.classes.classes[owner].framework and name in MODULE_METHODS:
+                return f"torch.nn.Module.{name}", True, "call"
+            return None
+        held = self.types.attribute(owner, name)
+        if held and "." not in method:
+            return self._on_instance(held, method)
+        return None
+
+    def _single_element(self, owner: str, rest: str) -> str | None:
+        if not rest.endswith("[]"):
+            return None
+        elements = self.types.container(owner, rest[:-2])
+        return elements[0] if len(elements) == 1 else None
+
+    def _on_super(self, owner: str, rest: str) -> tuple[str, bool, str]:
+        method = rest.split(".")[-1]
+        for base in self.classes.classes[owner].bases:
+            found = self.classes.find_method(base, method) if base in self.classes.classes else None
+            if found:
+                return found, True, "call"
+            if base not in self.classes.classes:
+                return f"{base}.{method}", True, "call"
+        return f"super().{method}", False, "call"
+
+    def _on_instance(self, held: str, method: str) -> tuple[str, bool, str]:
+        """A call on an object of class `held`: `obj(x)` (method "") or `obj.method(x)`."""
+        if held in self.classes.classes:
+            info = self.classes.classes[held]
+            name = method or ("forward" if info.framework else "__call__")
+            found = self.classes.find_method(held, name)
+            if found:
+                return found, True, "module-call" if not method and info.framework else "call"
+            if info.framework and (not method or method in MODULE_METHODS):
+                return f"torch.nn.Module.{method or 'forward'}", True, "call"
+            return f"{held}.{name}", False, "call"
+        if "." in method:
+            return f"{held}.{method}", False, "call"
+        return (f"{held}.{method}" if method else held), True, "module-call" if not method else "call"
+
+    # -- edges the libraries make for the user -------------------------------------------------------
+    def implicit(self, module: str, call: CallFact, callee: str) -> list[tuple[str, str]]:
+        extra: list[tuple[str, str]] = []
+        base = callee.rsplit(".", 1)[0] if callee.endswith(".__init__") else callee
+        info = self.classes.classes.get(base)
+        if info is not None and info.is_dataset:
+            extra += self._hooks(base, ("__getitem__", "__iter__"), "data")
+        if callee in DATALOADERS and call.refs:
+            held = self.types.type_of_reference(module, call.scope, call.refs[0])
+            if held and held in self.classes.classes and self.classes.classes[held].is_dataset:
+                extra += self._hooks(held, ("__getitem__", "__iter__"), "data")
+        if callee.endswith((".fit", ".validate", ".test")) and call.refs:
+            for reference in call.refs[:2]:
+                held = self.types.type_of_reference(module, call.scope, reference)
+                extra += self._framework_hooks(held)
+        if callee.endswith("LightningCLI"):
+            for reference in call.refs[:2]:
+                found = self.symbols.resolve(module, reference).qualname
+                extra += self._framework_hooks(found)
+        return extra
+
+    def _framework_hooks(self, held: str | None) -> list[tuple[str, str]]:
+        info = self.classes.classes.get(held or "")
+        if info is None:
+            return []
+        if info.framework == "lightning":
+            return self._hooks(info.qualname, LIGHTNING_HOOKS, "framework")
+        if info.is_datamodule:
+            return self._hooks(info.qualname, DATAMODULE_HOOKS, "framework")
+        return []
+
+    def _hooks(self, qualname: str, names: tuple[str, ...], kind: str) -> list[tuple[str, str]]:
+        return [(found, kind) for name in names if (found := self.classes.find_method(qualname, name))]
+
+
+def build_edges(modules: tuple[ModuleFacts, ...], resolver: CallResolver) -> tuple[CallEdge, ...]:
+    edges = [edge for facts in modules for edge in resolver.edges(facts)]
+    return tuple(sorted(edges, key=lambda edge: (edge.caller, edge.path, edge.line, edge.col, edge.callee)))
+
+
+def build_graph(edges: tuple[CallEdge, ...], nodes: list[str]) -> nx.DiGraph:
+    """Nodes are the repo's definitions and modules; resolved external callees become leaf nodes."""
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(nodes, internal=True)
+    for edge in edges:
+        if not graph.has_node(edge.callee):
+            graph.add_node(edge.callee, internal=False)
+        if graph.has_edge(edge.caller, edge.callee):
+            graph[edge.caller][edge.callee]["sites"].append(edge)
+        else:
+            graph.add_edge(edge.caller, edge.callee, sites=[edge], resolved=edge.resolved, kind=edge.kind)
+    return graph

@@ -1,0 +1,96 @@
+"""Commands shown in READMEs, shell scripts and Makefiles, and console scripts from packaging files.
+
+Pure text processing over files already read by `scan`; nothing is executed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+
+LAUNCHER = (
+    r"(?:CUDA_VISIBLE_DEVICES=\S+\s+|[A-Z_]+=\S+\s+)*"
+    r"(?:python3?(?:\s+-u)?|torchrun|accelerate\s+launch|deepspeed|python3?\s+-m\s+torch\.distributed\.(?:launch|run))"
+)
+COMMAND = re.compile(LAUNCHER + r"(?:\s+--?[\w.-]+(?:[= ](?!-)\S+)?)*?\s+(?:-m\s+(?P<module>[\w.]+)|(?P<script>[\w./-]+\.py))(?P<rest>[^\n`]*)")
+CONSOLE_LINE = re.compile(r"""["']?\s*([\w.-]+)\s*=\s*([\w.]+)\s*:\s*([\w.]+)""")
+
+
+@dataclass(frozen=True, slots=True)
+class ShownCommand:
+    text: str  # the whole command line as shown
+    target: str  # the script path (`tools/train.py`) or module (`pkg.train`) it runs
+    is_module: bool
+    source: str  # where it was shown (README.md, scripts/train.sh)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleScript:
+    name: str
+    module: str
+    function: str
+    source: str
+
+
+def find_shown_commands(texts: dict[str, str]) -> list[ShownCommand]:
+    found: list[ShownCommand] = []
+    for path in sorted(texts, key=lambda p: (not p.lower().startswith("readme"), p)):
+        lower = path.lower()
+        if not (lower.endswith((".md", ".rst", ".txt", ".sh", ".bash")) or "makefile" in lower or "readme" in lower):
+            continue
+        for line in _joined_lines(texts[path]):
+            for match in COMMAND.finditer(line):
+                target = match.group("module") or match.group("script")
+                text = " ".join(match.group(0).split())
+                text = text.rstrip("`'\"")
+                found.append(ShownCommand(text, target.removeprefix("./"), bool(match.group("module")), path))
+    return found
+
+
+def _joined_lines(text: str) -> list[str]:
+    """Lines with shell continuations (`\\` at the end) joined; prompts and backticks stripped."""
+    lines: list[str] = []
+    buffer = ""
+    for raw in text.splitlines():
+        line = raw.strip().removeprefix("$ ").removeprefix("> ").strip("`")
+        if line.endswith("\\"):
+            buffer += line[:-1] + " "
+            continue
+        lines.append(buffer + line)
+        buffer = ""
+    if buffer:
+        lines.append(buffer)
+    return lines
+
+
+def find_console_scripts(texts: dict[str, str]) -> list[ConsoleScript]:
+    scripts: list[ConsoleScript] = []
+    for path, text in sorted(texts.items()):
+        name = path.rsplit("/", 1)[-1]
+        if name == "pyproject.toml":
+            scripts += _from_pyproject(path, text)
+        elif name in ("setup.py", "setup.cfg"):
+            section = text.split("console_scripts", 1)[1] if "console_scripts" in text else ""
+            for match in CONSOLE_LINE.finditer(section[:4000]):
+                scripts.append(ConsoleScript(match.group(1), match.group(2), match.group(3), path))
+    return scripts
+
+
+def _from_pyproject(path: str, text: str) -> list[ConsoleScript]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return []
+    project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
+    poetry = data.get("tool", {}).get("poetry", {}) if isinstance(data.get("tool"), dict) else {}
+    tables = [project.get("scripts", {}), project.get("gui-scripts", {}), poetry.get("scripts", {})]
+    scripts = []
+    for table in tables:
+        if not isinstance(table, dict):
+            continue
+        for name, spec in table.items():
+            if isinstance(spec, str) and ":" in spec:
+                module, function = spec.split(":", 1)
+                scripts.append(ConsoleScript(name, module.strip(), function.strip(), path))
+    return scripts
