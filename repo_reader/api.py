@@ -13,6 +13,7 @@ from pathlib import Path
 import networkx as nx
 
 from repo_reader.index.classes import ClassIndex
+from repo_reader.index.registries import find_registries
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import TypeIndex
 from repo_reader.model import CallEdge, Chain, Definition, EntryKind, RepoMap, ScanWarning
@@ -63,8 +64,9 @@ def analyse(root: Path, *, use_cache: bool = True, progress: Progress | None = N
         raise RepoError(f"{root}: no Python files or notebooks found")
     symbols = SymbolTable(scan.modules)
     classes = ClassIndex(scan.modules, symbols)
-    types = TypeIndex(scan.modules, symbols, classes)
-    edges = build_edges(scan.modules, CallResolver(symbols, classes, types))
+    registries = find_registries(scan.modules, symbols)
+    types = TypeIndex(scan.modules, symbols, classes, registries)
+    edges = build_edges(scan.modules, CallResolver(symbols, classes, types, registries))
     definitions = _definitions(scan.modules)
     graph = build_graph(edges, [definition.qualname for definition in definitions])
     by_path: dict[str, list[CallEdge]] = defaultdict(list)
@@ -74,7 +76,7 @@ def analyse(root: Path, *, use_cache: bool = True, progress: Progress | None = N
     shown = find_shown_commands(scan.texts)
     entries = find_entry_points(EntryInputs(scan.modules, graph, symbols, classes, files, shown,
                                             find_console_scripts(scan.texts), scan.texts))
-    finder = ModelFinder(scan.modules, symbols, classes, types)
+    finder = ModelFinder(scan.modules, symbols, classes, types, registries)
     entry_reach: set[str] = set()
     train_reach: set[str] = set()
     for entry in entries:

@@ -7,6 +7,7 @@ Good enough to send `model(x)` to `Net.forward`; when it cannot tell, it says no
 from __future__ import annotations
 
 from repo_reader.index.classes import ClassIndex
+from repo_reader.index.registries import registry_of_call
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.scan.facts import AssignFact, DefFact, ModuleFacts
 
@@ -17,12 +18,15 @@ WRAPPERS = {
     "torch.jit.script", "torch.nn.DistributedDataParallel",
 }
 PROPAGATION_ROUNDS = 3
+REGISTRY_PREFIX = "<registry>"  # the type of what `MODELS.build(cfg)` returns: any class registered there
 
 
 class TypeIndex:
     """Types keyed by (module, scope, name); `scope` is a qualname within the module, "" at top level."""
 
-    def __init__(self, modules: tuple[ModuleFacts, ...], symbols: SymbolTable, classes: ClassIndex) -> None:
+    def __init__(self, modules: tuple[ModuleFacts, ...], symbols: SymbolTable, classes: ClassIndex,
+                 registries: dict[str, dict[str, str]] | None = None) -> None:
+        self.registries = registries or {}
         self.symbols = symbols
         self.classes = classes
         self.locals: dict[tuple[str, str, str], str] = {}
@@ -94,8 +98,11 @@ class TypeIndex:
                 return self.type_of_callee(module, scope, receiver[:-2])
             return self.type_of_reference(module, scope, receiver)
         resolved = self.symbols.resolve(module, callee)
-        if resolved.qualname in WRAPPERS and refs and refs[0]:
-            return self.type_of_reference(module, scope, refs[0])
+        registry = registry_of_call(resolved.qualname, self.registries)
+        if registry:
+            return REGISTRY_PREFIX + registry
+        if resolved.qualname in WRAPPERS:  # DDP(model) behaves as the model it wraps
+            return self.type_of_reference(module, scope, refs[0]) if refs and refs[0] else None
         if resolved.qualname in self.classes.classes:
             return resolved.qualname
         if resolved.qualname in self.returns:

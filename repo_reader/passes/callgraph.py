@@ -10,8 +10,9 @@ from __future__ import annotations
 import networkx as nx
 
 from repo_reader.index.classes import ClassIndex
+from repo_reader.index.registries import registry_of_call
 from repo_reader.index.symbols import SymbolTable
-from repo_reader.index.types import TypeIndex
+from repo_reader.index.types import REGISTRY_PREFIX, TypeIndex
 from repo_reader.model import CallEdge
 from repo_reader.scan.facts import CallFact, ModuleFacts
 
@@ -27,10 +28,12 @@ DATAMODULE_HOOKS = ("setup", "train_dataloader", "val_dataloader", "test_dataloa
 
 
 class CallResolver:
-    def __init__(self, symbols: SymbolTable, classes: ClassIndex, types: TypeIndex) -> None:
+    def __init__(self, symbols: SymbolTable, classes: ClassIndex, types: TypeIndex,
+                 registries: dict[str, dict[str, str]]) -> None:
         self.symbols = symbols
         self.classes = classes
         self.types = types
+        self.registries = registries
 
     def edges(self, facts: ModuleFacts) -> list[CallEdge]:
         result: list[CallEdge] = []
@@ -38,10 +41,25 @@ class CallResolver:
             caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
             path, line = facts.where(call.line)
             callee, resolved, kind = self.resolve(facts.module, call)
-            result.append(CallEdge(caller, callee, path, line, call.col, resolved, kind))
+            if not resolved and registry_of_call(callee, self.registries):
+                resolved = True  # the registry's own build method, defined in a library or by the repo
+            for one in self._expand_registry(callee):
+                result.append(CallEdge(caller, one, path, line, call.col, resolved, kind))
             for extra, extra_kind in self.implicit(facts.module, call, callee):
                 result.append(CallEdge(caller, extra, path, line, call.col, True, extra_kind))
         return result
+
+    def _expand_registry(self, callee: str) -> list[str]:
+        """A call on an object built by a registry may reach any class registered there."""
+        if not callee.startswith(REGISTRY_PREFIX):
+            return [callee]
+        registry, _, method = callee[len(REGISTRY_PREFIX) :].partition(":")
+        found = []
+        for qualname in sorted(self.registries.get(registry, {}).values()):
+            info = self.classes.classes[qualname]
+            name = method or ("forward" if info.framework else "__call__")
+            found.append(self.classes.find_method(qualname, name) or f"{qualname}.{name}")
+        return found or [callee]
 
     # -- one call ------------------------------------------------------------------------------------
     def resolve(self, module: str, call: CallFact) -> tuple[str, bool, str]:
@@ -107,6 +125,8 @@ class CallResolver:
 
     def _on_instance(self, held: str, method: str) -> tuple[str, bool, str]:
         """A call on an object of class `held`: `obj(x)` (method "") or `obj.method(x)`."""
+        if held.startswith(REGISTRY_PREFIX):
+            return f"{held}:{method}", True, "module-call" if not method else "call"
         if held in self.classes.classes:
             info = self.classes.classes[held]
             name = method or ("forward" if info.framework else "__call__")
@@ -123,6 +143,12 @@ class CallResolver:
     # -- edges the libraries make for the user -------------------------------------------------------
     def implicit(self, module: str, call: CallFact, callee: str) -> list[tuple[str, str]]:
         extra: list[tuple[str, str]] = []
+        registry = registry_of_call(callee, self.registries)
+        if registry:
+            for qualname in sorted(self.registries[registry].values()):
+                extra.append((self.classes.find_method(qualname, "__init__") or qualname, "registry"))
+                if self.classes.classes[qualname].is_dataset:
+                    extra += self._hooks(qualname, ("__getitem__", "__iter__"), "data")
         base = callee.rsplit(".", 1)[0] if callee.endswith(".__init__") else callee
         info = self.classes.classes.get(base)
         if info is not None and info.is_dataset:

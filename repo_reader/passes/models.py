@@ -8,7 +8,8 @@ from repo_reader.index.classes import ClassIndex, ClassInfo, external_module_fra
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import TypeIndex
 from repo_reader.model import ConstructionSite, DatasetInfo, Location, ModelInfo, Submodule
-from repo_reader.scan.facts import AssignFact, ModuleFacts
+from repo_reader.index.registries import BUILD_METHODS, registry_of_call
+from repo_reader.scan.facts import AssignFact, CallFact, ModuleFacts
 
 CONTAINERS = {
     "torch.nn.Sequential": "Sequential", "torch.nn.ModuleList": "ModuleList", "torch.nn.ModuleDict": "ModuleDict",
@@ -19,17 +20,20 @@ CONTAINERS = {
 
 class ModelFinder:
     def __init__(self, modules: tuple[ModuleFacts, ...], symbols: SymbolTable, classes: ClassIndex,
-                 types: TypeIndex) -> None:
+                 types: TypeIndex, registries: dict[str, dict[str, str]]) -> None:
         self.by_module = {facts.module: facts for facts in modules}
         self.symbols = symbols
         self.classes = classes
         self.types = types
+        self.registries = registries
         self.sites = self._construction_sites(modules)
 
     def _construction_sites(self, modules: tuple[ModuleFacts, ...]) -> dict[str, list[ConstructionSite]]:
         sites: dict[str, list[ConstructionSite]] = {}
         for facts in modules:
             for call in facts.calls:
+                if call.callee.endswith(BUILD_METHODS) and self._registry_build(facts, call, sites):
+                    continue
                 if not call.callee or not call.callee.split(".")[-1][:1].isupper():
                     continue
                 if call.callee.endswith("LightningCLI"):
@@ -41,6 +45,17 @@ class ModelFinder:
                     caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
                     sites.setdefault(qualname, []).append(ConstructionSite(path, line, call.col, caller, call.args))
         return sites
+
+    def _registry_build(self, facts: ModuleFacts, call: CallFact, sites: dict[str, list[ConstructionSite]]) -> bool:
+        registry = registry_of_call(self.symbols.resolve(facts.module, call.callee).qualname, self.registries)
+        if registry is None:
+            return False
+        path, line = facts.where(call.line)
+        caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
+        for key, qualname in sorted(self.registries[registry].items()):
+            site = ConstructionSite(path, line, call.col, caller, (f"<registry {registry.rsplit('.', 1)[-1]}[{key!r}]>",))
+            sites.setdefault(qualname, []).append(site)
+        return True
 
     def _handed_to_framework(self, facts: ModuleFacts, refs: tuple[str, ...], line: int, col: int, scope: str,
                              sites: dict[str, list[ConstructionSite]]) -> None:

@@ -37,7 +37,10 @@ def decode_python(data: bytes) -> tuple[str, str | None]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        return data.decode("utf-8", errors="replace"), f"bad encoding declaration ({error.msg})"
+        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        if "invalid or missing encoding declaration" in str(error.msg):
+            return text, "not valid UTF-8 and no encoding declaration; undecodable bytes replaced"
+        return text, f"bad encoding declaration ({error.msg}); read as UTF-8"
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError):

@@ -43,9 +43,11 @@ class Recorder:
         self._started: list[tuple[float, int]] = []
         self._order = 0
         self._handles: list[Any] = []
+        shared: dict[int, CallRecord] = {}
         for path, module in model.named_modules(remove_duplicate=False):
             self._paths.setdefault(id(module), []).append(path)
-            self.records.setdefault(path, CallRecord())
+            # a module registered under several names has one record: hooks cannot tell the names apart
+            self.records[path] = shared.setdefault(id(module), CallRecord())
 
     def attach(self) -> None:
         for module in self.model.modules():  # each object once, even when shared
@@ -58,14 +60,13 @@ class Recorder:
         self._handles.clear()
         self.stack.clear()
 
+    def canonical(self, path: str) -> str:
+        """The first name of the module registered at `path` (where its FLOPs are counted)."""
+        module = self.model.get_submodule(path)
+        return self._paths.get(id(module), [path])[0]
+
     def _path_of(self, module: nn.Module) -> str:
-        paths = self._paths.get(id(module), ["?"])
-        if len(paths) > 1 and self.stack:
-            parent = self.stack[-1]
-            for path in paths:
-                if path.rpartition(".")[0] == parent or path.startswith(parent + ".") or not parent:
-                    return path
-        return paths[0]
+        return self._paths.get(id(module), ["?"])[0]
 
     def _before(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         path = self._path_of(module)

@@ -1,0 +1,41 @@
+"""Every rule, by code, and the --select/--ignore choice of which ones run (by code prefix)."""
+
+from __future__ import annotations
+
+from repo_reader.lint.rule import Rule
+
+
+def all_rules() -> list[type[Rule]]:
+    from repo_reader.lint.rules import data, mode, optimisation, performance, structure
+
+    found: list[type[Rule]] = []
+    for family in (structure, mode, data, optimisation, performance):
+        found.extend(getattr(family, "RULES"))
+    return sorted(found, key=lambda rule: rule.code)
+
+
+def rule_by_code(code: str) -> type[Rule] | None:
+    wanted = code.strip().upper()
+    for rule in all_rules():
+        if rule.code == wanted or rule.name == code.strip().lower():
+            return rule
+    return None
+
+
+class SelectionError(ValueError):
+    """A --select/--ignore entry that matches no rule."""
+
+
+def parse_codes(text: str | None) -> list[str]:
+    return [part.strip().upper() for part in (text or "").split(",") if part.strip()]
+
+
+def select_rules(select: list[str] | None = None, ignore: list[str] | None = None) -> list[type[Rule]]:
+    """Rules whose code starts with a selected prefix (all when none) and with no ignored prefix."""
+    rules = all_rules()
+    for prefix in (select or []) + (ignore or []):
+        if prefix != "ALL" and not any(rule.code.startswith(prefix) for rule in rules):
+            raise SelectionError(f"no rule code starts with {prefix!r} (codes are RR101 ... RR5xx)")
+    chosen = [rule for rule in rules
+              if not select or "ALL" in select or any(rule.code.startswith(prefix) for prefix in select)]
+    return [rule for rule in chosen if not any(rule.code.startswith(prefix) for prefix in ignore or [])]

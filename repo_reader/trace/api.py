@@ -1,0 +1,82 @@
+"""`trace_repository`: static map → requests → one child process per model → ShapeTrace.
+
+Parent side, standard library only (torch is imported only in the child). Never prints.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from repo_reader.model import ModelTrace, RepoMap, ShapeTrace, TraceDevice
+from repo_reader.trace.hints import find_size_hints
+from repo_reader.trace.request import InputSpec
+from repo_reader.trace.runner import run_all
+from repo_reader.trace.targets import RequestSettings, TargetError, build_request, select_models
+
+DEFAULT_TIMEOUT = 120.0
+_INPUT = re.compile(r"^(?:(?P<name>[A-Za-z_]\w*)=)?(?P<shape>\d+(?:x\d+)*)(?::(?P<dtype>[\w.]+))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceOptions:
+    model: str | None = None
+    inputs: tuple[str, ...] = ()  # `x=2x3x224x224:float32`
+    init: tuple[str, ...] = ()  # `depth=18`
+    device: TraceDevice = TraceDevice.AUTO
+    backward: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+    memory_limit: int | None = None  # bytes of address space per child; None: 80% of RAM
+    jobs: int = 0  # children at a time; 0: one per CPU
+    use_cache: bool = True
+
+
+def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None = None) -> ShapeTrace:
+    """Trace the selected models of the repository at `root`. Raises TargetError for bad options."""
+    root = root.resolve()
+    repo_map = repo_map or load_map(root, use_cache=options.use_cache)
+    settings = RequestSettings(
+        device=str(options.device), inputs=parse_inputs(options.inputs),
+        hints=find_size_hints(root, repo_map), backward=options.backward,
+        memory_limit=_memory_limit(options),
+    )
+    models = select_models(repo_map, options.model)
+    requests = [build_request(model, repo_map, root, options.init, settings) for model in models]
+    traces: list[ModelTrace] = run_all(requests, options.timeout, options.jobs) if requests else []
+    return ShapeTrace(root=str(root), models=tuple(traces))
+
+
+def load_map(root: Path, *, use_cache: bool = True) -> RepoMap:
+    """The static map from `repo_reader.api`, or trace's own minimal one while that is missing."""
+    try:
+        from repo_reader.api import build_map
+    except ImportError:
+        from repo_reader.trace.fallback_map import build_fallback_map
+
+        return build_fallback_map(root)
+    return build_map(root, use_cache=use_cache)
+
+
+def parse_inputs(texts: tuple[str, ...]) -> tuple[InputSpec, ...]:
+    specs = []
+    for text in texts:
+        match = _INPUT.match(text.strip())
+        if match is None:
+            raise TargetError(f"--input expects [name=]2x3x224x224[:dtype], got {text!r}")
+        shape = tuple(int(size) for size in match["shape"].split("x"))
+        specs.append(InputSpec(match["name"], shape, match["dtype"] or "float32"))
+    return tuple(specs)
+
+
+def _memory_limit(options: TraceOptions) -> int:
+    if options.memory_limit is not None:
+        return options.memory_limit
+    if options.device == TraceDevice.CUDA:
+        return 0  # CUDA reserves far more address space than it uses
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+    return max(int(total * 0.8), 4 * 2**30)

@@ -1,0 +1,233 @@
+"""Turn the static map (+ --model / --init) into TraceRequests: which file to import, which class,
+and the constructor arguments, evaluated from the entry point's argparse defaults or a YAML
+config, else the constructor's own defaults. Standard library only; no repo code runs here.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repo_reader.model import ConstructionSite, EntryKind, EntryPoint, ModelInfo, Option, RepoMap
+from repo_reader.trace.request import ArgSpec, InputSpec, SizeHint, TraceRequest
+
+_NAMESPACES = {"args", "opt", "opts", "options", "cfg", "config", "conf", "hparams", "flags", "hp", "params"}
+
+
+class TargetError(ValueError):
+    """The user asked for something the map cannot give (unknown --model, bad --init)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSettings:
+    """What every request shares: device, inputs, backward, limits."""
+
+    device: str = "auto"
+    inputs: tuple[InputSpec, ...] = ()
+    hints: tuple[SizeHint, ...] = ()
+    backward: bool = False
+    memory_limit: int = 0
+
+
+def select_models(repo_map: RepoMap, wanted: str | None) -> list[ModelInfo]:
+    """The model named by --model, else the top-level models (else every model)."""
+    if wanted:
+        exact = [m for m in repo_map.models if m.qualname == wanted]
+        found = exact or [m for m in repo_map.models
+                          if m.qualname.endswith("." + wanted) or m.qualname.rpartition(".")[2] == wanted]
+        if not found:
+            known = ", ".join(m.qualname for m in repo_map.models) or "none"
+            raise TargetError(f"no model named {wanted!r} in the map (models: {known})")
+        return found[:1]
+    top = [m for m in repo_map.models if m.top_level]
+    if top:
+        return top
+    contained = {name for m in repo_map.models for name in m.contains}
+    contained |= {m.qualname for m in repo_map.models
+                  for site in m.constructed_at if site.caller.endswith(".__init__")}
+    return [m for m in repo_map.models if m.qualname not in contained]
+
+
+def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[str, ...],
+                  settings: RequestSettings) -> TraceRequest:
+    module_name = module_for(model.path, root)
+    prefix = module_name + "."
+    class_name = model.qualname[len(prefix):] if model.qualname.startswith(prefix) else model.qualname.rpartition(".")[2]
+    site, entry = _construction_site(model, repo_map)
+    args, notes = _site_arguments(model, site, entry, root) if site else ([], [])
+    args = _apply_overrides(args, parse_init(init))
+    method = _method(site, entry, init)
+    sys_path = [str(root)] + ([str(root / "src")] if (root / "src").is_dir() else [])
+    assignments = tuple((info.qualname, sub.name, sub.line) for info in repo_map.models for sub in info.submodules)
+    return TraceRequest(
+        root=str(root), sys_path=tuple(sys_path), module_name=module_name, class_name=class_name,
+        qualname=model.qualname, path=model.path, args=tuple(args), method=method,
+        device=settings.device, inputs=settings.inputs, hints=settings.hints, backward=settings.backward,
+        memory_limit=settings.memory_limit, notes=tuple(notes), assignments=assignments,
+    )
+
+
+def module_for(path: str, root: Path) -> str:
+    """`models/net.py` → `models.net`; `src/pkg/x.py` → `pkg.x` (src layout); `pkg/__init__.py` → `pkg`."""
+    parts = path.removesuffix(".py").split("/")
+    if parts[0] == "src" and len(parts) > 1 and (root / "src").is_dir():
+        parts = parts[1:]
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def parameter_name(source: str) -> str:
+    """`depth: int = 18` → `depth`."""
+    return source.partition("=")[0].partition(":")[0].strip().lstrip("*")
+
+
+def parse_init(init: tuple[str, ...]) -> dict[str, Any]:
+    values = {}
+    for item in init:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise TargetError(f"--init expects key=value, got {item!r}")
+        values[key.strip()] = _literal(text.strip(), default=text.strip())
+    return values
+
+
+def _construction_site(model: ModelInfo, repo_map: RepoMap) -> tuple[ConstructionSite | None, EntryPoint | None]:
+    """The site inside an entry point's file, a training one first; else the first site."""
+    ranked = sorted(repo_map.entry_points, key=lambda e: (e.kind != EntryKind.TRAIN, e.rank))
+    for entry in ranked:
+        for site in model.constructed_at:
+            if site.path == entry.path:
+                return site, entry
+    return (model.constructed_at[0], None) if model.constructed_at else (None, None)
+
+
+def _site_arguments(model: ModelInfo, site: ConstructionSite, entry: EntryPoint | None,
+                    root: Path) -> tuple[list[ArgSpec], list[str]]:
+    options = _options_by_dest(entry.options if entry else ())
+    config = _load_yaml(root, entry.config_path) if entry and entry.config_path else {}
+    params = [parameter_name(p) for p in model.init_params if not p.startswith("*")]
+    defaults = {parameter_name(p) for p in model.init_params if "=" in p}
+    specs, notes = [], []
+    for position, (name, text) in enumerate(_split_arguments(site.args)):
+        # name positional arguments after the constructor's parameters, so dropping one cannot shift the rest
+        name = name or (params[position] if position < len(params) else None)
+        resolved = _resolve(text, options, config, entry)
+        if resolved is not None:
+            specs.append(ArgSpec(name, resolved[0].value, resolved[1], resolved[0].is_expression))
+        elif name in defaults:
+            notes.append(f"`{text}` at {site.path}:{site.line} was not evaluated statically: "
+                         f"the constructor's default for `{name}` is used")
+        else:
+            specs.append(ArgSpec(name, text, "construction site (evaluated in the child)", True))
+    return specs, notes
+
+
+def _split_arguments(texts: tuple[str, ...]) -> list[tuple[str | None, str]]:
+    try:
+        call = ast.parse(f"f({', '.join(texts)})", mode="eval").body
+    except SyntaxError:
+        return []
+    assert isinstance(call, ast.Call)
+    found: list[tuple[str | None, str]] = [(None, ast.unparse(arg)) for arg in call.args]
+    found += [(kw.arg, ast.unparse(kw.value)) for kw in call.keywords if kw.arg]
+    return found
+
+
+def _resolve(text: str, options: dict[str, Option], config: dict[str, Any],
+             entry: EntryPoint | None) -> tuple[ArgSpec, str] | None:
+    literal = _literal(text)
+    if literal is not _MISSING:
+        return _value_spec(literal), "construction site (literal)"
+    chain = text.split(".")
+    if len(chain) >= 2 and chain[0] in _NAMESPACES and all(part.isidentifier() for part in chain):
+        option = options.get(chain[-1]) if len(chain) == 2 else None
+        if option is not None:
+            value = _literal(option.default or "None", default=option.default)
+            where = f" in {entry.path}" if entry else ""
+            return _value_spec(value), f"default of {option.name}{where} (`{text}`)"
+        value = _lookup(config, chain[1:])
+        if value is not _MISSING and entry is not None:
+            return _value_spec(value), f"{entry.config_path} (`{text}`)"
+    return None
+
+
+def _options_by_dest(options: tuple[Option, ...]) -> dict[str, Option]:
+    found = {}
+    for option in options:
+        for flag in (option.name, *option.flags):
+            found.setdefault(flag.lstrip("-").replace("-", "_").rpartition(".")[2], option)
+    return found
+
+
+def _apply_overrides(args: list[ArgSpec], overrides: dict[str, Any]) -> list[ArgSpec]:
+    kept = [spec for spec in args if spec.name not in overrides]
+    for name, value in overrides.items():
+        spec = _value_spec(value)
+        kept.append(ArgSpec(name, spec.value, "--init", spec.is_expression))
+    return kept
+
+
+def _method(site: ConstructionSite | None, entry: EntryPoint | None, init: tuple[str, ...]) -> str:
+    if site is None:
+        text = "the constructor's own defaults (the map found no construction site)"
+    else:
+        text = f"as built at {site.path}:{site.line} ({site.caller})"
+        if entry is not None and entry.options:
+            text += f", arguments from {entry.path}'s command-line defaults"
+    if init:
+        text += "; --init " + " ".join(init)
+    return text
+
+
+class _Missing:
+    pass
+
+
+_MISSING: Any = _Missing()
+
+
+def _literal(text: str, default: Any = _MISSING) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return default
+
+
+def _value_spec(value: Any) -> ArgSpec:
+    try:
+        text = json.dumps(value)
+        if json.loads(text) == value and type(json.loads(text)) is type(value):
+            return ArgSpec(None, text, "")
+    except (TypeError, ValueError):
+        pass
+    return ArgSpec(None, repr(value), "", True)
+
+
+def _lookup(config: dict[str, Any], keys: list[str]) -> Any:
+    node: Any = config
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return _MISSING
+        node = node[key]
+    return node
+
+
+def _load_yaml(root: Path, config_path: str) -> dict[str, Any]:
+    try:
+        import yaml  # optional: only to read a YAML config the entry point loads
+    except ImportError:
+        return {}
+    path = root / config_path
+    candidates = [path, path.with_suffix(".yaml"), path.with_suffix(".yml")]
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                loaded = yaml.safe_load(candidate.read_text(encoding="utf-8"))
+            except (yaml.YAMLError, OSError):
+                return {}
+            return loaded if isinstance(loaded, dict) else {}
+    return {}
