@@ -1,0 +1,396 @@
+"""RR1xx: model structure — layers that are not registered, not built once, or never used."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from repo_reader.lint.context import LintContext, RepoView, is_constant, keyword, methods, self_attribute
+from repo_reader.lint.names import BATCHNORM_LAYERS, BIASED_LAYERS, is_layer
+from repo_reader.lint.rule import Hit, Rule
+from repo_reader.lint.rules.common import builds_module, self_assignments
+from repo_reader.lint.usage import Usage
+from repo_reader.model import Severity
+
+REGISTERS = ("add_module", "register_module", "setattr", "register_parameter")
+STATELESS_SUFFIXES = ("ReLU", "ReLU6", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
+                      "Identity", "Flatten", "Unflatten", "Upsample", "PixelShuffle", "PixelUnshuffle",
+                      "Pool1d", "Pool2d", "Pool3d", "Hardswish", "Hardsigmoid", "Softplus", "ELU", "LeakyReLU",
+                      "Softsign", "Tanhshrink", "Threshold", "Hardtanh", "LogSigmoid", "GLU", "ZeroPad2d",
+                      "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad2d", "ReplicationPad2d")
+
+
+class PlainContainerLayers(Rule):
+    """## What it does
+    Finds layers kept in a plain `list`, `dict` or `tuple` attribute of an `nn.Module`.
+
+    ## Why is this bad
+    `nn.Module` registers only attributes that are modules themselves. Layers inside a plain
+    container are invisible to `.parameters()`, `.to(device)`, `state_dict()` and `.train()`:
+    the optimizer never updates them, they stay on the CPU, and checkpoints silently miss them.
+
+    ## Example
+    ```python
+    self.blocks = [Block(dim) for _ in range(depth)]
+    ```
+
+    ## Use instead
+    ```python
+    self.blocks = nn.ModuleList([Block(dim) for _ in range(depth)])
+    ```
+    """
+
+    code = "RR101"
+    name = "plain-container-layers"
+    severity = Severity.ERROR
+    fix_kind = "wrap-module-container"
+    VALID = (
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.blocks = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])\n        self.sizes = [4, 8]\n",
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.layers = [nn.Linear(4, 4), nn.ReLU()]\n        for i, layer in enumerate(self.layers):\n"
+        "            self.add_module(f'layer{i}', layer)\n",
+        "import torch.nn as nn\nclass Helper:\n    def __init__(self):\n        self.layers = [nn.Linear(4, 4)]\n",
+    )
+    INVALID = (
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.blocks = [nn.Linear(4, 4) for _ in range(3)]  # expect\n",
+        "from torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.heads = {'a': nn.Linear(4, 2), 'b': nn.Linear(4, 3)}  # expect\n",
+        "import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.layers = []  # expect\n        for _ in range(2):\n            self.layers.append(torch.nn.Conv2d(3, 3, 1))\n",
+    )
+    FIXES = (
+        ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+         "        self.blocks = [nn.Linear(4, 4) for _ in range(3)]\n",
+         "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+         "        self.blocks = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])\n"),
+        ("from torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+         "        self.heads = {\n            'a': nn.Linear(4, 2),\n        }\n",
+         "from torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+         "        self.heads = nn.ModuleDict({\n            'a': nn.Linear(4, 2),\n        })\n"),
+    )
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        for info, node in context.module_classes():
+            body_text = ast.dump(node)
+            if any(f"attr='{name}'" in body_text or f"id='{name}'" in body_text for name in REGISTERS):
+                continue
+            rebuilt = {name for name, value, _ in self_assignments(node.body) if builds_module(context, value)}
+            for name, value, _ in self_assignments(node.body):
+                if name in rebuilt or not isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.ListComp,
+                                                             ast.DictComp)):
+                    continue
+                if self._holds_layers(context, node, name, value):
+                    kind = "dict" if isinstance(value, (ast.Dict, ast.DictComp)) else \
+                        "tuple" if isinstance(value, ast.Tuple) else "list"
+                    wrapper = "nn.ModuleDict" if kind == "dict" else "nn.ModuleList"
+                    yield Hit(value, f"layers in a plain {kind} `self.{name}` are not registered: their parameters "
+                                     f"are not trained, moved or saved; use {wrapper}", self.fix_kind)
+
+    def _holds_layers(self, context: LintContext, cls: ast.ClassDef, name: str, value: ast.expr) -> bool:
+        if isinstance(value, (ast.List, ast.Tuple)):
+            if not value.elts:
+                return self._appended_layers(context, cls, name)
+            return any(builds_module(context, item) for item in value.elts)
+        if isinstance(value, ast.Dict):
+            return any(builds_module(context, item) for item in value.values)
+        if isinstance(value, ast.ListComp):
+            return bool(builds_module(context, value.elt))
+        if isinstance(value, ast.DictComp):
+            return bool(builds_module(context, value.value))
+        return False
+
+    def _appended_layers(self, context: LintContext, cls: ast.ClassDef, name: str) -> bool:
+        for node in ast.walk(cls):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in ("append", "extend", "insert") and self_attribute(node.func.value) == name:
+                args = node.args[-1:] if node.func.attr != "extend" else []
+                if any(builds_module(context, arg) for arg in args):
+                    return True
+        return False
+
+
+class LayerInForward(Rule):
+    """## What it does
+    Finds a layer with parameters or state constructed inside `forward`.
+
+    ## Why is this bad
+    A layer built in `forward` is new on every call: its weights are freshly initialised each
+    time, never registered, never seen by the optimizer, and never saved. A `Dropout` built there
+    stays in training mode after `model.eval()`.
+
+    ## Example
+    ```python
+    def forward(self, x):
+        return nn.Linear(x.shape[-1], 10)(x)
+    ```
+
+    ## Use instead
+    Build the layer once in `__init__` (`self.head = nn.Linear(dim, 10)`) and call it in `forward`;
+    for stateless operations use `torch.nn.functional`.
+    """
+
+    code = "RR102"
+    name = "layer-in-forward"
+    severity = Severity.ERROR
+    VALID = (
+        "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 2)\n"
+        "    def forward(self, x):\n        return nn.ReLU()(F.relu(self.fc(x)))\n",
+    )
+    INVALID = (
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def forward(self, x):\n"
+        "        head = nn.Linear(x.shape[-1], 10)  # expect\n        return head(x)\n",
+        "from torch.nn import Dropout, Module\nclass Net(Module):\n    def forward(self, x):\n"
+        "        return Dropout(0.1)(x)  # expect\n",
+    )
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        for _, node in context.module_classes():
+            forward = methods(node).get("forward")
+            if forward is None:
+                continue
+            for call in ast.walk(forward):
+                name = builds_module(context, call)
+                if name and not name.endswith(STATELESS_SUFFIXES) and (is_layer(name) or name.startswith("torch.")):
+                    yield Hit(call, f"`{name.rsplit('.', 1)[-1]}` is built inside forward: it is re-initialised on "
+                                    "every call and its parameters are never registered or trained; build it in "
+                                    "__init__")
+
+
+def _init_calls(method: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Call]:
+    return [node for node in ast.walk(method) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "__init__"]
+
+
+class AssignBeforeSuperInit(Rule):
+    """## What it does
+    Finds an `nn.Module` whose `__init__` assigns a submodule or parameter before calling
+    `super().__init__()`, or never calls it.
+
+    ## Why is this bad
+    `nn.Module.__setattr__` needs the registries that `Module.__init__` creates: the assignment
+    raises `AttributeError: cannot assign module before Module.__init__() call`.
+
+    ## Example
+    ```python
+    def __init__(self):
+        self.fc = nn.Linear(4, 2)
+        super().__init__()
+    ```
+
+    ## Use instead
+    Call `super().__init__()` first.
+    """
+
+    code = "RR103"
+    name = "assign-before-super-init"
+    severity = Severity.ERROR
+    VALID = (
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, n):\n        self.n = n\n"
+        "        super().__init__()\n        self.fc = nn.Linear(n, 2)\n",
+    )
+    INVALID = (
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        self.fc = nn.Linear(4, 2)  # expect\n        super().__init__()\n",
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        self.fc = nn.Linear(4, 2)  # expect\n",
+    )
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        for info, node in context.module_classes():
+            init = methods(node).get("__init__")
+            if init is None:
+                continue
+            calls = _init_calls(init)
+            first = min((call.lineno for call in calls), default=None)
+            for name, value, statement in self_assignments(init.body):
+                is_parameter = isinstance(value, ast.Call) and context.call_name(value).endswith(".Parameter")
+                if not (builds_module(context, value) or is_parameter):
+                    continue
+                if first is None:
+                    yield Hit(statement, f"`self.{name}` is assigned but `__init__` never calls "
+                                         "`super().__init__()`: the assignment raises AttributeError")
+                    break
+                if statement.lineno < first:
+                    yield Hit(statement, f"`self.{name}` is assigned before `super().__init__()` (line {first}): "
+                                         "nn.Module raises AttributeError; call super().__init__() first")
+
+
+MISSPELLINGS = frozenset({"__int__", "__inti__", "__innit__", "__iniit__", "__intit__", "__init___", "___init__",
+                          "_init_", "__init", "init__", "__init_", "_init__", "__inIt__", "__Init__", "__intt__"})
+
+
+class MisspelledInit(Rule):
+    """## What it does
+    Finds an `nn.Module` subclass with a method whose name is a misspelling of `__init__`.
+
+    ## Why is this bad
+    The misspelled method never runs: the layers it builds do not exist, and the first
+    `forward` fails with `AttributeError` far away from the typo.
+
+    ## Example
+    ```python
+    class Net(nn.Module):
+        def __int__(self):
+            super().__init__()
+    ```
+
+    ## Use instead
+    ```python
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+    ```
+    """
+
+    code = "RR104"
+    name = "misspelled-init"
+    severity = Severity.ERROR
+    VALID = ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+             "    def _init_weights(self):\n        pass\n",)
+    INVALID = ("import torch.nn as nn\nclass Net(nn.Module):\n    def __int__(self):  # expect\n"
+               "        super().__init__()\n",)
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        for _, node in context.module_classes():
+            found = methods(node)
+            if "__init__" in found:
+                continue
+            for name, method in found.items():
+                if name in MISSPELLINGS:
+                    yield Hit(method, f"`{name}` looks like a misspelling of `__init__`: it never runs")
+
+
+class UnusedSubmodule(Rule):
+    """## What it does
+    Finds a submodule assigned in `__init__` that nothing ever reads: not `forward`, not any other
+    method of the class or its subclasses, and no code elsewhere in the repository.
+
+    ## Why is this bad
+    Its parameters are counted, saved and handed to the optimizer but never get a gradient.
+    Under DistributedDataParallel this raises "Expected to have finished reduction" unless
+    `find_unused_parameters=True`, which slows every step. Often it is a leftover of an edit.
+
+    ## Example
+    ```python
+    self.proj = nn.Linear(dim, dim)   # forward never uses self.proj
+    ```
+
+    ## Use instead
+    Remove the layer, or call it in `forward`.
+    """
+
+    code = "RR105"
+    name = "unused-submodule"
+    severity = Severity.WARNING
+    needs_usage = True
+    VALID = (
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n        self.aux = nn.Linear(4, 1)\n"
+        "    def forward(self, x):\n        return self.fc(x)\n    def loss(self, x):\n        return self.aux(x).mean()\n",
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n    def forward(self, x):\n        return getattr(self, 'fc')(x)\n",
+    )
+    INVALID = (
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n        self.unused = nn.Linear(4, 4)  # expect\n"
+        "    def forward(self, x):\n        return self.fc(x)\n",
+    )
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        for info, node in context.module_classes():
+            init = methods(node).get("__init__")
+            if init is None or "forward" not in methods(node):
+                continue
+            for name, value, statement in self_assignments(init.body):
+                if builds_module(context, value):
+                    yield Hit(statement, f"submodule `self.{name}` is built in __init__ but never used by forward "
+                                         "or any other method: its parameters never get a gradient",
+                              key=(info.qualname, name))
+
+    def keep(self, key: tuple[str, ...], usage: Usage, repo: RepoView) -> bool:
+        owner, name = key
+        if name in usage.other_reads or name in usage.strings:
+            return False
+        family = {owner} | repo.descendants(owner) | set(repo.classes.mro(owner))
+        return not any(name in usage.self_reads.get(cls, ()) or cls in usage.generic for cls in family)
+
+
+def _keeps_bias(context: LintContext, call: ast.Call) -> bool:
+    name = context.call_name(call)
+    if name not in BIASED_LAYERS:
+        return False
+    position = 2 if name.endswith("Linear") else 7
+    bias = keyword(call, "bias", position)
+    return bias is None or is_constant(bias, True)
+
+
+class BiasBeforeBatchNorm(Rule):
+    """## What it does
+    Finds a convolution or linear layer with a bias whose output goes straight into BatchNorm.
+
+    ## Why is this bad
+    BatchNorm subtracts the per-channel mean, which removes any constant the layer added: the
+    bias is wasted parameters and wasted compute, and its gradient is always zero.
+
+    ## Example
+    ```python
+    nn.Sequential(nn.Conv2d(3, 64, 3), nn.BatchNorm2d(64))
+    ```
+
+    ## Use instead
+    ```python
+    nn.Sequential(nn.Conv2d(3, 64, 3, bias=False), nn.BatchNorm2d(64))
+    ```
+    """
+
+    code = "RR106"
+    name = "bias-before-batchnorm"
+    severity = Severity.INFO
+    VALID = (
+        "import torch.nn as nn\nblock = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8))\n",
+        "import torch.nn as nn\nblock = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.BatchNorm2d(8))\n",
+    )
+    INVALID = (
+        "import torch.nn as nn\nblock = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # expect\n",
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 8, 3)  # expect\n        self.bn = nn.BatchNorm2d(8)\n"
+        "    def forward(self, x):\n        return self.bn(self.conv(x))\n",
+    )
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        for call in ast.walk(context.tree):
+            if isinstance(call, ast.Call) and context.call_name(call) == "torch.nn.Sequential":
+                for first, second in zip(call.args, call.args[1:]):
+                    if isinstance(first, ast.Call) and _keeps_bias(context, first) and \
+                            context.call_name(second) in BATCHNORM_LAYERS:
+                        yield self._hit(context, first)
+        for _, node in context.module_classes():
+            yield from self._in_forward(context, node)
+
+    def _in_forward(self, context: LintContext, node: ast.ClassDef) -> Iterator[Hit]:
+        init, forward = methods(node).get("__init__"), methods(node).get("forward")
+        if init is None or forward is None:
+            return
+        biased = {name: value for name, value, _ in self_assignments(init.body)
+                  if isinstance(value, ast.Call) and _keeps_bias(context, value)}
+        norms = {name for name, value, _ in self_assignments(init.body) if context.call_name(value) in BATCHNORM_LAYERS}
+        reported: set[str] = set()
+        for call in ast.walk(forward):
+            if not (isinstance(call, ast.Call) and self_attribute(call.func) in norms and len(call.args) == 1):
+                continue
+            inner = call.args[0]
+            name = self_attribute(inner.func) if isinstance(inner, ast.Call) else None
+            if name in biased and name not in reported:
+                reported.add(name)
+                yield self._hit(context, biased[name])
+
+    def _hit(self, context: LintContext, call: ast.Call) -> Hit:
+        kind = context.call_name(call).rsplit(".", 1)[-1]
+        return Hit(call, f"`{kind}` has a bias but feeds BatchNorm, which cancels it: pass bias=False")
+
+
+RULES = [PlainContainerLayers, LayerInForward, AssignBeforeSuperInit, MisspelledInit, UnusedSubmodule,
+         BiasBeforeBatchNorm]
