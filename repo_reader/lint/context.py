@@ -55,9 +55,10 @@ class RepoView:
         self._read = read
         self._trees: OrderedDict[str, dict[str, ast.AST] | None] = OrderedDict()
         self._children: dict[str, set[str]] | None = None
+        self.memo: dict[str, object] = {}  # repo-wide answers rules compute once (callers, stochastic models)
 
     def remember(self, module: str, tree: ast.Module) -> None:
-        self._store(module, dict(definitions_in(tree)))
+        self._store(module, {"": tree, **dict(definitions_in(tree))})
 
     def _store(self, module: str, table: dict[str, ast.AST] | None) -> None:
         self._trees[module] = table
@@ -72,11 +73,14 @@ class RepoView:
         facts = self.modules.get(module)
         text = self._read(facts.path) if facts else None
         tree = parse(text, facts.path) if facts and text is not None else None
-        self._store(module, dict(definitions_in(tree)) if tree else None)
+        self._store(module, {"": tree, **dict(definitions_in(tree))} if tree else None)
         return self._trees[module]
 
     def definition(self, qualname: str) -> tuple[str, ast.AST] | None:
-        """(module, node) of a repo function or class named by its full qualified name."""
+        """(module, node) of a repo function or class named by its full qualified name (a module: its tree)."""
+        if qualname in self.modules:
+            table = self._table(qualname)
+            return (qualname, table[""]) if table else None
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             module = ".".join(parts[:cut])

@@ -76,6 +76,8 @@ class CallResolver:
         if head == "super()" and owner and rest:
             return self._on_super(owner, rest)
         held = self.types.variable(module, call.scope, head) if head not in ("self", "super()") else None
+        if not held and rest and head not in ("self", "super()"):
+            held = self._imported_global(module, head)
         if held:
             return self._on_instance(held, rest)
         found_symbol = self.symbols.resolve(module, text)
@@ -85,6 +87,14 @@ class CallResolver:
         if found_symbol.internal and found_symbol.qualname not in self.symbols.definitions:
             return found_symbol.qualname, False, "call"
         return found_symbol.qualname, found_symbol.resolved, "call"
+
+    def _imported_global(self, module: str, name: str) -> str | None:
+        """The class of a module-level object imported from another repo module (`MODELS`)."""
+        found = self.symbols.resolve(module, name)
+        if not found.internal:
+            return None
+        owner, _, attribute = found.qualname.rpartition(".")
+        return self.types.locals.get((owner, "", attribute))
 
     def _on_self(self, owner: str, rest: str) -> tuple[str, bool, str] | None:
         if not rest:  # `self(x)` in a module: its own forward
@@ -143,7 +153,8 @@ class CallResolver:
     # -- edges the libraries make for the user -------------------------------------------------------
     def implicit(self, module: str, call: CallFact, callee: str) -> list[tuple[str, str]]:
         extra: list[tuple[str, str]] = []
-        registry = registry_of_call(callee, self.registries)
+        registry = registry_of_call(callee, self.registries) or registry_of_call(
+            self.symbols.resolve(module, call.callee).qualname, self.registries)
         if registry:
             for qualname in sorted(self.registries[registry].values()):
                 extra.append((self.classes.find_method(qualname, "__init__") or qualname, "registry"))

@@ -18,14 +18,17 @@ from repo_reader.trace.recorder import CallRecord
 Locate = Callable[[str], Location | None]  # module path → where it is assigned
 
 
-def call_flags(records: dict[str, CallRecord], locate: Locate, modes: tuple[str, ...]) -> list[TraceFlag]:
-    """Submodules that did not run in some mode; only the outermost of a silent subtree."""
+def call_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locate,
+               modes: tuple[str, ...]) -> list[TraceFlag]:
+    """Submodules that did not run in some mode; only the outermost of a silent subtree.
+    A ModuleList/ModuleDict is never called itself: it counts as run when a child ran."""
     flags = []
     silent: list[str] = []
     for path, record in records.items():
         if not path or any(path.startswith(parent + ".") for parent in silent):
             continue
-        missing = [mode for mode in modes if mode not in record.modes]
+        ran = _modes_ran(model, path, records)
+        missing = [mode for mode in modes if mode not in ran]
         if not missing:
             continue
         if len(missing) == len(modes):
@@ -33,8 +36,7 @@ def call_flags(records: dict[str, CallRecord], locate: Locate, modes: tuple[str,
             message = f"registered but not called in {' or '.join(modes)} mode with this input (not exercised by this input/mode)"
             flags.append(TraceFlag(FlagKind.NEVER_CALLED, path, locate(path), message))
         else:
-            ran = ", ".join(sorted(record.modes))
-            message = f"called in {ran} mode only; not exercised in {', '.join(missing)} mode"
+            message = f"called in {', '.join(sorted(ran))} mode only; not exercised in {', '.join(missing)} mode"
             flags.append(TraceFlag(FlagKind.MODE_ONLY, path, locate(path), message))
     return flags
 
@@ -60,25 +62,33 @@ def plain_container_flags(model: nn.Module, locate_attribute: Callable[[nn.Modul
 
 
 def shared_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locate) -> list[TraceFlag]:
-    """Parameters registered under several names (tied weights) and modules under several paths."""
+    """Parameters tied between different modules, and one module registered under several paths."""
     flags = []
+    module_groups = _groups(model.named_modules(remove_duplicate=False))
+    aliases = {path for paths in module_groups for path in paths[1:]}
     for names in _groups(model.named_parameters(remove_duplicate=False)):
+        owners = [name.rpartition(".")[0] for name in names]
+        if all(owner in aliases for owner in owners[1:]):
+            continue  # the owning module itself is shared: reported once below
         message = f"one Parameter under {len(names)} names ({', '.join(names)}): tied/shared, counted once"
-        flags.append(TraceFlag(FlagKind.SHARED_PARAMETER, names[0], locate(names[0].rpartition(".")[0]), message))
-    for paths in _groups(model.named_modules(remove_duplicate=False)):
-        calls = sum(records[path].calls for path in paths if path in records)
-        message = f"one module registered as {', '.join(paths)}; ran {calls} time(s) per forward"
+        flags.append(TraceFlag(FlagKind.SHARED_PARAMETER, names[0], locate(owners[0]), message))
+    for paths in module_groups:
+        calls = records[paths[0]].calls if paths[0] in records else 0
+        message = f"one module registered as {' and '.join(paths)}; ran {calls} time(s) per forward"
         flags.append(TraceFlag(FlagKind.SHARED_MODULE, paths[0], locate(paths[0]), message))
     return flags
 
 
-def repeated_call_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locate) -> list[TraceFlag]:
-    """A module (not a container) called more than once per forward: its weights are reused."""
+def repeated_call_flags(records: dict[str, CallRecord], locate: Locate) -> list[TraceFlag]:
+    """A module called more than once per forward (its weights reused); outermost only."""
     flags = []
+    repeated: list[str] = []
     for path, record in records.items():
-        if path and record.calls > 1 and not _is_container(model.get_submodule(path)):
-            message = f"called {record.calls} times in one forward: the same weights are reused each time"
-            flags.append(TraceFlag(FlagKind.SHARED_MODULE, path, locate(path), message))
+        if not path or record.calls <= 1 or any(path.startswith(p + ".") for p in repeated):
+            continue
+        repeated.append(path)
+        message = f"called {record.calls} times in one forward: the same weights are reused each time"
+        flags.append(TraceFlag(FlagKind.SHARED_MODULE, path, locate(path), message))
     return flags
 
 
@@ -130,5 +140,8 @@ def _groups(named: Any) -> list[list[str]]:
     return [names for names in by_object.values() if len(names) > 1]
 
 
-def _is_container(module: nn.Module) -> bool:
-    return isinstance(module, (nn.Sequential, nn.ModuleList, nn.ModuleDict))
+def _modes_ran(model: nn.Module, path: str, records: dict[str, CallRecord]) -> set[str]:
+    if not isinstance(model.get_submodule(path), (nn.ModuleList, nn.ModuleDict)):
+        return set(records[path].modes)
+    prefix = path + "."
+    return {mode for child, record in records.items() if child.startswith(prefix) for mode in record.modes}

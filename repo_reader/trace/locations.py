@@ -43,7 +43,7 @@ def repo_frames(error: BaseException, root: Path) -> list[tuple[Location, str]]:
 class SourceIndex:
     """Answers `assigned(cls, name)` and `called(cls, name)` for classes defined in the repo."""
 
-    def __init__(self, root: Path, known: dict[tuple[str, str], int] | None = None) -> None:
+    def __init__(self, root: Path, known: dict[tuple[str, str], tuple[int, int]] | None = None) -> None:
         self.root = root
         self.known = known or {}
 
@@ -57,9 +57,9 @@ class SourceIndex:
             if found is None:
                 continue
             path, node = found
-            line = self.known.get((f"{klass.__module__}.{klass.__qualname__}", name))
-            if line is not None:
-                return Location(path, line)
+            known = self.known.get((f"{klass.__module__}.{klass.__qualname__}", name))
+            if known is not None:
+                return Location(path, *known)
             hit = _first_self_use(node, name, store=True)
             if hit is not None:
                 return Location(path, hit[0], hit[1])

@@ -52,8 +52,8 @@ class TraceRequest:
     backward: bool = False
     memory_limit: int = 0  # bytes of address space for the child; 0 = no limit
     notes: tuple[str, ...] = ()
-    # (class qualname, attribute, line) of `self.attribute = ...` in `__init__`, from the static map
-    assignments: tuple[tuple[str, str, int], ...] = ()
+    # (class qualname, attribute, line, col) of `self.attribute = ...` in `__init__`, from the static map
+    assignments: tuple[tuple[str, str, int, int], ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(to_plain(self))

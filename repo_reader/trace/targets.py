@@ -61,7 +61,7 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
     args = _apply_overrides(args, parse_init(init))
     method = _method(site, entry, init)
     sys_path = [str(root)] + ([str(root / "src")] if (root / "src").is_dir() else [])
-    assignments = tuple((info.qualname, sub.name, sub.line) for info in repo_map.models for sub in info.submodules)
+    assignments = tuple((info.qualname, sub.name, sub.line, sub.col) for info in repo_map.models for sub in info.submodules)
     return TraceRequest(
         root=str(root), sys_path=tuple(sys_path), module_name=module_name, class_name=class_name,
         qualname=model.qualname, path=model.path, args=tuple(args), method=method,

@@ -29,7 +29,8 @@ _DEVICE_LADDER = {"auto": ("meta", "fake", "cpu"), "meta": ("meta",), "fake": ("
                   "cpu": ("cpu",), "cuda": ("cuda",)}
 _META_SIGNS = ("meta tensor", "meta device", "data-dependent", "datadependent", "dynamicoutputshape",
                "faketensor", "fake tensor", "_local_scalar_dense", "cannot copy out of meta",
-               "unsupportedoperator", "could not guard on data-dependent")
+               "unsupportedoperator", "could not guard on data-dependent", "data-independent implementation",
+               "cannot be called on meta")
 
 
 @dataclass(slots=True)
@@ -63,7 +64,7 @@ class _Tracer:
         self.args, self.kwargs = args, kwargs
         self.attempts: list[InputAttempt] = []
         self.device_notes: list[str] = []
-        self.index = SourceIndex(root, {(owner, name): line for owner, name, line in request.assignments})
+        self.index = SourceIndex(root, {(owner, name): (line, col) for owner, name, line, col in request.assignments})
 
     def run(self) -> ModelTrace:
         outcome = _Outcome()
@@ -169,10 +170,10 @@ class _Tracer:
                   train_flags: list[TraceFlag], ran_train: bool) -> ModelTrace:
         locator = Locator(model, self.index)
         modes = ("train", "eval") if ran_train else ("eval",)
-        found = flags.call_flags(recorder.records, locator.defined, modes)
+        found = flags.call_flags(model, recorder.records, locator.defined, modes)
         found += flags.plain_container_flags(model, locator.attribute)
         found += flags.shared_flags(model, recorder.records, locator.defined)
-        found += flags.repeated_call_flags(model, recorder.records, locator.defined)
+        found += flags.repeated_call_flags(recorder.records, locator.defined)
         found += train_flags
         rows = module_calls(model, recorder.records, dict(counter.by_module), locator, cuda=plan.name == "cuda")
         unique = {id(p): p for p in model.parameters()}
@@ -205,8 +206,10 @@ def _final_failure(failures: list[tuple[TraceStatus, TraceFailure]], user_input:
     if status is not TraceStatus.FORWARD_ERROR or user_input:
         return status, failure
     forward = [f for s, f in failures if s is TraceStatus.FORWARD_ERROR]
-    if len({(f.exception, f.location, f.message) for f in forward}) == 1:
-        return status, failure  # every input failed the same way: the forward itself fails
+    if len({(f.exception, f.location) for f in forward}) == 1 and failure.location is not None:
+        if len(forward) > 1:  # every input failed at the same line: the forward itself fails
+            failure = replace(failure, message=f"{failure.message} (the same line failed for all {len(forward)} inputs tried)")
+        return status, failure
     return TraceStatus.INPUT_ERROR, TraceFailure(
         f"no candidate input ran ({len(forward)} tried); last error: {failure.message}",
         failure.exception, failure.location, detail=failure.detail)

@@ -1,0 +1,85 @@
+"""`repo-reader map` and `repo-reader calls`: the static map, never executing the repository's code."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from repo_reader.api import RepoError, build_map
+from repo_reader.cli.app import UsageError, app
+from repo_reader.cli.output import make_console, write_text
+from repo_reader.cli.progress import scan_progress
+from repo_reader.render.locations import Locator
+from repo_reader.render.map_json import render_calls_json, render_map_json
+from repo_reader.render.map_markdown import render_map_markdown
+from repo_reader.render.map_rich import render_map_rich
+
+
+class MapFormat(StrEnum):
+    RICH = "rich"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+class CallsFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+PathArgument = Annotated[Path, typer.Argument(help="The repository's root folder.", show_default=False)]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Re-parse every file; ignore the on-disk cache.")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite the --output file if it exists.")]
+
+
+@app.command("map")
+def map_command(
+    path: PathArgument,
+    output_format: Annotated[MapFormat, typer.Option("--format", "-f", help="rich, json or markdown.")] = MapFormat.RICH,
+    no_cache: NoCache = False,
+    output: Output = None,
+    force: Force = False,
+) -> None:
+    """Map a repository: file roles, entry points and options, models, call chains. Static: runs nothing."""
+    console = make_console(to_file=output is not None)
+    with scan_progress(console, enabled=output_format == MapFormat.RICH and output is None) as progress:
+        repo_map = _build(path, no_cache, progress)
+    locator = Locator.for_root(path, hyperlinks=console.is_terminal and output is None)
+    if output_format == MapFormat.JSON:
+        write_text(render_map_json(repo_map), output, force)
+    elif output_format == MapFormat.MARKDOWN:
+        write_text(render_map_markdown(repo_map, Locator.for_root(path)), output, force)
+    elif output is not None:
+        with console.capture() as captured:
+            render_map_rich(repo_map, console, locator)
+        write_text(captured.get(), output, force)
+    else:
+        render_map_rich(repo_map, console, locator)
+
+
+@app.command("calls")
+def calls_command(
+    path: PathArgument,
+    output_format: Annotated[CallsFormat, typer.Option("--format", "-f", help="text or json.")] = CallsFormat.TEXT,
+    no_cache: NoCache = False,
+    output: Output = None,
+    force: Force = False,
+) -> None:
+    """The whole call graph: every function, method and module body with its callees."""
+    repo_map = _build(path, no_cache, None)
+    if output_format == CallsFormat.JSON:
+        write_text(render_calls_json(repo_map), output, force)
+        return
+    lines = [f"{edge.caller} -> {edge.callee}{'' if edge.resolved else '  (unresolved)'}  {edge.path}:{edge.line}:{edge.col}"
+             for edge in repo_map.edges]
+    write_text("\n".join(lines) + "\n", output, force)
+
+
+def _build(path: Path, no_cache: bool, progress: object):  # type: ignore[no-untyped-def]
+    try:
+        return build_map(path, use_cache=not no_cache, progress=progress)  # type: ignore[arg-type]
+    except RepoError as error:
+        raise UsageError(str(error)) from error

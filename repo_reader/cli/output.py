@@ -1,0 +1,29 @@
+"""Where a command's text goes: stdout, or a file the user named (never overwritten without --force)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from repo_reader.cli.app import UsageError
+
+
+def make_console(to_file: bool = False) -> Console:
+    """A console that wraps nothing (locations stay whole) and has no colour when piped or NO_COLOR."""
+    return Console(soft_wrap=True, no_color=to_file or "NO_COLOR" in os.environ, highlight=False,
+                   force_terminal=False if to_file else None)
+
+
+def write_text(text: str, output: Path | None, force: bool) -> None:
+    if output is None:
+        print(text, end="")
+        return
+    if output.exists() and not force:
+        raise UsageError(f"{output} exists; use --force to overwrite it")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror}") from error
