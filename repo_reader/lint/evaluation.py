@@ -141,8 +141,9 @@ def grad_off_ranges(context: LintContext, function: FunctionNode | ast.Module, m
                                         and expr.args and isinstance(expr.args[0], ast.Constant)
                                         and expr.args[0].value is False):
                     ranges.append((node.lineno, node.end_lineno or node.lineno))
-        elif isinstance(node, ast.Call) and context.call_name(node, module) == "torch.set_grad_enabled":
-            ranges.append((node.lineno, function.end_lineno or 10**9 if hasattr(function, "end_lineno") else 10**9))
+        elif isinstance(node, ast.Call) and context.call_name(node, module) == "torch.set_grad_enabled" and \
+                node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value is False:
+            ranges.append((node.lineno, getattr(function, "end_lineno", None) or 10**9))
     return ranges
 
 
