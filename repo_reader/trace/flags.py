@@ -83,9 +83,11 @@ def repeated_call_flags(records: dict[str, CallRecord], locate: Locate) -> list[
     """A module called more than once per forward (its weights reused); outermost only."""
     flags = []
     repeated: list[str] = []
+    seen: set[int] = set()  # aliases of one module share one record
     for path, record in records.items():
-        if not path or record.calls <= 1 or any(path.startswith(p + ".") for p in repeated):
+        if not path or record.calls <= 1 or id(record) in seen or any(path.startswith(p + ".") for p in repeated):
             continue
+        seen.add(id(record))
         repeated.append(path)
         message = f"called {record.calls} times in one forward: the same weights are reused each time"
         flags.append(TraceFlag(FlagKind.SHARED_MODULE, path, locate(path), message))

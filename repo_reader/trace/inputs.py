@@ -112,15 +112,38 @@ def _from_layers(model: nn.Module, hints: tuple[SizeHint, ...], *, small: bool) 
     first = _first_layer(model)
     parameters = _required_parameters(model)
     keys = _dict_keys(model, parameters)
+    source = "first-layer" if first is not None else "signature"
     for primary, reason in _primary_specs(model, first, hints, small=small):
-        candidate = Candidate("first-layer" if first is not None else "signature", reason)
-        for name, hint in parameters:
-            if name in keys:
-                candidate.kwargs[name] = {key: _spec_for(key, "", primary, model) for key in keys[name]}
-                candidate.reason += f"; `{name}` is indexed by {', '.join(map(repr, keys[name]))} in forward"
-            else:
-                candidate.args.append(_spec_for(name, hint, primary, model))
-        yield candidate
+        dict_name = next((name for name, _ in parameters if name in keys), None)
+        variants = _dict_variants(keys[dict_name], primary, model) if dict_name else [({}, "")]
+        for specs, why in variants:
+            candidate = Candidate(source, reason + why)
+            for name, hint in parameters:
+                if name == dict_name:
+                    candidate.kwargs[name] = specs
+                    candidate.reason += f"; `{name}` is indexed by {', '.join(map(repr, keys[name]))} in forward"
+                else:
+                    candidate.args.append(_spec_for(name, hint, primary, model))
+            yield candidate
+
+
+def _dict_variants(keys: list[str], primary: TensorSpec, model: nn.Module) -> list[tuple[dict[str, TensorSpec], str]]:
+    """Specs for a dict input; for images, also a variant whose channels add up to in_channels
+    (the keys are often concatenated before the first convolution)."""
+    specs = {key: _spec_for(key, "", primary, model) for key in keys}
+    variants = [(specs, "")]
+    if len(primary.shape) < 3 or not primary.dtype.is_floating_point:
+        return variants
+    full = [key for key, spec in specs.items() if spec.shape == primary.shape]
+    others = [key for key, spec in specs.items() if spec.dtype.is_floating_point
+              and spec.shape[2:] == primary.shape[2:] and spec.shape != primary.shape]
+    remaining = primary.shape[1] - sum(specs[key].shape[1] for key in others)
+    if len(full) == 1 and others and remaining >= 1:
+        split = dict(specs)
+        split[full[0]] = TensorSpec((BATCH, remaining) + primary.shape[2:])
+        why = f"; channels split so that {' + '.join(keys)} give in_channels={primary.shape[1]}"
+        variants.insert(0, (split, why))
+    return variants
 
 
 def _primary_specs(
@@ -206,6 +229,8 @@ def _spec_for(name: str, hint: str, primary: TensorSpec, model: nn.Module) -> Te
     lowered = name.lower()
     is_ids = primary.dtype == torch.int64
     if lowered in _MASK_NAMES:
+        if len(primary.shape) >= 3 and primary.dtype.is_floating_point:  # an image mask
+            return TensorSpec((BATCH, 1) + primary.shape[2:], ones=True)
         return TensorSpec(primary.shape[:2], torch.int64, ones=True)
     if lowered in _TARGET_NAMES:
         if is_ids:

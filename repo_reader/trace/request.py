@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from repo_reader.model import ConstructorArg
 from repo_reader.trace.codec import from_plain, to_plain
 
 
@@ -54,6 +55,11 @@ class TraceRequest:
     notes: tuple[str, ...] = ()
     # (class qualname, attribute, line, col) of `self.attribute = ...` in `__init__`, from the static map
     assignments: tuple[tuple[str, str, int, int], ...] = ()
+
+    def shown_args(self) -> tuple[ConstructorArg, ...]:
+        """The arguments as the report shows them before the child evaluates them."""
+        return tuple(ConstructorArg(spec.name or f"#{position}", spec.value, spec.source)
+                     for position, spec in enumerate(self.args))
 
     def to_json(self) -> str:
         return json.dumps(to_plain(self))

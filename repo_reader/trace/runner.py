@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from repo_reader.model import ModelTrace, TraceFailure, TraceStatus
+from repo_reader.model import Construction, ModelTrace, TraceFailure, TraceStatus
 from repo_reader.trace.codec import from_plain
 from repo_reader.trace.request import TraceRequest
 from repo_reader.trace.sandbox import OFFLINE_ENVIRONMENT
@@ -80,5 +80,6 @@ def _decode(request: TraceRequest, returncode: int, stdout: str, stderr: str, se
 
 
 def _report(request: TraceRequest, status: TraceStatus, failure: TraceFailure) -> ModelTrace:
-    return ModelTrace(request.qualname, request.path, status, "", (), None, (), (), (),
+    construction = Construction(request.method, request.shown_args(), request.notes)
+    return ModelTrace(request.qualname, request.path, status, "", (), construction, (), (), (),
                       failure=failure, backward=request.backward)

@@ -51,7 +51,8 @@ def trace_model(request: TraceRequest) -> ModelTrace:
         sandbox.intercept_from_pretrained()
         args, kwargs, shown = constructor_arguments(request, module)
     except StageError as stage:
-        return _failed(request, stage.status, stage.failure, None, [], [])
+        construction = Construction(request.method, request.shown_args(), request.notes)
+        return _failed(request, stage.status, stage.failure, construction, [], [])
     tracer = _Tracer(request, root, cls, args, kwargs)
     trace = tracer.run()
     construction = Construction(request.method, tuple(shown), tuple(request.notes) + tuple(sandbox.intercepted))
