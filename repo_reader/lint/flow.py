@@ -98,9 +98,8 @@ def clears_grad(node: ast.AST) -> bool:
     """`p.grad = None` or `p.grad.zero_()`."""
     if isinstance(node, ast.Assign):
         return any(isinstance(t, ast.Attribute) and t.attr == "grad" for t in node.targets)
-    if isinstance(node, ast.Call) and method_name(node) in ("zero_", "detach_"):
-        return isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Attribute) and \
-            node.func.value.attr == "grad"
+    if isinstance(node, ast.Call) and method_name(node) in ("zero_", "detach_", "fill_"):
+        return ".grad" in dotted(node.func)
     return False
 
 
@@ -173,3 +172,22 @@ def scopes(context: LintContext) -> Iterator[tuple[str, FunctionNode | ast.Modul
     """Every function of the file, then the module itself (for module-level training scripts)."""
     yield from context.functions
     yield "", context.tree
+
+
+def training_loops(context: LintContext, scope: FunctionNode | ast.Module, finder: EffectFinder,
+                   owner: str | None) -> list[tuple[ast.For | ast.While | ast.AsyncFor, Effects]]:
+    """The innermost loops of a scope that reach both backward() and an optimizer step."""
+    found = []
+    for loop in loops_in(scope):
+        effects = finder.of(loop.body, owner)
+        if effects.backward and effects.step:
+            found.append((loop, effects))
+    return [(loop, effects) for loop, effects in found
+            if not any(other is not loop and any(n is other for n in walk_local(loop.body)) for other, _ in found)]
+
+
+def root_name(node: ast.AST) -> str:
+    """`model.encoder.parameters()` → "model"."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else ""
