@@ -45,7 +45,7 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
     models = select_models(repo_map, options.model)
     requests = [build_request(model, repo_map, root, options.init, settings) for model in models]
     traces: list[ModelTrace] = run_all(requests, options.timeout, options.jobs) if requests else []
-    return ShapeTrace(root=str(root), models=tuple(traces))
+    return ShapeTrace(root=repo_map.root, models=tuple(traces))
 
 
 def load_map(root: Path, *, use_cache: bool = True) -> RepoMap:

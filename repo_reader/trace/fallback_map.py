@@ -35,7 +35,7 @@ def build_fallback_map(root: Path) -> RepoMap:
         if options:
             entries.append(EntryPoint(path, 1, 1, path.removesuffix(".py").replace("/", "."), EntryKind.TRAIN, 1,
                                       EntrySource.MAIN_GUARD, f"python {path}", tuple(options), 50, ()))
-    return RepoMap(str(root), (), tuple(entries), tuple(models), (), (), (), (), ("torch",), (), 0)
+    return RepoMap(root.name, (), tuple(entries), tuple(models), (), (), (), (), ("torch",), (), 0)
 
 
 def _parse_all(root: Path) -> list[tuple[str, ast.Module]]:

@@ -1,0 +1,78 @@
+"""`repo-reader trace`: build the repository's model(s) in a child process and report shapes.
+
+Thin: parse options → `trace.api.trace_repository` → render → exit code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from repo_reader.cli.app import app, fail
+from repo_reader.cli.output import make_console, write_text
+from repo_reader.model import ExitCode, ShapeTrace, TraceDevice, TraceStatus
+from repo_reader.render.trace_json import render_trace_json
+from repo_reader.render.trace_markdown import render_trace_markdown
+from repo_reader.render.trace_rich import render_trace_rich
+
+
+class TraceFormat(StrEnum):
+    RICH = "rich"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+@app.command("trace")
+def trace_command(
+    path: Annotated[Path, typer.Argument(help="The repository's root folder.", show_default=False)],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Trace this model (qualname or class name).")] = None,
+    inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input, [name=]2x3x224x224[:dtype]; repeatable.")] = None,
+    init: Annotated[list[str] | None, typer.Option("--init", help="A constructor argument, key=value; repeatable.")] = None,
+    device: Annotated[TraceDevice, typer.Option("--device", help="meta, fake, cpu, cuda or auto.")] = TraceDevice.AUTO,
+    backward: Annotated[bool, typer.Option("--backward", help="Flag trainable parameters that get no gradient.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per model before the child is stopped.")] = 120.0,
+    depth: Annotated[int | None, typer.Option("--depth", help="Show the module tree down to this depth.")] = None,
+    expand: Annotated[bool, typer.Option("--expand", help="Do not fold repeated identical blocks.")] = False,
+    output_format: Annotated[TraceFormat, typer.Option("--format", "-f", help="rich, json or markdown.")] = TraceFormat.RICH,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-parse every file for the map.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the --output file if it exists.")] = False,
+) -> None:
+    """Trace the shapes through the repository's model(s). Runs the repository's code, in a child process."""
+    from repo_reader.trace.api import TraceOptions
+
+    options = TraceOptions(model=model, inputs=tuple(inputs or ()), init=tuple(init or ()), device=device,
+                           backward=backward, timeout=timeout, use_cache=not no_cache)
+    trace = run_trace(path, options)
+    if output_format == TraceFormat.JSON:
+        write_text(render_trace_json(trace), output, force)
+    elif output_format == TraceFormat.MARKDOWN:
+        write_text(render_trace_markdown(trace, expand=expand, depth=depth), output, force)
+    else:
+        console = make_console(to_file=output is not None)
+        with console.capture() as captured:
+            render_trace_rich(trace, console, expand=expand, depth=depth)
+        write_text(captured.get(), output, force)
+    traced = any(m.status is TraceStatus.OK for m in trace.models)
+    raise typer.Exit(int(ExitCode.OK if traced else ExitCode.FOUND))
+
+
+def run_trace(path: Path, options: object) -> ShapeTrace:
+    """`trace_repository` with the user's mistakes turned into UsageError (also for `map --trace`)."""
+    from repo_reader.trace.api import TraceOptions, trace_repository
+    from repo_reader.trace.targets import TargetError
+
+    assert isinstance(options, TraceOptions)
+    if not path.is_dir():
+        raise fail(f"{path} is not a folder")
+    try:
+        return trace_repository(path, options)
+    except TargetError as error:
+        raise fail(str(error)) from None
+    except Exception as error:
+        if type(error).__name__ == "RepoError":
+            raise fail(str(error)) from None
+        raise

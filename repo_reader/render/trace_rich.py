@@ -1,0 +1,111 @@
+"""The shape trace as a terminal printout: how each model was built, the input chosen, a
+torchinfo-style table shaped as the module tree, then flags and failed attempts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from repo_reader.model import ModelTrace, ShapeTrace, TraceStatus
+from repo_reader.render.trace_text import (Row, count_text, flops_text, location_text, module_tree,
+                                           never_called, row_label, shape_text, walk, where_text)
+
+Say = Callable[[str], None]
+WIDE = 130  # narrower consoles get the table without the location column
+
+
+def render_trace_rich(trace: ShapeTrace, console: Console, *, expand: bool = False,
+                      depth: int | None = None) -> None:
+    console.print(f"[bold]repo-reader trace[/] of [bold magenta]{escape(trace.root)}[/]", highlight=False)
+    console.print(f"[yellow]Note: {escape(trace.notice)}.[/]", highlight=False)
+    if not trace.models:
+        console.print("No model to trace: the map found no nn.Module (use --model).", highlight=False)
+    for model in trace.models:
+        _model(model, console, expand=expand, depth=depth)
+
+
+def _model(model: ModelTrace, console: Console, *, expand: bool, depth: int | None) -> None:
+    def say(markup: str) -> None:
+        console.print(markup, highlight=False, soft_wrap=True)
+
+    say("")
+    colour = "green" if model.status is TraceStatus.OK else "red"
+    say(f"[bold underline]{escape(model.qualname)}[/]  ({escape(model.path)})  [{colour}]{model.status.value}[/]")
+    if model.construction is not None:
+        say(f"  built: {escape(model.construction.method)}")
+        for arg in model.construction.args:
+            say(f"    {escape(arg.name)} = {escape(arg.value)}  [dim]({escape(arg.source)})[/]")
+        for note in model.construction.notes:
+            say(f"    [yellow]{escape(note)}[/]")
+    if model.device:
+        say(f"  device: {model.device}" + ("  [dim](auto)[/]" if model.device_notes else ""))
+    for note in model.device_notes:
+        say(f"    [dim]{escape(note)}[/]")
+    _inputs(model, say)
+    if model.failure is not None:
+        _failure(model, say)
+    if model.modules:
+        console.print(_table(model, expand=expand, depth=depth, locations=console.width >= WIDE))
+        say(f"  total: {count_text(model.total_params)} parameters ({count_text(model.trainable_params)} trainable, "
+            f"shared counted once), {flops_text(model.flops)}FLOPs ({flops_text(model.flops // 2)}MACs)")
+    _flags(model, say)
+
+
+def _inputs(model: ModelTrace, say: Say) -> None:
+    chosen = [a for a in model.input_attempts if a.error is None]
+    if chosen:
+        say(f"  input: {escape(chosen[0].description)}  [dim]({escape(chosen[0].source)}: {escape(chosen[0].reason)})[/]")
+    failed = [a for a in model.input_attempts if a.error is not None]
+    if failed:
+        say(f"  {len(failed)} input(s) tried first that did not run:")
+        for attempt in failed:
+            say(f"    {escape(attempt.description)}: [red]{escape(attempt.error or '')}[/]")
+
+
+def _failure(model: ModelTrace, say: Say) -> None:
+    assert model.failure is not None
+    failure = model.failure
+    where = f"{location_text(failure.location)}: " if failure.location else ""
+    say(f"  [red]{escape(where + failure.message)}[/]")
+    for line in failure.detail:
+        say(f"    [dim]{escape(line)}[/]")
+
+
+def _table(model: ModelTrace, *, expand: bool, depth: int | None, locations: bool) -> Table:
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    columns = [("Module", "left"), ("Input", "left"), ("Output", "left"), ("Params", "right"), ("FLOPs", "right")]
+    if locations:
+        columns.append(("Defined → called", "left"))
+    for column, justify in columns:
+        table.add_column(column, justify=justify, overflow="fold",  # type: ignore[arg-type]
+                         no_wrap=column in ("Module", "Params", "FLOPs"))
+    tree = module_tree(model, expand=expand, depth=depth)
+    for row in walk(tree) if tree else []:
+        table.add_row(*_cells(row)[: len(columns)])
+    return table
+
+
+def _cells(row: Row) -> list[str]:
+    call = row.call
+    label = "  " * row.depth + escape(row_label(row))
+    if never_called(call):
+        label += " [red](not called)[/]"
+    elif call.calls > 1:
+        label += f" [dim](x{call.calls} calls)[/]"
+    params = count_text(call.total_params * row.repeat) if call.total_params else "-"
+    flops = flops_text(call.flops * row.repeat) if call.flops else "-"
+    where = where_text(call.defined_at, call.called_at)
+    return [label, escape(shape_text(call.inputs)), escape(shape_text(call.outputs)), params, flops, escape(where)]
+
+
+def _flags(model: ModelTrace, say: Say) -> None:
+    if not model.flags:
+        return
+    say(f"  [bold]flags[/] ({len(model.flags)}):")
+    for flag in model.flags:
+        where = location_text(flag.location) or "?"
+        say(f"    [cyan]{escape(where)}[/] [yellow]{flag.kind.value}[/] {escape(flag.module)}: {escape(flag.message)}")

@@ -1,0 +1,123 @@
+"""Plain-text pieces of the trace report shared by the rich and Markdown renderers:
+shapes, counts, FLOPs, and the module tree with repeated identical blocks folded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from repo_reader.model import Location, ModelTrace, ModuleCall, TracedValue
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the module tree; `repeat` > 1 when identical siblings were folded into it."""
+
+    call: ModuleCall
+    name: str
+    depth: int
+    repeat: int
+    children: tuple[Row, ...]
+
+
+def shape_text(value: TracedValue | None) -> str:
+    if value is None:
+        return "-"
+    if value.kind == "tensor":
+        dims = "[" + ", ".join(map(str, value.shape)) + "]"
+        return dims if value.dtype in ("float32", "") else f"{dims} {value.dtype}"
+    if value.kind == "args":
+        parts = [shape_text(item) if key.isdigit() else f"{key}={shape_text(item)}" for key, item in value.items]
+        return parts[0] if len(parts) == 1 and value.items[0][0] == "0" else "(" + ", ".join(parts) + ")"
+    if value.kind in ("tuple", "list"):
+        inner = ", ".join(shape_text(item) for _, item in value.items)
+        return f"({inner})" if value.kind == "tuple" else f"[{inner}]"
+    if value.kind in ("dict", "dataclass"):
+        inner = ", ".join(f"{key}: {shape_text(item)}" for key, item in value.items)
+        return ("{" + inner + "}") if value.kind == "dict" else f"{value.text}({inner})"
+    if value.kind == "none":
+        return "None"
+    return value.text or value.kind
+
+
+def count_text(number: int) -> str:
+    return f"{number:,}"
+
+
+def flops_text(flops: int) -> str:
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if flops >= scale:
+            return f"{flops / scale:.2f} {unit}"
+    return str(flops)
+
+
+def location_text(location: Location | None) -> str:
+    return "" if location is None else f"{location.path}:{location.line}"
+
+
+def where_text(defined: Location | None, called: Location | None) -> str:
+    """`net.py:12 → :30` (assigned at line 12, called at line 30 of the same file)."""
+    if defined is None or called is None:
+        return location_text(defined or called)
+    tail = f":{called.line}" if called.path == defined.path else location_text(called)
+    return f"{location_text(defined)} → {tail}"
+
+
+def never_called(call: ModuleCall) -> bool:
+    """Not called, and not a ModuleList/ModuleDict (which are never called themselves)."""
+    return call.order < 0 and call.class_name not in ("ModuleList", "ModuleDict")
+
+
+def module_tree(trace: ModelTrace, *, expand: bool = False, depth: int | None = None) -> Row | None:
+    """The module tree of `trace`; identical consecutive siblings fold unless `expand`."""
+    if not trace.modules:
+        return None
+    children: dict[str, list[ModuleCall]] = {}
+    for call in trace.modules[1:]:
+        children.setdefault(call.path.rpartition(".")[0], []).append(call)
+    return _row(trace.modules[0], children, 0, expand, depth)
+
+
+def _row(call: ModuleCall, children: dict[str, list[ModuleCall]], level: int, expand: bool,
+         depth: int | None) -> Row:
+    name = call.path.rpartition(".")[2] or call.class_name
+    if depth is not None and level >= depth:
+        return Row(call, name, level, 1, ())
+    rows = [_row(child, children, level + 1, expand, depth) for child in children.get(call.path, [])]
+    return Row(call, name, level, 1, tuple(rows if expand else _fold(rows)))
+
+
+def _fold(rows: list[Row]) -> list[Row]:
+    folded: list[Row] = []
+    for row in rows:
+        last = folded[-1] if folded else None
+        if (last is not None and row.name.isdigit() and last.name.isdigit()
+                and _signature(last) == _signature(row)):  # only numbered items (ModuleList, Sequential)
+            folded[-1] = Row(last.call, last.name, last.depth, last.repeat + 1, last.children)
+        else:
+            folded.append(row)
+    return folded
+
+
+def _signature(row: Row) -> tuple[object, ...]:
+    call = row.call
+    return (call.class_qualname, shape_text(call.inputs), shape_text(call.outputs), call.total_params,
+            call.flops, tuple(_signature(child) + (child.repeat,) for child in row.children))
+
+
+def row_label(row: Row) -> str:
+    """`blocks.0: Block x 12`, or `conv1: Conv2d`."""
+    first = row.call.path.rpartition(".")[2]
+    label = f"{first}: {row.call.class_name}" if first else row.call.class_name
+    if row.repeat > 1:
+        last = int(first) + row.repeat - 1 if first.isdigit() else None
+        span = f"{first}-{last}" if last is not None else first
+        label = f"{span}: {row.call.class_name} x {row.repeat}"
+    return label
+
+
+def walk(row: Row) -> list[Row]:
+    found = [row]
+    for child in row.children:
+        found += walk(child)
+    return found
