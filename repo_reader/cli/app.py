@@ -1,8 +1,15 @@
-"""The typer app object, the user-facing error type, and `main()` which turns errors into exit codes."""
+"""The typer app object, the user-facing error type, and `main()`.
+
+Commands register with `@command("name")`, which turns a `UsageError` into one line on stderr and
+exit code 2, never a traceback.
+"""
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 
@@ -16,6 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+Function = TypeVar("Function", bound=Callable[..., Any])
+
 
 class UsageError(Exception):
     """A mistake the user can fix (bad path, bad option): one line on stderr, exit 2."""
@@ -27,10 +36,27 @@ def fail(message: str, code: ExitCode = ExitCode.USAGE) -> typer.Exit:
     return typer.Exit(int(code))
 
 
+def command(name: str, **options: Any) -> Callable[[Function], Function]:
+    """`app.command(name)`, with UsageError reported as one line and exit 2."""
+
+    def register(function: Function) -> Function:
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except UsageError as error:
+                raise fail(str(error)) from None
+
+        app.command(name, **options)(guarded)
+        return function
+
+    return register
+
+
 def main() -> None:
     try:
         app()
-    except UsageError as error:
+    except UsageError as error:  # raised outside a command (should not happen; never a traceback)
         print(f"repo-reader: error: {error}", file=sys.stderr)
         sys.exit(int(ExitCode.USAGE))
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from repo_reader.api import RepoError, build_map
-from repo_reader.cli.app import UsageError, app
+from repo_reader.cli.app import UsageError, command
 from repo_reader.cli.output import make_console, write_text
 from repo_reader.cli.progress import scan_progress
 from repo_reader.render.locations import Locator
@@ -29,13 +29,13 @@ class CallsFormat(StrEnum):
     JSON = "json"
 
 
-PathArgument = Annotated[Path, typer.Argument(help="The repository's root folder.", show_default=False)]
+PathArgument = Annotated[Path, typer.Argument(help="The repository's root folder.", show_default=False, readable=False)]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Re-parse every file; ignore the on-disk cache.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite the --output file if it exists.")]
 
 
-@app.command("map")
+@command("map")
 def map_command(
     path: PathArgument,
     output_format: Annotated[MapFormat, typer.Option("--format", "-f", help="rich, json or markdown.")] = MapFormat.RICH,
@@ -60,7 +60,7 @@ def map_command(
         render_map_rich(repo_map, console, locator)
 
 
-@app.command("calls")
+@command("calls")
 def calls_command(
     path: PathArgument,
     output_format: Annotated[CallsFormat, typer.Option("--format", "-f", help="text or json.")] = CallsFormat.TEXT,

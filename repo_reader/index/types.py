@@ -84,7 +84,7 @@ class TypeIndex:
         reference = reference.removesuffix(".values()").removesuffix("()")
         head, _, rest = reference.partition(".")
         owner = self.owner_class(module, scope) if head == "self" else None
-        if owner is None or not rest or "." in rest:
+        if owner is None or not rest or rest.count(".") > 1:
             return None
         elements = self.container(owner, rest)
         return elements[0] if len(elements) == 1 else None
@@ -117,7 +117,7 @@ class TypeIndex:
         if not reference:
             return None
         head, _, rest = reference.partition(".")
-        if head == "self" and rest and "." not in rest:
+        if head == "self" and rest and rest.count(".") <= 1:
             owner = self.owner_class(module, scope)
             return self.attribute(owner, rest) if owner else None
         if not rest:
@@ -130,7 +130,7 @@ class TypeIndex:
             found = self._assigned_type(facts.module, assign)
             if not found:
                 continue
-            if assign.target.startswith("self.") and assign.target.count(".") == 1:
+            if assign.target.startswith("self.") and assign.target.count(".") <= 2:
                 owner = self.owner_class(facts.module, assign.scope)
                 if owner is None:
                     continue

@@ -114,6 +114,9 @@ class CallResolver:
             return None
         held = self.types.attribute(owner, name)
         if held and "." not in method:
+            nested = self.types.attribute(owner, f"{name}.{method}")  # self.transformer.wte(idx)
+            if nested:
+                return self._on_instance(nested, "")
             return self._on_instance(held, method)
         return None
 

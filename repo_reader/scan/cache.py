@@ -11,7 +11,7 @@ import pickle
 import tempfile
 from pathlib import Path
 
-FACTS_VERSION = "5"  # bump whenever ModuleFacts or the collector changes what it records
+FACTS_VERSION = "6"  # bump whenever ModuleFacts or the collector changes what it records
 
 
 def cache_folder() -> Path:

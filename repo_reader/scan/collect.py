@@ -271,6 +271,14 @@ class Collector(ast.NodeVisitor):
                 AssignFact(self.current, name, kind, text, node.lineno, node.col_offset + 1,
                            self.loop_depth > 0, children)
             )
+        if kind == "call" and text.rsplit(".", 1)[-1] == "ModuleDict" and isinstance(value, ast.Call) and value.args:
+            for key, item in keyed_items(value.args[0]):  # nanoGPT's `transformer.h`, `transformer.wte`
+                item_kind, item_text, item_children = describe_value(item)
+                if item_kind == "call":
+                    self.assigns.append(
+                        AssignFact(self.current, f"{name}.{key}", item_kind, item_text, item.lineno,
+                                   item.col_offset + 1, self.loop_depth > 0, item_children)
+                    )
 
     # -- calls -------------------------------------------------------------------------------
     def visit_Call(self, node: ast.Call) -> None:
@@ -382,6 +390,16 @@ def called_names(node: ast.expr) -> list[str]:
                 name for arg in node.args for name in called_names(arg)
             ]
         return [callee] if callee else []
+    return []
+
+
+def keyed_items(node: ast.expr) -> list[tuple[str, ast.expr]]:
+    """(key, value) pairs of `dict(a=..., b=...)` or `{"a": ..., "b": ...}`."""
+    if isinstance(node, ast.Call) and dotted(node.func) == "dict":
+        return [(keyword.arg, keyword.value) for keyword in node.keywords if keyword.arg]
+    if isinstance(node, ast.Dict):
+        return [(key.value, value) for key, value in zip(node.keys, node.values)
+                if isinstance(key, ast.Constant) and isinstance(key.value, str)]
     return []
 
 

@@ -1,0 +1,45 @@
+"""The on-disk facts cache: outside the repo, keyed by content, bypassed by --no-cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from repo_reader.api import build_map
+from repo_reader.render.map_json import render_map_json
+
+
+def test_warm_map_equals_cold_map_and_notices_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "model.py").write_text("import torch.nn as nn\nclass Net(nn.Module):\n    pass\n")
+    cold = render_map_json(build_map(repo))
+    warm = render_map_json(build_map(repo))
+    assert cold == warm
+    assert any((tmp_path / "cache" / "repo-reader").rglob("*"))
+    (repo / "model.py").write_text("import torch.nn as nn\nclass Other(nn.Module):\n    pass\n")
+    changed = build_map(repo)
+    assert [m.qualname for m in changed.models] == ["model.Other"]
+
+
+def test_no_cache_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("x = 1\n")
+    build_map(repo, use_cache=False)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_corrupt_cache_entry_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("def f():\n    return 1\n")
+    build_map(repo)
+    for entry in (tmp_path / "cache").rglob("*"):
+        if entry.is_file():
+            entry.write_bytes(b"garbage")
+    assert [d.qualname for d in build_map(repo).definitions if d.kind == "function"] == ["a.f"]
