@@ -28,7 +28,7 @@ class TraceFormat(StrEnum):
 @app.command("trace")
 def trace_command(
     path: Annotated[Path, typer.Argument(help="The repository's root folder.", show_default=False)],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Trace this model (qualname or class name).")] = None,
+    models: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trace this model (qualname or class name); repeatable.")] = None,
     inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input, [name=]2x3x224x224[:dtype]; repeatable.")] = None,
     init: Annotated[list[str] | None, typer.Option("--init", help="A constructor argument, key=value; repeatable.")] = None,
     device: Annotated[TraceDevice, typer.Option("--device", help="meta, fake, cpu, cuda or auto.")] = TraceDevice.AUTO,
@@ -44,7 +44,7 @@ def trace_command(
     """Trace the shapes through the repository's model(s). Runs the repository's code, in a child process."""
     from repo_reader.trace.api import TraceOptions
 
-    options = TraceOptions(model=model, inputs=tuple(inputs or ()), init=tuple(init or ()), device=device,
+    options = TraceOptions(models=tuple(models or ()), inputs=tuple(inputs or ()), init=tuple(init or ()), device=device,
                            backward=backward, timeout=timeout, use_cache=not no_cache)
     trace = run_trace(path, options)
     if output_format == TraceFormat.JSON:

@@ -22,7 +22,7 @@ _INPUT = re.compile(r"^(?:(?P<name>[A-Za-z_]\w*)=)?(?P<shape>\d+(?:x\d+)*)(?::(?
 
 @dataclass(frozen=True, slots=True)
 class TraceOptions:
-    model: str | None = None
+    models: tuple[str, ...] = ()  # qualnames or class names; empty: the map's top-level models
     inputs: tuple[str, ...] = ()  # `x=2x3x224x224:float32`
     init: tuple[str, ...] = ()  # `depth=18`
     device: TraceDevice = TraceDevice.AUTO
@@ -42,7 +42,7 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
         hints=find_size_hints(root, repo_map), backward=options.backward,
         memory_limit=_memory_limit(options),
     )
-    models = select_models(repo_map, options.model)
+    models = select_models(repo_map, options.models)
     requests = [build_request(model, repo_map, root, options.init, settings) for model in models]
     traces: list[ModelTrace] = run_all(requests, options.timeout, options.jobs) if requests else []
     return ShapeTrace(root=repo_map.root, models=tuple(traces))

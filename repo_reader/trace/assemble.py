@@ -31,6 +31,12 @@ class Locator:
     def attribute(self, owner: nn.Module, owner_path: str, name: str) -> Location | None:
         return self.index.assigned(type(owner), name)
 
+    def parameter(self, name: str) -> Location | None:
+        """Where `owner.weight`'s owner assigns it; for a bare nn.Parameter, the `self.x = ...` line."""
+        owner_path, _, attribute = name.rpartition(".")
+        owner = self.model.get_submodule(owner_path)
+        return self.index.assigned(type(owner), attribute) or self.defined(owner_path)
+
     def locations(self, path: str) -> tuple[Location | None, Location | None]:
         if path not in self._cache:
             self._cache[path] = self._compute(path)

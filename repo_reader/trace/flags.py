@@ -103,7 +103,7 @@ def gradient_flags(model: nn.Module, outputs: Any, locate: Locate, ran: set[str]
         owner = name.rpartition(".")[0]
         if parameter.requires_grad and id(parameter) not in reached and owner in ran:
             message = "trainable but gets no gradient from this forward's outputs (detached or unused path)"
-            flags.append(TraceFlag(FlagKind.NO_GRADIENT, name, locate(owner), message))
+            flags.append(TraceFlag(FlagKind.NO_GRADIENT, name, locate(name), message))
     return flags
 
 

@@ -32,16 +32,10 @@ class RequestSettings:
     memory_limit: int = 0
 
 
-def select_models(repo_map: RepoMap, wanted: str | None) -> list[ModelInfo]:
-    """The model named by --model, else the top-level models (else every model)."""
+def select_models(repo_map: RepoMap, wanted: tuple[str, ...]) -> list[ModelInfo]:
+    """The models named by --model, else the top-level models (else those no other model contains)."""
     if wanted:
-        exact = [m for m in repo_map.models if m.qualname == wanted]
-        found = exact or [m for m in repo_map.models
-                          if m.qualname.endswith("." + wanted) or m.qualname.rpartition(".")[2] == wanted]
-        if not found:
-            known = ", ".join(m.qualname for m in repo_map.models) or "none"
-            raise TargetError(f"no model named {wanted!r} in the map (models: {known})")
-        return found[:1]
+        return [_named_model(repo_map, name) for name in wanted]
     top = [m for m in repo_map.models if m.top_level]
     if top:
         return top
@@ -49,6 +43,16 @@ def select_models(repo_map: RepoMap, wanted: str | None) -> list[ModelInfo]:
     contained |= {m.qualname for m in repo_map.models
                   for site in m.constructed_at if site.caller.endswith(".__init__")}
     return [m for m in repo_map.models if m.qualname not in contained]
+
+
+def _named_model(repo_map: RepoMap, wanted: str) -> ModelInfo:
+    exact = [m for m in repo_map.models if m.qualname == wanted]
+    found = exact or [m for m in repo_map.models
+                      if m.qualname.endswith("." + wanted) or m.qualname.rpartition(".")[2] == wanted]
+    if not found:
+        known = ", ".join(m.qualname for m in repo_map.models) or "none"
+        raise TargetError(f"no model named {wanted!r} in the map (models: {known})")
+    return found[0]
 
 
 def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[str, ...],

@@ -98,6 +98,7 @@ class _Tracer:
 
     def _attempt(self, plan: DevicePlan, previous: _Outcome) -> _Outcome:
         outcome = _Outcome(failures=previous.failures, parameter_bytes=previous.parameter_bytes)
+        torch.manual_seed(0)  # real runs (cpu/cuda) see the same random weights and inputs every time
         try:
             model = build(self.cls, self.args, self.kwargs, plan, self.root)
         except StageError as stage:
@@ -131,7 +132,7 @@ class _Tracer:
 
     def _note_device(self, plan: DevicePlan, data_dependent: bool, stage: str, message: str) -> None:
         reason = "needs real values (data-dependent)" if data_dependent else "failed"
-        self.device_notes.append(f"{plan.name}: {stage} {reason}: {message[:200]}")
+        self.device_notes.append(f"{plan.name}: {stage} {reason}: {message.split('. ')[0][:120]}")
 
     def _record(self, model: nn.Module, plan: DevicePlan, candidate: Candidate) -> ModelTrace:
         modes = {module: module.training for module in model.modules()}
@@ -165,7 +166,7 @@ class _Tracer:
         if not self.request.backward:
             return [], True
         ran = {path for path, record in recorder.records.items() if record.modes}
-        return flags.gradient_flags(model, outputs, locator.defined, ran), True
+        return flags.gradient_flags(model, outputs, locator.parameter, ran), True
 
     def _assemble(self, model: nn.Module, plan: DevicePlan, recorder: Recorder, counter: ModuleFlopCounter,
                   train_flags: list[TraceFlag], ran_train: bool) -> ModelTrace:
