@@ -8,5 +8,6 @@ from __future__ import annotations
 from repo_reader.cli.app import app, main
 from repo_reader.cli import map_command  # noqa: F401  (registers `map` and `calls`)
 from repo_reader.cli import trace_command  # noqa: F401
+from repo_reader.cli import check_command  # noqa: F401
 
 __all__ = ["app", "main"]

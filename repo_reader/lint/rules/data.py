@@ -141,6 +141,7 @@ class LoaderWithoutWorkers(Rule):
     name = "loader-without-workers"
     severity = Severity.INFO
     VALID = ("from torch.utils.data import DataLoader\nDataLoader(ds, batch_size=8, num_workers=0)\n",
+             "from torch.utils.data import DataLoader, TensorDataset\nDataLoader(TensorDataset(x, y), batch_size=8)\n",
              "from torch.utils.data import DataLoader\nDataLoader(ds, **loader_kwargs)\n")
     INVALID = ("from torch.utils.data import DataLoader\nloader = DataLoader(ds, batch_size=8)  # expect\n",)
 
@@ -148,9 +149,30 @@ class LoaderWithoutWorkers(Rule):
         if is_test_file(context.path):
             return
         for call in dataloader_calls(context):
-            if not has_star_kwargs(call) and argument(call, "num_workers") is None:
+            if not has_star_kwargs(call) and argument(call, "num_workers") is None and \
+                    not in_memory(context, argument(call, "dataset")):
                 yield Hit(call, "DataLoader without `num_workers` loads every batch in the training process; "
                                 "set num_workers (or 0 explicitly)")
+
+
+def in_memory(context: LintContext, dataset: ast.expr | None) -> bool:
+    """A TensorDataset (tensors already in memory: worker processes would only add overhead), built here
+    or returned by a repo function, e.g. `dataset = make_dataset(...)`."""
+    if isinstance(dataset, ast.Call):
+        name = context.call_name(dataset)
+        if name == "torch.utils.data.TensorDataset":
+            return True
+        found = context.repo.definition(name) if name else None
+        if found is not None:
+            module, node = found
+            return any(isinstance(n, ast.Return) and isinstance(n.value, ast.Call) and
+                       context.call_name(n.value, module) == "torch.utils.data.TensorDataset" for n in ast.walk(node))
+    if isinstance(dataset, ast.Name):
+        for node in ast.walk(context.tree):
+            if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [dataset.id]:
+                if in_memory(context, node.value):
+                    return True
+    return False
 
 
 def moves_batches_to_cuda(context: LintContext) -> bool:

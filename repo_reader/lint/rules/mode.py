@@ -78,11 +78,15 @@ class FunctionalDropoutMode(Rule):
             name = context.call_name(call)
             if name not in FUNCTIONAL_DROPOUT or any(k.arg is None for k in call.keywords):
                 continue
-            if keyword(call, "training", FUNCTIONAL_DROPOUT[name]) is None:
-                short = name.rsplit(".", 1)[-1]
+            given = keyword(call, "training", FUNCTIONAL_DROPOUT[name])
+            short = name.rsplit(".", 1)[-1]
+            if given is None:
                 effect = "never drops anything" if "alpha" in short else "keeps dropping after model.eval()"
                 yield Hit(call, f"`F.{short}` without `training=self.training` {effect}",
                           self.fix_kind if has_self else None)
+            elif isinstance(given, ast.Constant) and given.value is True:
+                yield Hit(call, f"`F.{short}` with `training=True` keeps dropping after model.eval(); "
+                                "pass `training=self.training`")
 
 
 def is_evaluation(name: str, function: FunctionNode | ast.Module, context: LintContext) -> bool:

@@ -1,1 +1,165 @@
-RULES = []
+"""RR5xx: performance — blocking host-to-device copies and host syncs on every training step."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+from repo_reader.lint.context import LintContext, has_star_kwargs, is_constant
+from repo_reader.lint.flow import EffectFinder, is_backward, owner_of, root_name, scopes, training_loops, walk_local
+from repo_reader.lint.rule import Hit, Rule
+from repo_reader.lint.rules.data import argument, dataloader_calls
+from repo_reader.lint.rules.optimisation import backward_names
+from repo_reader.model import Severity
+
+SYNCS = ("item", "cpu", "numpy", "tolist")
+LOG_GUARD = re.compile(r"log|print|interval|freq|every|verbose|display|report|debug|rank|master|main", re.IGNORECASE)
+
+
+def _loop_names(loop: ast.For | ast.AsyncFor) -> set[str]:
+    """The loop's target names and names unpacked from them in the body (`x, y = batch`)."""
+    names = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+    for node in walk_local(loop.body):
+        if isinstance(node, ast.Assign) and root_name(node.value) in names:
+            for target in node.targets:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+class BlockingDeviceCopy(Rule):
+    """## What it does
+    Finds batches moved with `.to(device)` / `.cuda()` without `non_blocking=True` in a file whose
+    DataLoader pins memory.
+
+    ## Why is this bad
+    Pinned memory exists so the copy can run asynchronously; a blocking copy makes the host wait
+    for it every step and the pinning buys nothing.
+
+    ## Example
+    ```python
+    loader = DataLoader(ds, num_workers=4, pin_memory=True)
+    for x, y in loader:
+        x = x.to(device)
+    ```
+
+    ## Use instead
+    ```python
+    x = x.to(device, non_blocking=True)
+    ```
+    """
+
+    code = "RR501"
+    name = "blocking-device-copy"
+    severity = Severity.INFO
+    fix_kind = "add-non-blocking"
+    _HEAD = "from torch.utils.data import DataLoader\nloader = DataLoader(ds, num_workers=2, pin_memory=True)\n"
+    VALID = (_HEAD + "for x, y in loader:\n    x = x.to(device, non_blocking=True)\n",
+             _HEAD + "for x, y in loader:\n    x = x.to(torch.float16)\n")
+    INVALID = (_HEAD + "for x, y in loader:\n    x = x.to(device)  # expect\n    y = y.cuda()  # expect\n",
+               _HEAD + "for batch in loader:\n    images, labels = batch\n    images = images.to('cuda')  # expect\n")
+    FIXES = ((_HEAD + "for x, y in loader:\n    x = x.to(device)\n    y = y.cuda()\n",
+              _HEAD + "for x, y in loader:\n    x = x.to(device, non_blocking=True)\n    y = y.cuda(non_blocking=True)\n"),)
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        pinned = [call for call in dataloader_calls(context)
+                  if (value := argument(call, "pin_memory")) is not None and not is_constant(value, False)]
+        if not pinned:
+            return
+        for loop in ast.walk(context.tree):
+            if not isinstance(loop, (ast.For, ast.AsyncFor)):
+                continue
+            names = _loop_names(loop)
+            for call in walk_local(loop.body):
+                if isinstance(call, ast.Call) and self._blocking_copy(context, call, names):
+                    yield Hit(call, "the batch is copied to the device without non_blocking=True although the "
+                                    "loader pins memory: the host waits for every copy", self.fix_kind)
+
+    def _blocking_copy(self, context: LintContext, call: ast.Call, names: set[str]) -> bool:
+        if not isinstance(call.func, ast.Attribute) or call.func.attr not in ("to", "cuda"):
+            return False
+        if root_name(call.func.value) not in names or has_star_kwargs(call):
+            return False
+        if any(item.arg in ("non_blocking", "dtype") for item in call.keywords):
+            return False
+        if call.func.attr == "to":
+            if not call.args or len(call.args) > 1:
+                return False
+            first = call.args[0]
+            if context.resolve(first).startswith("torch.") and "device" not in context.resolve(first):
+                return False  # a dtype: `.to(torch.float16)`
+            if isinstance(first, ast.Constant) and first.value == "cpu":
+                return False
+        return True
+
+
+def _guarded(loop: ast.AST, node: ast.AST) -> bool:
+    """Whether `node` sits under an `if` that looks like a logging interval (`i % 100 == 0`, `args.log`)."""
+    for test_owner in walk_local(loop.body):  # type: ignore[attr-defined]
+        if isinstance(test_owner, (ast.If, ast.IfExp)) and any(n is node for n in ast.walk(test_owner)) and \
+                not any(n is node for n in ast.walk(test_owner.test)):
+            test = test_owner.test
+            if any(isinstance(n, ast.Mod) for n in ast.walk(test)) or LOG_GUARD.search(ast.unparse(test)):
+                return True
+    return False
+
+
+class HostSyncInLoop(Rule):
+    """## What it does
+    Finds host syncs — `.item()`, `.cpu()`, `.numpy()`, `.tolist()`, printing the loss tensor — on
+    every iteration of a training loop, not guarded by a logging interval.
+
+    ## Why is this bad
+    Each one makes the CPU wait until the GPU has finished all queued work, so the next step
+    cannot be queued ahead: the GPU idles between steps.
+
+    ## Example
+    ```python
+    for x, y in loader:
+        ...
+        loss.backward(); optimizer.step()
+        running += loss.item()
+    ```
+
+    ## Use instead
+    Accumulate on the device (`running += loss.detach()`) and read it every N steps:
+    `if step % log_every == 0: print(running.item() / log_every)`.
+    """
+
+    code = "RR502"
+    name = "host-sync-in-loop"
+    severity = Severity.INFO
+    _LOOP = "def fit(model, opt, loader):\n    for i, x in enumerate(loader):\n        opt.zero_grad()\n" \
+            "        loss = model(x).sum()\n        loss.backward()\n        opt.step()\n"
+    VALID = (_LOOP + "        if i % 100 == 0:\n            print(loss.item())\n",
+             _LOOP + "        total = loss.detach()\n")
+    INVALID = (_LOOP + "        total = loss.item()  # expect\n",
+               _LOOP + "        print(loss)  # expect\n")
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        finder = EffectFinder(context)
+        for name, scope in scopes(context):
+            losses = backward_names(scope)
+            for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
+                if not any(isinstance(n, ast.Call) and is_backward(n) for n in walk_local(loop.body)):
+                    continue
+                seen: set[int] = set()
+                for node in walk_local(loop.body):
+                    if not isinstance(node, ast.Call) or node.lineno in seen:
+                        continue
+                    what = self._sync(node, losses)
+                    if what and not _guarded(loop, node):
+                        seen.add(node.lineno)
+                        yield Hit(node, f"{what} syncs the host with the device on every training step; read it "
+                                        "every N steps (under a logging interval)")
+
+    def _sync(self, call: ast.Call, losses: set[str]) -> str:
+        if isinstance(call.func, ast.Attribute) and call.func.attr in SYNCS and not call.args:
+            return f"`.{call.func.attr}()`"
+        if isinstance(call.func, ast.Name) and call.func.id == "print":
+            if any(isinstance(arg, ast.Name) and arg.id in losses for arg in call.args):
+                return "printing a tensor"
+        return ""
+
+
+RULES = [BlockingDeviceCopy, HostSyncInLoop]

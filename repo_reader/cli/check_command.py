@@ -1,0 +1,87 @@
+"""`repo-reader check`: PyTorch pitfalls, statically (never runs the code) and, with --dynamic, by
+running the models briefly in a child process. Exit 1 when something is found, 0 when clean."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from repo_reader.cli.app import UsageError, command
+from repo_reader.lint.registry import SelectionError, parse_codes, rule_by_code
+from repo_reader.lint.run import check_repository, fix_repository
+from repo_reader.model import CheckReport, ExitCode
+from repo_reader.render.check_json import render_check_json
+from repo_reader.render.check_sarif import render_check_sarif
+from repo_reader.render.check_text import render_check_text, render_explanation
+
+
+class CheckFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+RENDERERS = {CheckFormat.TEXT: render_check_text, CheckFormat.JSON: render_check_json,
+             CheckFormat.SARIF: render_check_sarif}
+
+
+@command("check")
+def check_command(
+    path: Annotated[Path | None, typer.Argument(help="The repository's root folder.", show_default=False)] = None,
+    select: Annotated[str | None, typer.Option("--select", help="Only these codes or prefixes: RR1,RR305.")] = None,
+    ignore: Annotated[str | None, typer.Option("--ignore", help="Skip these codes or prefixes.")] = None,
+    output_format: Annotated[CheckFormat, typer.Option("--format", "-f", help="text, json or sarif.")]
+    = CheckFormat.TEXT,
+    dynamic: Annotated[bool, typer.Option("--dynamic", help="Also run the models for a few seconds on CPU "
+                                                            "(imports and runs the repository's code).")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe rewrites in place (formatting kept).")] = False,
+    explain: Annotated[str | None, typer.Option("--explain", help="Print what a rule checks and why, e.g. RR101.")]
+    = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-parse every file; ignore the cache.")] = False,
+) -> None:
+    """Find PyTorch pitfalls: unregistered layers, evaluation in training mode, DataLoader conflicts, ..."""
+    if explain is not None:
+        _explain(explain)
+        return
+    root = _root(path)
+    try:
+        report = check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache)
+    except SelectionError as error:
+        raise UsageError(str(error)) from None
+    if fix:
+        fixed = fix_repository(root, report.findings)
+        report = replace(check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache),
+                         fixed=fixed)
+    if dynamic:
+        report = _with_dynamic(root, report)
+    print(RENDERERS[output_format](report), end="")
+    raise typer.Exit(int(ExitCode.FOUND if report.findings else ExitCode.OK))
+
+
+def _root(path: Path | None) -> Path:
+    if path is None:
+        raise UsageError("missing PATH (the repository to check), or --explain CODE")
+    if not path.exists():
+        raise UsageError(f"{path} does not exist")
+    if not path.is_dir():
+        raise UsageError(f"{path} is not a folder")
+    return path
+
+
+def _explain(code: str) -> None:
+    rule = rule_by_code(code)
+    if rule is None:
+        raise UsageError(f"no rule {code!r}; codes run from RR101 to RR5xx")
+    info = rule.info()
+    print(render_explanation(info.code, info.name, info.explanation, str(info.severity), info.fixable), end="")
+
+
+def _with_dynamic(root: Path, report: CheckReport) -> CheckReport:
+    from repo_reader.trace.health_api import run_health_checks  # parent side: standard library only
+
+    findings, warnings = run_health_checks(root)
+    return replace(report, findings=report.findings + findings, warnings=report.warnings + warnings)

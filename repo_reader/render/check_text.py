@@ -1,0 +1,26 @@
+"""`check` findings as ruff-style text: `path:line:col: RR101 message`, then a one-line summary."""
+
+from __future__ import annotations
+
+from repo_reader.model import CheckReport
+
+
+def render_check_text(report: CheckReport) -> str:
+    lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" + (f" ({f.detail})" if f.detail else "")
+             for f in report.findings]
+    count = len(report.findings)
+    fixable = sum(1 for finding in report.findings if finding.fix is not None)
+    if report.fixed:
+        lines.append(f"Fixed {report.fixed} problem{'s' * (report.fixed != 1)}.")
+    if count:
+        noun = "problem" if count == 1 else "problems"
+        tail = f" ({fixable} fixable with --fix)" if fixable else ""
+        lines.append(f"Found {count} {noun} in {report.files_checked} files{tail}.")
+    else:
+        lines.append(f"All checks passed ({report.files_checked} files, {len(report.rules)} rules).")
+    return "\n".join(lines) + "\n"
+
+
+def render_explanation(code: str, name: str, explanation: str, severity: str, fixable: bool) -> str:
+    fix = "yes" if fixable else "no"
+    return f"{code} ({name}) — severity: {severity}, fix available: {fix}\n\n{explanation}\n"
