@@ -425,3 +425,83 @@ class CheckReport:
     warnings: tuple[ScanWarning, ...] = ()
     fixed: int = 0  # rewrites applied by --fix
     schema_version: int = CHECK_SCHEMA_VERSION
+
+
+# --- navigate ---
+# Result types of `repo-reader tour`, `goto`, `callers` and `callees` (owned by repo_reader/navigate/).
+
+TOUR_SCHEMA_VERSION = 1
+
+
+class StopKind(StrEnum):
+    """The sections of the reading tour, in reading order."""
+
+    README = "readme"
+    ENTRY = "entry"
+    CONFIG = "config"
+    DATA = "data"
+    MODEL = "model"
+    OPTIMISATION = "optimisation"  # loss, optimizer, scheduler construction
+    TRAINING = "training"  # the loop: backward, step, zero_grad
+    EVALUATION = "evaluation"
+    HELPER = "helper"
+
+
+@dataclass(frozen=True, slots=True)
+class TourStop:
+    number: int
+    kind: StopKind
+    title: str  # "Dataset: dataset.SyntheticCIFAR.__getitem__"
+    qualname: str  # the definition the stop is in ("" for the README or a YAML file)
+    path: str  # root-relative (notebooks: `nb.ipynb#cell3`)
+    line: int
+    col: int
+    signature: str
+    summary: str  # docstring first line, or inferred from the code
+    end_line: int  # last line of the definition, for excerpts
+    details: tuple[str, ...] = ()  # commands, options, call sites (`path:line:col  text`)
+    next: tuple[str, ...] = ()  # qualified names of the repo code this stop calls, in call order
+    score: float = 0.0  # centrality (PageRank seeded at the main entry point)
+
+
+@dataclass(frozen=True, slots=True)
+class Tour:
+    root: str
+    entry: str  # qualified name of the main entry point ("" when the repo has none)
+    stops: tuple[TourStop, ...]
+    skipped: tuple[StopKind, ...]  # sections the repository lacks
+    dropped: int  # stops left out by the --max-stops budget
+    schema_version: int = TOUR_SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """`goto`: definitions matching a full or partial qualified name, best first."""
+
+    query: str
+    matches: tuple[Definition, ...]
+    suggestions: tuple[str, ...] = ()  # closest names when nothing matched
+    unparsed: tuple[ScanWarning, ...] = ()  # files that did not parse and may define the name
+
+
+@dataclass(frozen=True, slots=True)
+class CallStep:
+    """One edge of a callers/callees walk: the call site, and where the other end is defined."""
+
+    depth: int  # 1 for direct callers/callees
+    caller: str
+    callee: str
+    site: Location
+    resolved: bool
+    kind: str
+    defined_at: Location | None  # definition of the far end (callee for callees, caller for callers)
+    repeated: bool = False  # already expanded above; not walked again
+
+
+@dataclass(frozen=True, slots=True)
+class CallWalk:
+    symbol: str
+    direction: str  # callers | callees
+    depth: int
+    defined_at: Location | None
+    steps: tuple[CallStep, ...]
