@@ -7,10 +7,13 @@ add `training=self.training` to functional dropout, add `non_blocking=True` to a
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Iterable
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # libcst 1.0 imports a deprecated mypy_extensions name
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
 
 from repo_reader.model import Fix
 

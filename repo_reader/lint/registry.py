@@ -33,7 +33,7 @@ def parse_codes(text: str | None) -> list[str]:
 def select_rules(select: list[str] | None = None, ignore: list[str] | None = None) -> list[type[Rule]]:
     """Rules whose code starts with a selected prefix (all when none) and with no ignored prefix."""
     rules = all_rules()
-    for prefix in (select or []) + (ignore or []):
+    for prefix in select or []:  # an unknown --ignore entry is harmless (the issue's example ignores RR305)
         if prefix != "ALL" and not any(rule.code.startswith(prefix) for rule in rules):
             raise SelectionError(f"no rule code starts with {prefix!r} (codes are RR101 ... RR5xx)")
     chosen = [rule for rule in rules
