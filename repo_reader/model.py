@@ -448,6 +448,14 @@ class StopKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class StopDetail:
+    """A line under a stop: a command, an option, or a call site (`at`) such as a DataLoader."""
+
+    text: str
+    at: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TourStop:
     number: int
     kind: StopKind
@@ -459,7 +467,7 @@ class TourStop:
     signature: str
     summary: str  # docstring first line, or inferred from the code
     end_line: int  # last line of the definition, for excerpts
-    details: tuple[str, ...] = ()  # commands, options, call sites (`path:line:col  text`)
+    details: tuple[StopDetail, ...] = ()
     next: tuple[str, ...] = ()  # qualified names of the repo code this stop calls, in call order
     score: float = 0.0  # centrality (PageRank seeded at the main entry point)
 
