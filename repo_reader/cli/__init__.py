@@ -8,6 +8,7 @@ from __future__ import annotations
 from repo_reader.cli.app import app, main
 from repo_reader.cli import map_command  # noqa: F401  (registers `map` and `calls`)
 from repo_reader.cli import trace_command  # noqa: F401
+from repo_reader.cli import navigate_command  # noqa: F401  (tour, goto, callers, callees)
 from repo_reader.cli import check_command  # noqa: F401
 
 __all__ = ["app", "main"]

@@ -56,8 +56,11 @@ class Sections:
         taken = (definition.path, definition.line) in self.claimed
         if at is not None and (definition.kind == "module" or taken or prefer_site):
             self.claimed.add((at.path, at.line))
-            return TourStop(0, kind, title, qualname, at.path, at.line, at.col, definition.signature,
-                            site_summary or summary, at.line, tuple(details))
+            where = f"in {'module ' if definition.kind == 'module' else ''}{qualname}"
+            details = tuple(details)
+            end = max([d.at.line for d in details if d.at and d.at.path == at.path] + [at.line])
+            return TourStop(0, kind, title, qualname, at.path, at.line, at.col, where, site_summary or summary,
+                            end, details)
         self.claimed.add((definition.path, definition.line))
         return TourStop(0, kind, title, qualname, definition.path, definition.line, definition.col,
                         definition.signature, summary, definition.end_line, tuple(details), self.next_of(qualname))
