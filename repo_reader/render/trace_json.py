@@ -1,13 +1,18 @@
-"""The shape trace as deterministic JSON: fixed field order, no timings unless measured on CUDA."""
+"""The shape trace as deterministic JSON: fixed field order, compact shapes, no timings unless
+measured on CUDA, and a schema version.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
 import json
+import re
 from typing import Any
 
-from repo_reader.model import ShapeTrace
+from repo_reader.model import ShapeTrace, TracedValue
+
+_NUMBER_LIST = re.compile(r"\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]")
 
 
 def trace_to_dict(trace: ShapeTrace) -> dict[str, Any]:
@@ -18,10 +23,27 @@ def trace_to_dict(trace: ShapeTrace) -> dict[str, Any]:
 
 
 def render_trace_json(trace: ShapeTrace) -> str:
-    return json.dumps(trace_to_dict(trace), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(trace_to_dict(trace), indent=2, ensure_ascii=False)
+    return _NUMBER_LIST.sub(lambda m: "[" + ", ".join(re.split(r",\s*", m.group(1))) + "]", text) + "\n"
+
+
+def value_to_dict(value: TracedValue) -> Any:
+    """A tensor as {shape, dtype, device}; a container as {kind, items: {key: value}}; None as null."""
+    if value.kind == "tensor":
+        return {"shape": list(value.shape), "dtype": value.dtype, "device": value.device}
+    if value.kind == "none":
+        return None
+    if value.kind in ("scalar", "other"):
+        return {"kind": value.kind, "text": value.text}
+    found: dict[str, Any] = {"kind": value.kind, "items": {key: value_to_dict(item) for key, item in value.items}}
+    if value.text:
+        found["type"] = value.text
+    return found
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, TracedValue):
+        return value_to_dict(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):

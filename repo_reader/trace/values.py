@@ -35,9 +35,10 @@ def describe(value: Any, depth: int = 0) -> TracedValue:
     if depth >= _MAX_DEPTH:
         return TracedValue("other", text=type(value).__name__)
     if isinstance(value, Mapping):
-        kind = "dict" if type(value) is dict else "dataclass"
+        plain = type(value) is dict
         items = [(str(key), describe(item, depth + 1)) for key, item in value.items()]
-        return TracedValue(kind, items=tuple(items[:_MAX_ITEMS]), text=type(value).__name__)
+        return TracedValue("dict" if plain else "dataclass", items=tuple(items[:_MAX_ITEMS]),
+                           text="" if plain else type(value).__name__)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         items = [(f.name, describe(getattr(value, f.name), depth + 1))
                  for f in dataclasses.fields(value)]

@@ -1,0 +1,82 @@
+"""Rendering a ShapeTrace: folding repeated blocks, --depth, rich table at a pinned width, and
+the CLI through typer's CliRunner (one child process)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from typer.testing import CliRunner
+
+from repo_reader.cli.app import app
+from repo_reader.model import Location, ModelTrace, ModuleCall, ShapeTrace, TraceFlag, FlagKind, TraceStatus, TracedValue
+from repo_reader.render.trace_markdown import render_trace_markdown
+from repo_reader.render.trace_rich import render_trace_rich
+from repo_reader.render.trace_text import module_tree, row_label, shape_text, walk
+
+ZOO = Path(__file__).resolve().parent.parent / "fixtures" / "trace_zoo"
+
+
+def _tensor(*shape: int) -> TracedValue:
+    return TracedValue("tensor", shape, "float32", "meta")
+
+
+def _call(path: str, cls: str, order: int = 1) -> ModuleCall:
+    depth = path.count(".") + 1 if path else 0
+    x = TracedValue("args", items=(("0", _tensor(2, 8)),))
+    return ModuleCall(path, cls, f"m.{cls}", depth, order, 1, x, _tensor(2, 8), 0, 72, 72, 256, 128,
+                      Location("m.py", 3), Location("m.py", 9), ("eval", "train"))
+
+
+def _stack(n: int) -> ModelTrace:
+    calls = [_call("", "Net", 0), _call("blocks", "ModuleList", -1)]
+    for index in range(n):
+        calls += [_call(f"blocks.{index}", "Block"), _call(f"blocks.{index}.fc", "Linear")]
+    calls.append(_call("head", "Linear", -1))
+    flag = TraceFlag(FlagKind.NEVER_CALLED, "head", Location("m.py", 7), "registered but not called")
+    return ModelTrace("m.Net", "m.py", TraceStatus.OK, "meta", (), None, (), tuple(calls), (flag,), 72, 72, 256)
+
+
+def test_identical_numbered_blocks_fold_and_expand() -> None:
+    folded = [row_label(row) for row in walk(module_tree(_stack(12)))]  # type: ignore[arg-type]
+    assert folded == ["Net", "blocks: ModuleList", "0-11: Block x 12", "fc: Linear", "head: Linear"]
+    expanded = [row_label(row) for row in walk(module_tree(_stack(3), expand=True))]  # type: ignore[arg-type]
+    assert expanded[2:5] == ["0: Block", "fc: Linear", "1: Block"]
+    shallow = [row_label(row) for row in walk(module_tree(_stack(3), depth=1))]  # type: ignore[arg-type]
+    assert shallow == ["Net", "blocks: ModuleList", "head: Linear"]
+
+
+def test_shape_text_for_nested_values() -> None:
+    value = TracedValue("args", items=(("0", _tensor(2, 3)), ("mask", TracedValue("none"))))
+    assert shape_text(value) == "([2, 3], mask=None)"
+    output = TracedValue("dict", items=(("logits", _tensor(2, 5)), ("ids", TracedValue("tensor", (2,), "int64"))))
+    assert shape_text(output) == "{logits: [2, 5], ids: [2] int64}"
+
+
+def test_rich_table_at_a_pinned_width() -> None:
+    console = Console(width=160, no_color=True, record=True, force_terminal=False)
+    render_trace_rich(ShapeTrace("repo", (_stack(2),)), console)
+    text = console.export_text()
+    assert "runs the repository's code" in text
+    assert "0-1: Block x 2" in text and "head: Linear (not called)" in text
+    assert "m.py:3 → :9" in text and "never-called head" in text
+
+
+def test_markdown_has_table_and_flags() -> None:
+    text = render_trace_markdown(ShapeTrace("repo", (_stack(2),)))
+    assert "| Module | Input | Output |" in text and "### Flags" in text and "`m.py:7`" in text
+
+
+def test_cli_json_and_errors() -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["trace", str(ZOO), "--model", "small_cnn.SmallCNN", "--device", "meta",
+                                 "--input", "x=1x3x64x64", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    model = data["models"][0]
+    assert data["schema_version"] == 1 and model["status"] == "ok"
+    assert model["modules"][0]["outputs"]["shape"] == [1, 10]
+    assert model["input_attempts"][0]["source"] == "user"
+    missing = runner.invoke(app, ["trace", str(ZOO), "--model", "NoSuchNet"])
+    assert missing.exit_code == 2
