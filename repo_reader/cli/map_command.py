@@ -10,6 +10,7 @@ import typer
 
 from repo_reader.api import RepoError, build_map
 from repo_reader.cli.app import UsageError, command
+from repo_reader.cli.navigate_command import export_map
 from repo_reader.cli.output import make_console, write_text
 from repo_reader.cli.progress import scan_progress
 from repo_reader.render.locations import Locator
@@ -22,6 +23,9 @@ class MapFormat(StrEnum):
     RICH = "rich"
     JSON = "json"
     MARKDOWN = "markdown"
+    HTML = "html"  # exports (repo_reader/cli/navigate_command.py): report, call graph and model tree
+    DOT = "dot"
+    MERMAID = "mermaid"
 
 
 class CallsFormat(StrEnum):
@@ -38,12 +42,15 @@ Force = Annotated[bool, typer.Option("--force", help="Overwrite the --output fil
 @command("map")
 def map_command(
     path: PathArgument,
-    output_format: Annotated[MapFormat, typer.Option("--format", "-f", help="rich, json or markdown.")] = MapFormat.RICH,
+    output_format: Annotated[MapFormat, typer.Option("--format", "-f", help="rich, json, markdown, html, dot or mermaid.")] = MapFormat.RICH,
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
 ) -> None:
     """Map a repository: file roles, entry points and options, models, call chains. Static: runs nothing."""
+    if output_format in (MapFormat.HTML, MapFormat.DOT, MapFormat.MERMAID):
+        write_text(export_map(path, output_format.value, no_cache), output, force)
+        return
     console = make_console(to_file=output is not None)
     with scan_progress(console, enabled=output_format == MapFormat.RICH and output is None) as progress:
         repo_map = _build(path, no_cache, progress)

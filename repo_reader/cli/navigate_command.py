@@ -17,6 +17,9 @@ from repo_reader.navigate.api import calls, lookup, tour_of
 from repo_reader.navigate.sources import Sources
 from repo_reader.navigate.tour import DEFAULT_MAX_STOPS
 from repo_reader.render.codetour import render_codetour
+from repo_reader.render.graph_dot import render_graph_dot
+from repo_reader.render.graph_mermaid import render_graph_mermaid
+from repo_reader.render.html import render_html
 from repo_reader.render.locations import Locator
 from repo_reader.render.tour_lookup import render_lookup, render_walk
 from repo_reader.render.tour_markdown import render_tour_json, render_tour_markdown
@@ -101,6 +104,16 @@ def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool) -
     for definition in found.matches[:1] if found.matches[0].qualname == symbol else found.matches:
         walk = calls(analysis, definition.qualname, direction, depth)
         _print(None, False, lambda console, locator: render_walk(walk, console, locator), path)
+
+
+def export_map(path: Path, export: str, no_cache: bool) -> str:
+    """`map --format html|dot|mermaid`: the report, or the call graph and model tree for other tools."""
+    analysis = _analyse(path, no_cache)
+    if export == "dot":
+        return render_graph_dot(analysis.repo_map, analysis.graph)
+    if export == "mermaid":
+        return render_graph_mermaid(analysis.repo_map, analysis.graph)
+    return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()))
 
 
 def not_found_message(found: Lookup) -> str:
