@@ -123,7 +123,8 @@ class Sections:
         docstring = (definition.docstring or "").strip().split("\n")[0] if definition else ""
         summary = docstring or f"{main.kind.value} entry point ({main.source.value})"
         end = definition.end_line if definition and definition.kind != "module" else main.line + 1
-        signature = definition.signature if definition and definition.kind != "module" else f"module {main.name}"
+        signature = f"module {main.name}" if definition is None or definition.kind == "module" else \
+            definition.signature if (definition.path, definition.line) == (main.path, main.line) else f"launches {main.name}"
         stops = [TourStop(0, StopKind.ENTRY, f"Entry point ({main.kind.value}): {main.name}", main.name, main.path,
                           main.line, main.col, signature, summary, end, tuple(details), self.next_of(main.name))]
         self.claimed.add((main.path, main.line))
