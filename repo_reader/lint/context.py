@@ -117,6 +117,7 @@ class LintContext:
         self.tree = tree
         self.repo = repo
         self.lines = text.splitlines()
+        self.cache: dict[object, object] = {}  # answers several rules share (loops, effects), per file
 
     # -- names --------------------------------------------------------------------------------
     def resolve(self, node: ast.AST, module: str | None = None) -> str:

@@ -174,16 +174,44 @@ def scopes(context: LintContext) -> Iterator[tuple[str, FunctionNode | ast.Modul
     yield "", context.tree
 
 
-def training_loops(context: LintContext, scope: FunctionNode | ast.Module, finder: EffectFinder,
+def finder_for(context: LintContext) -> EffectFinder:
+    """One EffectFinder per file, shared by the rules (its memo is the expensive part)."""
+    finder = context.cache.get("finder")
+    if not isinstance(finder, EffectFinder):
+        finder = context.cache["finder"] = EffectFinder(context)
+    return finder
+
+
+def loop_effects(context: LintContext, scope: FunctionNode | ast.Module, owner: str | None
+                 ) -> list[tuple[ast.For | ast.While | ast.AsyncFor, Effects]]:
+    """Every loop of a scope with what its body does (memoised per file)."""
+    key = ("loop-effects", id(scope))
+    if key not in context.cache:
+        if not any(word in context.text for word in ("backward", "step", "eval", "train")):
+            context.cache[key] = []
+        else:
+            finder = finder_for(context)
+            context.cache[key] = [(loop, finder.of(loop.body, owner)) for loop in loops_in(scope)]
+    return context.cache[key]  # type: ignore[return-value]
+
+
+def training_loops(context: LintContext, scope: FunctionNode | ast.Module, finder: EffectFinder | None,
                    owner: str | None) -> list[tuple[ast.For | ast.While | ast.AsyncFor, Effects]]:
     """The innermost loops of a scope that reach both backward() and an optimizer step."""
-    found = []
-    for loop in loops_in(scope):
-        effects = finder.of(loop.body, owner)
-        if effects.backward and effects.step:
-            found.append((loop, effects))
-    return [(loop, effects) for loop, effects in found
-            if not any(other is not loop and any(n is other for n in walk_local(loop.body)) for other, _ in found)]
+    key = ("training-loops", id(scope))
+    if key in context.cache:
+        return context.cache[key]  # type: ignore[return-value]
+    found = [(loop, effects) for loop, effects in loop_effects(context, scope, owner)
+             if effects.backward and effects.step]
+    inner = [(loop, effects) for loop, effects in found
+             if not any(other is not loop and _inside(other, loop) for other, _ in found)]
+    context.cache[key] = inner
+    return inner
+
+
+def _inside(inner: ast.AST, outer: ast.AST) -> bool:
+    start, end = getattr(outer, "lineno", 0), getattr(outer, "end_lineno", 0) or 0
+    return start < getattr(inner, "lineno", 0) <= end
 
 
 def root_name(node: ast.AST) -> str:

@@ -12,10 +12,14 @@ from repo_reader.lint.rules.common import is_test_file
 from repo_reader.model import Severity
 
 
-def dataloader_calls(context: LintContext) -> Iterator[ast.Call]:
-    for node in ast.walk(context.tree):
-        if isinstance(node, ast.Call) and context.call_name(node) in DATALOADERS:
-            yield node
+def dataloader_calls(context: LintContext) -> list[ast.Call]:
+    """DataLoader constructions, by resolved name (any DataLoader import spells "DataLoader" in the file)."""
+    if "DataLoader" not in context.text:
+        return []
+    if "dataloaders" not in context.cache:
+        context.cache["dataloaders"] = [node for node in ast.walk(context.tree) if isinstance(node, ast.Call)
+                                        and context.call_name(node) in DATALOADERS]
+    return context.cache["dataloaders"]  # type: ignore[return-value]
 
 
 def argument(call: ast.Call, name: str) -> ast.expr | None:

@@ -10,7 +10,7 @@ from repo_reader.lint.evaluation import (
     EVAL_NAME, caller_function, callers, eval_before, grad_off_ranges, has_backward, inside, is_stochastic,
     model_calls, repo_has_stochastic_model,
 )
-from repo_reader.lint.flow import EffectFinder, is_mode_call, loops_in, owner_of, scopes, walk_local
+from repo_reader.lint.flow import is_mode_call, loop_effects, owner_of, scopes, walk_local
 from repo_reader.lint.names import FUNCTIONAL_DROPOUT
 from repo_reader.lint.rule import Hit, Rule
 from repo_reader.lint.rules.common import is_test_file
@@ -99,6 +99,8 @@ def is_evaluation(name: str, function: FunctionNode | ast.Module, context: LintC
             return False
     if EVAL_NAME.match(short):
         return True
+    if "no_grad" not in context.text and "inference_mode" not in context.text:
+        return False
     ranges = grad_off_ranges(context, function)
     return bool(ranges) and any(isinstance(node, (ast.For, ast.While)) and inside(node.lineno, ranges)
                                 for node in walk_local(function.body))
@@ -108,8 +110,8 @@ def _evaluation_scopes(context: LintContext) -> Iterator[tuple[str, FunctionNode
     if is_test_file(context.path):
         return
     for name, function in context.functions:
-        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and not has_backward(function) \
-                and is_evaluation(name, function, context):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                is_evaluation(name, function, context) and not has_backward(function):
             yield name, function
 
 
@@ -213,12 +215,10 @@ class EvalModeNeverReset(Rule):
     )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        finder = EffectFinder(context)
         for name, scope in scopes(context):
             owner = owner_of(context, name) if name else None
             flagged: list[ast.AST] = []
-            for loop in loops_in(scope):
-                effects = finder.of(loop.body, owner)
+            for loop, effects in loop_effects(context, scope, owner):
                 if effects.eval and effects.backward and not effects.train:
                     flagged.append(loop)
             for loop in flagged:

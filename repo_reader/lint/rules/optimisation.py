@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from repo_reader.lint.context import FunctionNode, LintContext, methods
 from repo_reader.lint.flow import (
-    EffectFinder, is_backward, is_optimizer_step, is_zero_grad, owner_of, receiver, root_name, scopes,
+    is_backward, is_optimizer_step, is_zero_grad, owner_of, receiver, root_name, scopes,
     training_loops, walk_local,
 )
 from repo_reader.lint.names import is_optimizer
@@ -63,7 +63,7 @@ class MissingZeroGrad(Rule):
                "        loss_fn(model(x), y).backward()\n        opt.step()  # expect\n",)
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        finder = EffectFinder(context)
+        finder = None
         for name, scope in scopes(context):
             for loop, effects in training_loops(context, scope, finder, owner_of(context, name) if name else None):
                 if effects.zero_grad:
@@ -105,7 +105,7 @@ class ZeroGradBeforeStep(Rule):
     INVALID = (_LOOP + "        loss_fn(model(x), y).backward()\n        opt.zero_grad()  # expect\n        opt.step()\n",)
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        finder = EffectFinder(context)
+        finder = None
         for name, scope in scopes(context):
             for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
                 hit = self._misplaced(_direct_calls(loop))
@@ -170,7 +170,7 @@ class UnscaledAccumulation(Rule):
                "            opt.step()  # expect\n            opt.zero_grad()\n",)
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        finder = EffectFinder(context)
+        finder = None
         for name, scope in scopes(context):
             for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
                 calls = _direct_calls(loop)
@@ -240,6 +240,8 @@ class LossAccumulatedAsTensor(Rule):
                "        history.append(loss)  # expect\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
+        if "backward" not in context.text:
+            return
         for _, scope in scopes(context):
             names = backward_names(scope)
             if not names:
@@ -262,6 +264,8 @@ class LossAccumulatedAsTensor(Rule):
 
 
 def _optimizers(context: LintContext, scope: FunctionNode | ast.Module) -> list[ast.Call]:
+    if "optim" not in context.text:
+        return []
     return [n for n in walk_local(scope.body) if isinstance(n, ast.Call) and is_optimizer(context.call_name(n))]
 
 
@@ -304,6 +308,8 @@ class OptimizerHoldsFrozen(Rule):
                "    for p in model.backbone.parameters():\n        p.requires_grad = False  # expect\n    return opt\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
+        if "requires_grad" not in context.text:
+            return
         for _, scope in scopes(context):
             optimizers = _optimizers(context, scope)
             for optimizer in optimizers:
@@ -363,7 +369,7 @@ class OptimizerOnSubmodule(Rule):
                "    return torch.optim.SGD(model.head.parameters(), lr=0.1)  # expect\n",)
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        if "requires_grad" in context.text:
+        if "requires_grad" in context.text or "optim" not in context.text:
             return
         for _, scope in scopes(context):
             optimizers = _optimizers(context, scope)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from repo_reader.lint.context import LintContext, has_star_kwargs, is_constant
-from repo_reader.lint.flow import EffectFinder, is_backward, owner_of, root_name, scopes, training_loops, walk_local
+from repo_reader.lint.flow import is_backward, owner_of, root_name, scopes, training_loops, walk_local
 from repo_reader.lint.rule import Hit, Rule
 from repo_reader.lint.rules.data import argument, dataloader_calls
 from repo_reader.lint.rules.optimisation import backward_names
@@ -137,7 +137,9 @@ class HostSyncInLoop(Rule):
                _LOOP + "        print(loss)  # expect\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        finder = EffectFinder(context)
+        if "backward" not in context.text:
+            return
+        finder = None
         for name, scope in scopes(context):
             losses = backward_names(scope)
             for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):

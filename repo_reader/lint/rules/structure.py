@@ -73,8 +73,8 @@ class PlainContainerLayers(Rule):
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         for info, node in context.module_classes():
-            body_text = ast.dump(node)
-            if any(f"attr='{name}'" in body_text or f"id='{name}'" in body_text for name in REGISTERS):
+            if any(isinstance(n, ast.Call) and (getattr(n.func, "attr", None) in REGISTERS or
+                                                getattr(n.func, "id", None) in REGISTERS) for n in ast.walk(node)):
                 continue
             rebuilt = {name for name, value, _ in self_assignments(node.body) if builds_module(context, value)}
             for name, value, _ in self_assignments(node.body):
@@ -361,7 +361,9 @@ class BiasBeforeBatchNorm(Rule):
     )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        for call in ast.walk(context.tree):
+        if "BatchNorm" not in context.text:
+            return
+        for call in ast.walk(context.tree) if "Sequential" in context.text else ():
             if isinstance(call, ast.Call) and context.call_name(call) == "torch.nn.Sequential":
                 for first, second in zip(call.args, call.args[1:]):
                     if isinstance(first, ast.Call) and _keeps_bias(context, first) and \
