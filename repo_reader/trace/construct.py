@@ -40,11 +40,14 @@ class DevicePlan:
     mode: Any = None  # the FakeTensorMode, for `fake`
 
     @contextlib.contextmanager
-    def active(self) -> Iterator[None]:
+    def active(self, *, default_device: bool = True) -> Iterator[None]:
+        """FakeTensorMode for `fake`; `default_device` also makes new tensors default to the device.
+        Forward runs without it when it can: the device context costs a torch._dynamo import."""
         with contextlib.ExitStack() as stack:
             if self.mode is not None:
                 stack.enter_context(self.mode)
-            stack.enter_context(self.device)
+            if default_device:
+                stack.enter_context(self.device)
             yield
 
 

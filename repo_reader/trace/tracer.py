@@ -118,7 +118,13 @@ class _Tracer:
 
     def _try_candidate(self, model: nn.Module, plan: DevicePlan, candidate: Candidate, outcome: _Outcome) -> BaseException | None:
         try:
-            trace = self._record(model, plan, candidate)
+            try:
+                trace = self._record(model, plan, candidate, default_device=False)
+            except (Exception, SystemExit) as error:
+                if not _device_mismatch(error):
+                    raise
+                # forward builds tensors without a device: make the traced device the default
+                trace = self._record(model, plan, candidate, default_device=True)
         except (Exception, SystemExit) as error:  # the repo's forward may raise anything
             failure = failure_from(error, self.root)
             outcome.failures.append((TraceStatus.FORWARD_ERROR, failure))
@@ -134,13 +140,13 @@ class _Tracer:
         reason = "needs real values (data-dependent)" if data_dependent else "failed"
         self.device_notes.append(f"{plan.name}: {stage} {reason}: {message.split('. ')[0][:120]}")
 
-    def _record(self, model: nn.Module, plan: DevicePlan, candidate: Candidate) -> ModelTrace:
+    def _record(self, model: nn.Module, plan: DevicePlan, candidate: Candidate, *, default_device: bool) -> ModelTrace:
         modes = {module: module.training for module in model.modules()}
         recorder = Recorder(model, cuda=plan.name == "cuda")
         counter = ModuleFlopCounter(recorder.stack)
         try:
             recorder.attach()
-            with plan.active():
+            with plan.active(default_device=default_device):
                 args, kwargs = candidate.build(plan.device)
                 model.eval()
                 with torch.no_grad(), counter:
@@ -194,6 +200,11 @@ def _unique_flags(found: list[TraceFlag]) -> tuple[TraceFlag, ...]:
     for flag in found:
         seen.setdefault((flag.kind, flag.module), flag)
     return tuple(seen.values())
+
+
+def _device_mismatch(error: BaseException) -> bool:
+    text = str(error)
+    return "same device" in text or "device type" in text or ("meta" in text and "cpu" in text)
 
 
 def _meta_specific(message: str) -> bool:
