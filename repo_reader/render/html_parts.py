@@ -46,7 +46,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 1
 .highlight pre { margin: 0; font-size: 12px; line-height: 1.5; }
 .highlight .linenos { color: #8c959f; display: inline-block; width: 4em; text-align: right; padding-right: 1em; user-select: none; }
 .highlight span[id] { scroll-margin-top: 30vh; }
-.highlight span[id]:target, .highlight span.current { background: #fff8c5; display: inline-block; width: 100%; }
+.highlight span[id]:target, .highlight span.current { background: #fff8c5; outline: 1px solid #f2cc60; }
 #current { position: sticky; top: 0; background: #f6f8fa; padding: 4px; z-index: 1; }
 """
 
