@@ -1,0 +1,63 @@
+"""`check --dynamic`, parent side: one child process per top-level model, with a timeout and a memory
+limit; its findings come back as `Finding`s. Standard library only (the child imports torch)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from repo_reader.model import Finding, ScanWarning, Severity
+from repo_reader.trace.api import load_map
+from repo_reader.trace.hints import find_size_hints
+from repo_reader.trace.request import TraceRequest
+from repo_reader.trace.runner import _HOME, _environment, _kill
+from repo_reader.trace.targets import RequestSettings, build_request, select_models
+
+DEFAULT_TIMEOUT = 60.0
+MEMORY_LIMIT = 8 * 2**30
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from repo_reader.trace.health_child import main; main()"
+
+
+def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[tuple[Finding, ...],
+                                                                            tuple[ScanWarning, ...]]:
+    """Build and briefly run each top-level model on CPU; what was wrong, and what could not be run."""
+    root = root.resolve()
+    repo_map = load_map(root)
+    settings = RequestSettings(device="cpu", hints=find_size_hints(root, repo_map), backward=True,
+                               memory_limit=MEMORY_LIMIT)
+    findings: list[Finding] = []
+    warnings: list[ScanWarning] = []
+    for model in select_models(repo_map, ()):
+        request = build_request(model, repo_map, root, (), settings)
+        result = _run(request, timeout)
+        if result.get("skipped"):
+            warnings.append(ScanWarning(model.path, f"--dynamic: {result['skipped']}"))
+        for item in result.get("findings", []):
+            findings.append(Finding(item["code"], item["name"], Severity(item["severity"]), item["message"],
+                                    item["path"], item["line"], item["col"], source="dynamic",
+                                    detail=item["detail"]))
+    unique = sorted(set(findings), key=lambda f: (f.path, f.line, f.col, f.code, f.message))
+    return tuple(unique), tuple(warnings)
+
+
+def _run(request: TraceRequest, timeout: float) -> dict[str, object]:
+    request = replace(request, device="cpu")
+    with tempfile.TemporaryDirectory(prefix="repo-reader-health-") as workdir:
+        process = subprocess.Popen([sys.executable, "-B", "-c", _BOOT, _HOME], cwd=workdir,
+                                   env=_environment(workdir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True, text=True)
+        try:
+            stdout, stderr = process.communicate(request.to_json(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            process.communicate()
+            return {"findings": [], "skipped": f"{request.qualname}: stopped after {timeout:g} s"}
+    try:
+        return dict(json.loads(stdout))
+    except ValueError:
+        tail = stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"findings": [], "skipped": f"{request.qualname}: the child process failed: {tail[0][:200]}"}
