@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from repo_reader.lint.context import LintContext, RepoView, is_constant, keyword, methods, self_attribute
+from repo_reader.lint.context import (
+    LintContext, RepoView, has_star_kwargs, is_constant, keyword, methods, self_attribute,
+)
 from repo_reader.lint.names import BATCHNORM_LAYERS, BIASED_LAYERS, is_layer
 from repo_reader.lint.rule import Hit, Rule
 from repo_reader.lint.rules.common import builds_module, self_assignments
@@ -320,7 +322,7 @@ class UnusedSubmodule(Rule):
 
 def _keeps_bias(context: LintContext, call: ast.Call) -> bool:
     name = context.call_name(call)
-    if name not in BIASED_LAYERS:
+    if name not in BIASED_LAYERS or has_star_kwargs(call):  # `**kwargs` may carry bias=False
         return False
     position = 2 if name.endswith("Linear") else 7
     bias = keyword(call, "bias", position)
