@@ -129,12 +129,28 @@ class ZeroGradBeforeStep(Rule):
         return None
 
 
-def _under_modulo_if(loop: ast.AST, call: ast.Call) -> bool:
+def _modulo_if(loop: ast.AST, call: ast.Call) -> ast.If | None:
+    """The `if i % k == 0:` inside the loop that guards `call`, if any."""
     for node in walk_local(loop.body):  # type: ignore[attr-defined]
         if isinstance(node, ast.If) and any(isinstance(n, ast.Mod) for n in ast.walk(node.test)) and \
                 any(n is call for n in ast.walk(node)):
-            return True
-    return False
+            return node
+    return None
+
+
+def _accumulates(loop: ast.AST, calls: list[ast.Call]) -> ast.Call | None:
+    """The guarded step of a gradient-accumulation loop: backward runs every iteration (outside the
+    `if i % k` block), step only inside it. (A GAN step every n_critic iterations backpropagates
+    inside the same block: not accumulation.)"""
+    for step in (call for call in calls if is_optimizer_step(call)):
+        guard = _modulo_if(loop, step)
+        if guard is None:
+            continue
+        inside = {id(n) for n in ast.walk(guard)}
+        backwards = [call for call in calls if is_backward(call)]
+        if backwards and all(id(call) not in inside for call in backwards):
+            return step
+    return None
 
 
 class UnscaledAccumulation(Rule):
@@ -168,20 +184,23 @@ class UnscaledAccumulation(Rule):
     INVALID = ("def fit(model, opt, loader, loss_fn, k):\n    for i, (x, y) in enumerate(loader):\n"
                "        loss = loss_fn(model(x), y)\n        loss.backward()\n        if (i + 1) % k == 0:\n"
                "            opt.step()  # expect\n            opt.zero_grad()\n",)
+    VALID = VALID + ("def fit(gen, disc, opt_g, opt_d, loader, n_critic):\n    for i, z in enumerate(loader):\n"
+                     "        opt_d.zero_grad()\n        disc(z).mean().backward()\n        opt_d.step()\n"
+                     "        if i % n_critic == 0:\n            opt_g.zero_grad()\n            gen(z).mean().backward()\n"
+                     "            opt_g.step()\n",)
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         finder = None
         for name, scope in scopes(context):
             for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
-                calls = _direct_calls(loop)
-                steps = [call for call in calls if is_optimizer_step(call) and _under_modulo_if(loop, call)]
-                if not steps or not any(is_backward(call) for call in calls):
+                step = _accumulates(loop, _direct_calls(loop))
+                if step is None:
                     continue
                 divides = any(isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, (ast.Div, ast.Mult))
                               for n in walk_local(loop.body))
                 if not divides and "accumulate" not in ast.unparse(loop):
-                    yield Hit(steps[0], "the optimizer steps every k iterations but the loss is not divided by k: "
-                                        "the update is k times too large; backward (loss / k)")
+                    yield Hit(step, "the optimizer steps every k iterations but the loss is not divided by k: "
+                                    "the update is k times too large; backward (loss / k)")
 
 
 def _bare(node: ast.expr, names: set[str]) -> bool:

@@ -14,6 +14,8 @@ from repo_reader.lint.rules.optimisation import backward_names
 from repo_reader.model import Severity
 
 SYNCS = ("item", "cpu", "numpy", "tolist")
+COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match,
+            ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 LOG_GUARD = re.compile(r"log|print|interval|freq|every|verbose|display|report|debug|rank|master|main", re.IGNORECASE)
 
 
@@ -134,6 +136,7 @@ class HostSyncInLoop(Rule):
     VALID = (_LOOP + "        if i % 100 == 0:\n            print(loss.item())\n",
              _LOOP + "        total = loss.detach()\n")
     INVALID = (_LOOP + "        total = loss.item()  # expect\n",
+               _LOOP + "        print(loss.item(),  # expect\n              x.cpu())\n",
                _LOOP + "        print(loss)  # expect\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
@@ -145,15 +148,15 @@ class HostSyncInLoop(Rule):
             for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
                 if not any(isinstance(n, ast.Call) and is_backward(n) for n in walk_local(loop.body)):
                     continue
-                seen: set[int] = set()
-                for node in walk_local(loop.body):
-                    if not isinstance(node, ast.Call) or node.lineno in seen:
+                for statement in walk_local(loop.body):
+                    if not isinstance(statement, ast.stmt) or isinstance(statement, COMPOUND):
                         continue
-                    what = self._sync(node, losses)
-                    if what and not _guarded(loop, node):
-                        seen.add(node.lineno)
-                        yield Hit(node, f"{what} syncs the host with the device on every training step; read it "
-                                        "every N steps (under a logging interval)")
+                    for node in ast.walk(statement):  # one finding per statement
+                        what = self._sync(node, losses) if isinstance(node, ast.Call) else ""
+                        if what and not _guarded(loop, node):
+                            yield Hit(node, f"{what} syncs the host with the device on every training step; read "
+                                            "it every N steps (under a logging interval)")
+                            break
 
     def _sync(self, call: ast.Call, losses: set[str]) -> str:
         if isinstance(call.func, ast.Attribute) and call.func.attr in SYNCS and not call.args:
