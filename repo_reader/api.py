@@ -25,7 +25,8 @@ from repo_reader.passes.entry import EntryInputs, find_entry_points, reachable
 from repo_reader.passes.frameworks import detect_frameworks
 from repo_reader.passes.models import ModelFinder, mark_top_level
 from repo_reader.scan.facts import ModuleFacts
-from repo_reader.scan.load import Progress, Scan, scan_repository
+from repo_reader.scan import cache
+from repo_reader.scan.load import Progress, Scan, Sources, list_sources, load_modules
 
 
 class RepoError(Exception):
@@ -54,12 +55,26 @@ def check_root(root: Path) -> Path:
 
 
 def build_map(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> RepoMap:
-    return analyse(root, use_cache=use_cache, progress=progress).repo_map
+    """The map; an unchanged repository (same content, same version of this tool) comes from the cache."""
+    sources = list_sources(check_root(root))
+    if not use_cache:
+        return _analyse_sources(root, sources, False, progress).repo_map
+    key = sources.fingerprint()
+    cached = cache.load(cache.cache_folder("maps"), key)
+    if isinstance(cached, RepoMap):
+        return cached
+    repo_map = _analyse_sources(root, sources, True, progress).repo_map
+    cache.store(cache.cache_folder("maps"), key, repo_map)
+    return repo_map
 
 
 def analyse(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> Analysis:
-    resolved_root = check_root(root)
-    scan = scan_repository(resolved_root, use_cache=use_cache, progress=progress)
+    return _analyse_sources(root, list_sources(check_root(root)), use_cache, progress)
+
+
+def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Progress | None) -> Analysis:
+    resolved_root = sources.root
+    scan = load_modules(sources, use_cache=use_cache, progress=progress)
     if not scan.modules and not scan.warnings:
         raise RepoError(f"{root}: no Python files or notebooks found")
     symbols = SymbolTable(scan.modules)

@@ -139,7 +139,10 @@ def _works_at_module_level(facts: ModuleFacts, role: Role) -> bool:
 
 
 def _first_work_line(facts: ModuleFacts) -> int:
-    lines = [call.line for call in facts.calls if not call.scope and call.in_loop]
+    """The first module-level loop (the training loop of a script), else the first module-level call."""
+    if facts.first_loop_line is not None:
+        return facts.first_loop_line
+    lines = [call.line for call in facts.calls if not call.scope]
     return min(lines) if lines else 1
 
 

@@ -9,7 +9,7 @@ from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import TypeIndex
 from repo_reader.model import ConstructionSite, DatasetInfo, Location, ModelInfo, Submodule
 from repo_reader.index.registries import BUILD_METHODS, registry_of_call
-from repo_reader.scan.facts import AssignFact, CallFact, ModuleFacts
+from repo_reader.scan.facts import AssignFact, CallFact, DefFact, ModuleFacts
 
 CONTAINERS = {
     "torch.nn.Sequential": "Sequential", "torch.nn.ModuleList": "ModuleList", "torch.nn.ModuleDict": "ModuleDict",
@@ -26,7 +26,18 @@ class ModelFinder:
         self.classes = classes
         self.types = types
         self.registries = registries
+        self.built_by_class: dict[str, set[str]] = {}  # class qualname → repo classes its methods build
         self.sites = self._construction_sites(modules)
+        self.assigns_by_class: dict[str, list[tuple[ModuleFacts, AssignFact]]] = {}
+        self.definitions: dict[str, tuple[ModuleFacts, DefFact]] = {}
+        for facts in modules:
+            for definition in facts.definitions:
+                self.definitions[f"{facts.module}.{definition.qualname}"] = (facts, definition)
+            for assign in facts.assigns:
+                if assign.scope and assign.target.startswith("self."):
+                    owner = self.types.owner_class(facts.module, assign.scope)
+                    if owner:
+                        self.assigns_by_class.setdefault(owner, []).append((facts, assign))
 
     def _construction_sites(self, modules: tuple[ModuleFacts, ...]) -> dict[str, list[ConstructionSite]]:
         sites: dict[str, list[ConstructionSite]] = {}
@@ -41,6 +52,9 @@ class ModelFinder:
                     continue
                 qualname = self.symbols.resolve(facts.module, call.callee).qualname
                 if qualname in self.classes.classes:
+                    owner = self.types.owner_class(facts.module, call.scope) if call.scope else None
+                    if owner:
+                        self.built_by_class.setdefault(owner, set()).add(qualname)
                     path, line = facts.where(call.line)
                     caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
                     sites.setdefault(qualname, []).append(ConstructionSite(path, line, call.col, caller, call.args))
@@ -72,12 +86,8 @@ class ModelFinder:
         return bool(info.framework) if info else external_module_framework(qualname) is not None
 
     def submodules(self, info: ClassInfo) -> tuple[Submodule, ...]:
-        facts = self.by_module[info.module]
-        prefix = info.definition.qualname + "."
         found: dict[str, Submodule] = {}
-        for assign in facts.assigns:
-            if not assign.scope.startswith(prefix) or not assign.target.startswith("self."):
-                continue
+        for facts, assign in self.assigns_by_class.get(info.qualname, ()):
             name = assign.target[5:]
             if "." in name:
                 continue
@@ -113,10 +123,7 @@ class ModelFinder:
         for info in self.classes.models():
             facts = self.by_module[info.module]
             submodules = self.submodules(info)
-            built_inside = {  # layers built in loops into local lists, or by helper methods
-                qualname for qualname, sites in self.sites.items()
-                if any(site.caller.startswith(info.qualname + ".") for site in sites)
-            }
+            built_inside = self.built_by_class.get(info.qualname, set())  # in loops, or by helper methods
             contains = sorted({
                 kind for sub in submodules for kind in (sub.type, *sub.children)
             } | built_inside)
@@ -148,26 +155,18 @@ class ModelFinder:
     def _location(self, qualname: str | None) -> Location | None:
         if qualname is None:
             return None
-        owner = qualname.rsplit(".", 1)[0]
-        info = self.classes.classes.get(owner)
-        if info is None:
+        if qualname not in self.definitions:
             return None
-        facts = self.by_module[info.module]
-        local = qualname[len(info.module) + 1 :]
-        definition = next((d for d in facts.definitions if d.qualname == local), None)
-        if definition is None:
-            return None
+        facts, definition = self.definitions[qualname]
         path, line = facts.where(definition.line)
         return Location(path, line, definition.col)
 
     def _params(self, init: str | None) -> tuple[str, ...]:
         if init is None:
             return ()
-        info = self.classes.classes[init.rsplit(".", 1)[0]]
-        local = init[len(info.module) + 1 :]
-        definition = next((d for d in self.by_module[info.module].definitions if d.qualname == local), None)
-        if definition is None:
+        if init not in self.definitions:
             return ()
+        definition = self.definitions[init][1]
         return tuple(
             param.name + (f": {param.annotation}" if param.annotation else "") + (f" = {param.default}" if param.default else "")
             for param in definition.params if param.name != "self"

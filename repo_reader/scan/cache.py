@@ -11,12 +11,13 @@ import pickle
 import tempfile
 from pathlib import Path
 
-FACTS_VERSION = "6"  # bump whenever ModuleFacts or the collector changes what it records
+FACTS_VERSION = "7"  # bump whenever ModuleFacts or the collector changes what it records
 
 
-def cache_folder() -> Path:
+def cache_folder(kind: str = "facts") -> Path:
+    """`facts-N` holds one entry per file; `maps-N` one finished map per repository content."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "repo-reader" / f"facts-{FACTS_VERSION}"
+    return Path(base) / "repo-reader" / f"{kind}-{FACTS_VERSION}"
 
 
 def cache_key(data: bytes, path: str, module: str) -> str:

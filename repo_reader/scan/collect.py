@@ -62,6 +62,7 @@ class Collector(ast.NodeVisitor):
         self.exports: tuple[str, ...] | None = None
         self.main_guard: int | None = None
         self.module_loops = 0
+        self.first_loop_line: int | None = None
 
     # -- helpers -----------------------------------------------------------------------------
     def text(self, node: ast.AST, limit: int = MAX_TEXT) -> str:
@@ -207,6 +208,7 @@ class Collector(ast.NodeVisitor):
     def loop(self, node: ast.For | ast.While | ast.AsyncFor) -> None:
         if not self.scope and self.main_guard is None:
             self.module_loops += 1
+            self.first_loop_line = self.first_loop_line or node.lineno
         if isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
             iterated = dotted(node.iter)
             if iterated:  # `for block in self.blocks:` lets `block(x)` reach Block.forward
@@ -431,5 +433,6 @@ def collect_facts(tree: ast.Module, text: str, path: str, module: str, is_packag
         fields=tuple(collector.fields), returns=tuple(collector.returns),
         globals=tuple(sorted(collector.globals)), exports=collector.exports,
         main_guard=collector.main_guard, module_loops=collector.module_loops,
+        first_loop_line=collector.first_loop_line,
         docstring=ast.get_docstring(tree),
     )

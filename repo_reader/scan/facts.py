@@ -97,6 +97,7 @@ class ModuleFacts:
     exports: tuple[str, ...] | None  # a literal __all__, if any
     main_guard: int | None  # line of `if __name__ == "__main__":`
     module_loops: int  # for/while loops in module-level code
+    first_loop_line: int | None  # where the first of them starts
     docstring: str | None
     cell_starts: tuple[int, ...] = ()  # notebooks: first line of each code cell in the joined text
     cell_numbers: tuple[int, ...] = ()

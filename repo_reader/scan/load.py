@@ -6,6 +6,7 @@ The only scan module that touches the disk at scale; it returns facts, never pri
 from __future__ import annotations
 
 import ast
+import hashlib
 import multiprocessing
 import os
 import warnings as python_warnings
@@ -89,12 +90,33 @@ def _analyse_and_store(job: _Job) -> _Outcome:
     return outcome
 
 
-def scan_repository(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> Scan:
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Every file read and hashed, before any parsing: enough to tell whether anything changed."""
+
+    root: Path
+    jobs: tuple[_Job, ...]
+    warnings: tuple[tuple[str, str, int | None], ...]
+    texts: dict[str, str]
+    src_roots: tuple[str, ...]
+
+    def fingerprint(self) -> str:
+        """One key for the whole repository's content (code, READMEs, scripts, configs)."""
+        digest = hashlib.blake2b(digest_size=20)
+        digest.update(f"{cache.FACTS_VERSION}\0{self.root.name}".encode())
+        for job in self.jobs:
+            digest.update(job.key.encode())
+        for path in sorted(self.texts):
+            digest.update(f"\0{path}\0{self.texts[path]}".encode(errors="replace"))
+        for path, message, _ in self.warnings:
+            digest.update(f"\0{path}\0{message}".encode())
+        return digest.hexdigest()
+
+
+def list_sources(root: Path) -> Sources:
     walk = walk_repository(root)
     src_roots = find_src_roots(walk.code)
     warnings: list[tuple[str, str, int | None]] = [(path, message, None) for path, message in walk.warnings]
-    folder = cache.cache_folder()
-    outcomes: list[_Outcome] = []
     jobs: list[_Job] = []
     for path in walk.code:
         try:
@@ -103,14 +125,27 @@ def scan_repository(root: Path, *, use_cache: bool = True, progress: Progress | 
             warnings.append((path, f"not readable ({error.strerror}); skipped", None))
             continue
         module, is_package = module_name(path, src_roots)
-        key = cache.cache_key(data, path, module)
-        cached = cache.load(folder, key) if use_cache else None
+        jobs.append(_Job(str(root), path, module, is_package, cache.cache_key(data, path, module), data))
+    return Sources(root, tuple(jobs), tuple(warnings), _read_texts(root, walk.texts), src_roots)
+
+
+def scan_repository(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> Scan:
+    return load_modules(list_sources(root), use_cache=use_cache, progress=progress)
+
+
+def load_modules(sources: Sources, *, use_cache: bool = True, progress: Progress | None = None) -> Scan:
+    folder = cache.cache_folder()
+    outcomes: list[_Outcome] = []
+    jobs: list[_Job] = []
+    for job in sources.jobs:
+        cached = cache.load(folder, job.key) if use_cache else None
         if cached is not None:
             outcomes.append(cached)  # type: ignore[arg-type]
         else:
-            jobs.append(_Job(str(root), path, module, is_package, key, data))
+            jobs.append(job)
     hits = len(outcomes)
     outcomes.extend(_run_jobs(jobs, use_cache, progress, hits, hits + len(jobs)))
+    warnings = list(sources.warnings)
     modules = []
     for path, facts, warning in sorted(outcomes, key=lambda outcome: outcome[0]):
         if warning is not None:
@@ -118,7 +153,7 @@ def scan_repository(root: Path, *, use_cache: bool = True, progress: Progress | 
         if facts is not None:
             modules.append(facts)
     return Scan(tuple(modules), tuple(sorted(warnings, key=lambda w: (w[0], w[2] or 0))),
-                _read_texts(root, walk.texts), src_roots, hits)
+                sources.texts, sources.src_roots, hits)
 
 
 def _run_jobs(jobs: list[_Job], use_cache: bool, progress: Progress | None, done: int, total: int) -> list[_Outcome]:
