@@ -19,7 +19,8 @@ STATELESS_SUFFIXES = ("ReLU", "ReLU6", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid"
                       "Identity", "Flatten", "Unflatten", "Upsample", "PixelShuffle", "PixelUnshuffle",
                       "Pool1d", "Pool2d", "Pool3d", "Hardswish", "Hardsigmoid", "Softplus", "ELU", "LeakyReLU",
                       "Softsign", "Tanhshrink", "Threshold", "Hardtanh", "LogSigmoid", "GLU", "ZeroPad2d",
-                      "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad2d", "ReplicationPad2d")
+                      "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad2d", "ReplicationPad2d",
+                      "Loss")  # losses hold no trainable state: building one per call costs little
 
 
 class PlainContainerLayers(Rule):
@@ -140,6 +141,8 @@ class LayerInForward(Rule):
         "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n"
         "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 2)\n"
         "    def forward(self, x):\n        return nn.ReLU()(F.relu(self.fc(x)))\n",
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def forward(self, x, y):\n"
+        "        return nn.CrossEntropyLoss()(x, y)\n",
     )
     INVALID = (
         "import torch.nn as nn\nclass Net(nn.Module):\n    def forward(self, x):\n"
