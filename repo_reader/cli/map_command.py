@@ -10,7 +10,6 @@ import typer
 
 from repo_reader.api import RepoError, build_map
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.navigate_command import export_map
 from repo_reader.cli.output import make_console, write_text
 from repo_reader.cli.progress import scan_progress
 from repo_reader.render.locations import Locator
@@ -49,6 +48,8 @@ def map_command(
 ) -> None:
     """Map a repository: file roles, entry points and options, models, call chains. Static: runs nothing."""
     if output_format in (MapFormat.HTML, MapFormat.DOT, MapFormat.MERMAID):
+        from repo_reader.cli.navigate_command import export_map  # keeps `map` first in --help
+
         write_text(export_map(path, output_format.value, no_cache), output, force)
         return
     console = make_console(to_file=output is not None)
