@@ -214,3 +214,23 @@ def test_llama_markdown_snapshot_folds_blocks(zoo: dict[str, ModelTrace], snapsh
     text = render_trace_markdown(ShapeTrace(root="trace_zoo", models=(zoo["llama7b"],)))
     assert "0-31: TransformerBlock x 32" in text
     snapshot("trace/llama7b.md", text)  # the JSON (400+ modules) is checked by assertions instead
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cuda_available(), reason="needs a CUDA GPU")
+def test_cuda_reports_time_and_peak_memory() -> None:
+    trace = trace_repository(ZOO, TraceOptions(models=("small_cnn.SmallCNN",), device="cuda", timeout=120))
+    model = trace.models[0]
+    assert model.status is TraceStatus.OK and model.device == "cuda"
+    conv1 = module(model, "conv1")
+    assert conv1.time_ms is not None and conv1.time_ms > 0
+    assert conv1.peak_memory is not None and conv1.peak_memory > 0
+    assert out_shape(model, "") == (2, 10)

@@ -107,7 +107,7 @@ class _Tracer:
             self._note_device(plan, outcome.data_dependent, "construction", stage.failure.message)
             return outcome
         outcome.parameter_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
-        for candidate in candidates(model, self.request.inputs, self.request.hints, small=plan.name == "cpu"):
+        for candidate in candidates(model, self.request.inputs, self.request.hints, small=plan.name == "cpu" and self.request.device == "auto"):
             error = self._try_candidate(model, plan, candidate, outcome)
             if error is None:
                 return outcome
