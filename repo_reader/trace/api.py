@@ -13,7 +13,7 @@ from pathlib import Path
 from repo_reader.model import ModelTrace, RepoMap, ShapeTrace, TraceDevice
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.request import InputSpec
-from repo_reader.trace.runner import run_all
+from repo_reader.trace.runner import notebook_report, run_all
 from repo_reader.trace.targets import RequestSettings, TargetError, build_request, select_models
 
 DEFAULT_TIMEOUT = 120.0
@@ -44,7 +44,9 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
     )
     models = select_models(repo_map, options.models)
     requests = [build_request(model, repo_map, root, options.init, settings) for model in models]
-    traces: list[ModelTrace] = run_all(requests, options.timeout, options.jobs) if requests else []
+    runnable = [request for request in requests if ".ipynb" not in request.path]
+    done = iter(run_all(runnable, options.timeout, options.jobs) if runnable else [])
+    traces = [next(done) if ".ipynb" not in request.path else notebook_report(request) for request in requests]
     return ShapeTrace(root=repo_map.root, models=tuple(traces))
 
 

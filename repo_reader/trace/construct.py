@@ -5,7 +5,9 @@ Child side: imports torch. Failures become TraceFailure values with the repo loc
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import dataclasses
 import importlib
 import json
 from collections.abc import Iterator
@@ -103,14 +105,14 @@ def _missing_package(error: ModuleNotFoundError, root: Path) -> StageError:
 
 
 def constructor_arguments(
-    request: TraceRequest, module: ModuleType
+    request: TraceRequest, module: ModuleType, notes: list[str]
 ) -> tuple[list[Any], dict[str, Any], list[ConstructorArg]]:
-    """Positional and keyword values, with what to show for each."""
+    """Positional and keyword values, with what to show for each; fallbacks are added to `notes`."""
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     shown = []
     for position, spec in enumerate(request.args):
-        value = _evaluate(spec, module, request)
+        value = _evaluate(spec, module, request, notes)
         if spec.name is None:
             args.append(value)
         else:
@@ -119,16 +121,38 @@ def constructor_arguments(
     return args, kwargs, shown
 
 
-def _evaluate(spec: ArgSpec, module: ModuleType, request: TraceRequest) -> Any:
+def _evaluate(spec: ArgSpec, module: ModuleType, request: TraceRequest, notes: list[str]) -> Any:
     if not spec.is_expression:
         return json.loads(spec.value)
-    namespace = dict(vars(module))
-    namespace.setdefault("args", SimpleNamespace())
+    defaults = {name: json.loads(value) for name, value in request.defaults}
+    namespace = defaults | dict(vars(module))  # the entry point's option defaults fill missing names
+    namespace.setdefault("args", SimpleNamespace(**defaults))
     try:
         return eval(spec.value, namespace)  # noqa: S307 - the repo's own expression, in the child
-    except BaseException as error:
+    except Exception as error:
+        fallback = _config_from_defaults(spec.value, namespace, defaults)
+        if fallback is not None:
+            notes.append(f"`{spec.value}` could not be evaluated here ({type(error).__name__}: {error}); "
+                         f"built {type(fallback).__name__} from its own defaults and the entry point's option defaults")
+            return fallback
         message = f"could not evaluate constructor argument `{spec.value}`: {type(error).__name__}: {error}"
         raise StageError(TraceStatus.CONSTRUCTOR_ERROR, TraceFailure(message, type(error).__name__)) from None
+
+
+def _config_from_defaults(expression: str, namespace: dict[str, Any], defaults: dict[str, Any]) -> Any:
+    """`GPTConfig(**model_args)` with `model_args` local to the script → `GPTConfig(n_layer=<default>, ...)`."""
+    try:
+        call = ast.parse(expression, mode="eval").body
+        callee = eval(ast.unparse(call.func), namespace) if isinstance(call, ast.Call) else None  # noqa: S307
+    except Exception:
+        return None
+    if not (isinstance(callee, type) and dataclasses.is_dataclass(callee)):
+        return None
+    names = {f.name for f in dataclasses.fields(callee) if f.init}
+    try:
+        return callee(**{name: value for name, value in defaults.items() if name in names})
+    except Exception:
+        return None
 
 
 def _shown(spec: ArgSpec, value: Any) -> str:

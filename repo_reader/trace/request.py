@@ -53,6 +53,7 @@ class TraceRequest:
     backward: bool = False
     memory_limit: int = 0  # bytes of address space for the child; 0 = no limit
     notes: tuple[str, ...] = ()
+    defaults: tuple[tuple[str, str], ...] = ()  # (option dest, JSON default) of the entry point
     # (class qualname, attribute, line, col) of `self.attribute = ...` in `__init__`, from the static map
     assignments: tuple[tuple[str, str, int, int], ...] = ()
 

@@ -49,6 +49,13 @@ def run_one(request: TraceRequest, timeout: float) -> ModelTrace:
     return _decode(request, process.returncode, stdout, stderr, time.monotonic() - started)
 
 
+def notebook_report(request: TraceRequest) -> ModelTrace:
+    """A model defined in a notebook cell cannot be imported: say so without starting a child."""
+    message = (f"defined in a notebook ({request.path.partition('#')[0]}): trace imports .py modules only; "
+               "move the class into a .py file to trace it")
+    return _report(request, TraceStatus.IMPORT_ERROR, TraceFailure(message, "Notebook"))
+
+
 def _environment(workdir: str) -> dict[str, str]:
     environment = dict(os.environ)
     environment.update({key: value for key, value in OFFLINE_ENVIRONMENT.items() if value})

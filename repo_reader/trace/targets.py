@@ -66,8 +66,10 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
     method = _method(site, entry, init)
     sys_path = [str(root)] + ([str(root / "src")] if (root / "src").is_dir() else [])
     assignments = tuple((info.qualname, sub.name, sub.line, sub.col) for info in repo_map.models for sub in info.submodules)
+    defaults = tuple((dest, spec.value) for dest, option in _options_by_dest(entry.options if entry else ()).items()
+                     if not (spec := _value_spec(_literal(option.default or "None", default=None))).is_expression)
     return TraceRequest(
-        root=str(root), sys_path=tuple(sys_path), module_name=module_name, class_name=class_name,
+        root=str(root), defaults=defaults, sys_path=tuple(sys_path), module_name=module_name, class_name=class_name,
         qualname=model.qualname, path=model.path, args=tuple(args), method=method,
         device=settings.device, inputs=settings.inputs, hints=settings.hints, backward=settings.backward,
         memory_limit=settings.memory_limit, notes=tuple(notes), assignments=assignments,

@@ -46,16 +46,17 @@ class _Outcome:
 def trace_model(request: TraceRequest) -> ModelTrace:
     """The whole trace of one model; never raises for the repo's errors."""
     root = Path(request.root)
+    notes = list(request.notes)
     try:
         cls, module = import_class(request)
         sandbox.intercept_from_pretrained()
-        args, kwargs, shown = constructor_arguments(request, module)
+        args, kwargs, shown = constructor_arguments(request, module, notes)
     except StageError as stage:
         construction = Construction(request.method, request.shown_args(), request.notes)
         return _failed(request, stage.status, stage.failure, construction, [], [])
     tracer = _Tracer(request, root, cls, args, kwargs)
     trace = tracer.run()
-    construction = Construction(request.method, tuple(shown), tuple(request.notes) + tuple(sandbox.intercepted))
+    construction = Construction(request.method, tuple(shown), tuple(notes) + tuple(sandbox.intercepted))
     return _with_construction(trace, construction)
 
 
