@@ -59,9 +59,19 @@ def model_calls(context: LintContext, function: FunctionNode | ast.Module) -> li
         text = dotted(node.func)
         if text in known:
             found.append(ModelCall(node, text, known[text]))
-        elif text.startswith("self.") and text.count(".") == 1 and MODEL_NAME.match(text[5:]):
+        elif text.startswith("self.") and text.count(".") == 1 and MODEL_NAME.match(text[5:]) and \
+                not _is_method(context, function, text[5:]):
             found.append(ModelCall(node, text, ""))
     return found
+
+
+def _is_method(context: LintContext, function: FunctionNode | ast.Module, name: str) -> bool:
+    """`self._wrap_model(...)` calls a method, not a model held in an attribute."""
+    for qualname, node in context.functions:
+        if node is function and "." in qualname:
+            owner = f"{context.module}.{qualname.rsplit('.', 1)[0]}"
+            return owner in context.repo.classes.classes and context.repo.classes.find_method(owner, name) is not None
+    return False
 
 
 def _dotted_text(text: str) -> bool:

@@ -93,10 +93,8 @@ def is_evaluation(name: str, function: FunctionNode | ast.Module, context: LintC
     """An evaluation function: named like one, or a no_grad loop with no backward."""
     short = name.rsplit(".", 1)[-1]
     owner = owner_of(context, name)
-    if owner is not None:
-        info = context.repo.classes.classes[owner]
-        if info.framework == "lightning" or short.endswith("_step"):
-            return False
+    if owner is not None and context.repo.classes.classes[owner].framework:
+        return False  # a model's own methods: whoever calls the model sets its mode (Lightning does)
     if EVAL_NAME.match(short):
         return True
     if "no_grad" not in context.text and "inference_mode" not in context.text:

@@ -273,7 +273,8 @@ class LossAccumulatedAsTensor(Rule):
     def _accumulates(self, node: ast.AST, names: set[str]) -> bool:
         if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
             return dotted(node.target) not in names and _bare(node.value, names)
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.BinOp):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.BinOp) and \
+                isinstance(node.value.op, ast.Add):
             target = dotted(node.targets[0])
             return target not in names and dotted(node.value.left) == target and _bare(node.value.right, names)
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \

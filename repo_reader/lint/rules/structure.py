@@ -23,6 +23,12 @@ STATELESS_SUFFIXES = ("ReLU", "ReLU6", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid"
                       "Loss")  # losses hold no trainable state: building one per call costs little
 
 
+def has_parameters(context: LintContext, node: ast.AST | None) -> bool:
+    """Builds a module that may hold parameters or buffers (not an activation, pooling, loss or Dropout)."""
+    name = builds_module(context, node)
+    return bool(name) and not name.endswith(STATELESS_SUFFIXES + ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d"))
+
+
 class PlainContainerLayers(Rule):
     """## What it does
     Finds layers kept in a plain `list`, `dict` or `tuple` attribute of an `nn.Module`.
@@ -95,13 +101,13 @@ class PlainContainerLayers(Rule):
         if isinstance(value, (ast.List, ast.Tuple)):
             if not value.elts:
                 return self._appended_layers(context, cls, name)
-            return any(builds_module(context, item) for item in value.elts)
+            return any(has_parameters(context, item) for item in value.elts)
         if isinstance(value, ast.Dict):
-            return any(builds_module(context, item) for item in value.values)
+            return any(has_parameters(context, item) for item in value.values)
         if isinstance(value, ast.ListComp):
-            return bool(builds_module(context, value.elt))
+            return has_parameters(context, value.elt)
         if isinstance(value, ast.DictComp):
-            return bool(builds_module(context, value.value))
+            return has_parameters(context, value.value)
         return False
 
     def _appended_layers(self, context: LintContext, cls: ast.ClassDef, name: str) -> bool:
@@ -109,7 +115,7 @@ class PlainContainerLayers(Rule):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                     node.func.attr in ("append", "extend", "insert") and self_attribute(node.func.value) == name:
                 args = node.args[-1:] if node.func.attr != "extend" else []
-                if any(builds_module(context, arg) for arg in args):
+                if any(has_parameters(context, arg) for arg in args):
                     return True
         return False
 
@@ -150,18 +156,40 @@ class LayerInForward(Rule):
         "from torch.nn import Dropout, Module\nclass Net(Module):\n    def forward(self, x):\n"
         "        return Dropout(0.1)(x)  # expect\n",
     )
+    VALID = VALID + ("import torch.nn as nn\nclass Net(nn.Module):\n    def forward(self, x):\n"
+                     "        if not hasattr(self, 'lazy'):\n            layer = nn.Linear(x.shape[-1], 2)\n"
+                     "            self.lazy = layer\n        return self.lazy(x)\n",)
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         for _, node in context.module_classes():
             forward = methods(node).get("forward")
             if forward is None:
                 continue
+            registered = _registered_in(forward)
             for call in ast.walk(forward):
                 name = builds_module(context, call)
+                if id(call) in registered:
+                    continue
                 if name and not name.endswith(STATELESS_SUFFIXES) and (is_layer(name) or name.startswith("torch.")):
                     yield Hit(call, f"`{name.rsplit('.', 1)[-1]}` is built inside forward: it is re-initialised on "
                                     "every call and its parameters are never registered or trained; build it in "
                                     "__init__")
+
+
+def _registered_in(method: ast.FunctionDef | ast.AsyncFunctionDef) -> set[int]:
+    """Calls whose module ends up on `self` (`self.x = nn.Linear(...)`, or through a local): registered."""
+    to_self = {dotted_name(value) for name, value, _ in self_assignments(method.body)}
+    found = set()
+    for node in ast.walk(method):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            names = {dotted_name(target) for target in node.targets}
+            if any(name.startswith("self.") for name in names) or names & to_self:
+                found.add(id(node.value))
+    return found
+
+
+def dotted_name(node: ast.AST) -> str:
+    return node.id if isinstance(node, ast.Name) else f"self.{self_attribute(node)}" if self_attribute(node) else ""
 
 
 def _init_calls(method: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Call]:
@@ -310,7 +338,7 @@ class UnusedSubmodule(Rule):
             if init is None or "forward" not in methods(node):
                 continue
             for name, value, statement in self_assignments(init.body):
-                if builds_module(context, value):
+                if has_parameters(context, value):
                     yield Hit(statement, f"submodule `self.{name}` is built in __init__ but never used by forward "
                                          "or any other method: its parameters never get a gradient",
                               key=(info.qualname, name))
