@@ -107,6 +107,13 @@ class ClassIndex:
         seen.add(qualname)
         return any(self._reaches(base, roots, seen) for base in self._raw[qualname][2])
 
+    def in_module(self, module: str) -> list[ClassInfo]:
+        if not hasattr(self, "_by_module"):
+            self._by_module: dict[str, list[ClassInfo]] = {}
+            for info in self.classes.values():
+                self._by_module.setdefault(info.module, []).append(info)
+        return self._by_module.get(module, [])
+
     def mro(self, qualname: str) -> list[str]:
         """The class and its repo ancestors, depth-first left to right (good enough for lookups)."""
         order: list[str] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from repo_reader.index.classes import ClassIndex
 from repo_reader.index.registries import registry_of_call
 from repo_reader.index.symbols import SymbolTable
-from repo_reader.scan.facts import AssignFact, DefFact, ModuleFacts
+from repo_reader.scan.facts import AssignFact, CallFact, DefFact, ModuleFacts
 
 SELF_RETURNING = {"to", "cuda", "cpu", "train", "eval", "float", "half", "double", "bfloat16", "requires_grad_"}
 WRAPPERS = {
@@ -37,11 +37,13 @@ class TypeIndex:
             f"{facts.module}.{definition.qualname}": (facts.module, definition)
             for facts in modules for definition in facts.definitions if definition.kind != "class"
         }
+        # Only what is still unknown is retried in later rounds.
+        self._pending = [(facts.module, assign) for facts in modules for assign in facts.assigns
+                         if assign.kind != "constant"]
+        self._calls = self._calls_into_repo_functions(modules)
         for _ in range(PROPAGATION_ROUNDS):
-            changed = False
-            for facts in modules:
-                changed |= self._infer_assignments(facts)
-            changed |= self._propagate_parameters(modules)
+            changed = self._infer_assignments()
+            changed |= self._propagate_parameters()
             changed |= self._infer_returns(modules)
             if not changed:
                 break
@@ -124,14 +126,17 @@ class TypeIndex:
             return self.variable(module, scope, head)
         return None
 
-    def _infer_assignments(self, facts: ModuleFacts) -> bool:
+    def _infer_assignments(self) -> bool:
         changed = False
-        for assign in facts.assigns:
-            found = self._assigned_type(facts.module, assign)
+        pending = []
+        for module, assign in self._pending:
+            found = self._assigned_type(module, assign)
             if not found:
+                if not self._never_typed(module, assign):
+                    pending.append((module, assign))
                 continue
             if assign.target.startswith("self.") and assign.target.count(".") <= 2:
-                owner = self.owner_class(facts.module, assign.scope)
+                owner = self.owner_class(module, assign.scope)
                 if owner is None:
                     continue
                 key = (owner, assign.target[5:])
@@ -143,11 +148,24 @@ class TypeIndex:
                     if assign.children:
                         changed |= self._set_container(key, found, assign)
             elif "." not in assign.target:
-                key = (facts.module, assign.scope, assign.target)
+                key = (module, assign.scope, assign.target)
                 if key not in self.locals:
                     self.locals[key] = found
                     changed = True
+        self._pending = pending
         return changed
+
+    def _never_typed(self, module: str, assign: AssignFact) -> bool:
+        """Whether later rounds cannot help: `self.fc(x)` or `torch.cat(...)` never yield a class."""
+        if assign.kind not in ("call", "setattr"):
+            return False
+        receiver, _, method = assign.value.rpartition(".")
+        if method in SELF_RETURNING:
+            return False
+        if assign.value.startswith("self."):
+            return True
+        resolved = self.symbols.resolve(module, assign.value)
+        return resolved.resolved and not resolved.internal
 
     def _set_container(self, key: tuple[str, str], found: str, assign: AssignFact) -> bool:
         module = self.classes.classes[key[0]].module
@@ -195,27 +213,32 @@ class TypeIndex:
                     changed = True
         return changed
 
-    def _propagate_parameters(self, modules: tuple[ModuleFacts, ...]) -> bool:
-        """A parameter takes the class of the argument passed at a call site (first one known)."""
-        changed = False
+    def _calls_into_repo_functions(self, modules: tuple[ModuleFacts, ...]) -> list[tuple[str, CallFact, tuple[str, DefFact]]]:
+        """Call sites that pass named arguments to a function the repo defines."""
+        found = []
         for facts in modules:
             for call in facts.calls:
                 if not any(call.refs) and not call.keyword_refs:
                     continue
                 target = self.symbols.resolve(facts.module, call.callee)
-                if not target.internal or target.qualname not in self.symbols.definitions:
+                definition = self.functions.get(target.qualname) if target.internal else None
+                if definition is not None:
+                    found.append((facts.module, call, definition))
+        return found
+
+    def _propagate_parameters(self) -> bool:
+        """A parameter takes the class of the argument passed at a call site (first one known)."""
+        changed = False
+        for module, call, definition in self._calls:
+            params = [param.name for param in definition[1].params if param.kind == "positional"]
+            if params and params[0] in ("self", "cls"):
+                params = params[1:]
+            for name, reference in [*zip(params, call.refs), *call.keyword_refs]:
+                key = (definition[0], definition[1].qualname, name)
+                if key in self.locals:
                     continue
-                definition = self.functions.get(target.qualname)
-                if definition is None:
-                    continue
-                params = [param.name for param in definition[1].params if param.kind == "positional"]
-                if params and params[0] in ("self", "cls"):
-                    params = params[1:]
-                pairs = list(zip(params, call.refs)) + list(call.keyword_refs)
-                for name, reference in pairs:
-                    found = self.type_of_reference(facts.module, call.scope, reference)
-                    key = (definition[0], definition[1].qualname, name)
-                    if found and key not in self.locals:
-                        self.locals[key] = found
-                        changed = True
+                found = self.type_of_reference(module, call.scope, reference)
+                if found:
+                    self.locals[key] = found
+                    changed = True
         return changed

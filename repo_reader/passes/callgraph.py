@@ -202,13 +202,15 @@ def build_edges(modules: tuple[ModuleFacts, ...], resolver: CallResolver) -> tup
 
 def build_graph(edges: tuple[CallEdge, ...], nodes: list[str]) -> nx.DiGraph:
     """Nodes are the repo's definitions and modules; resolved external callees become leaf nodes."""
+    sites: dict[tuple[str, str], list[CallEdge]] = {}
+    for edge in edges:
+        sites.setdefault((edge.caller, edge.callee), []).append(edge)
+    internal = set(nodes)
     graph: nx.DiGraph = nx.DiGraph()
     graph.add_nodes_from(nodes, internal=True)
-    for edge in edges:
-        if not graph.has_node(edge.callee):
-            graph.add_node(edge.callee, internal=False)
-        if graph.has_edge(edge.caller, edge.callee):
-            graph[edge.caller][edge.callee]["sites"].append(edge)
-        else:
-            graph.add_edge(edge.caller, edge.callee, sites=[edge], resolved=edge.resolved, kind=edge.kind)
+    graph.add_nodes_from(({callee for _, callee in sites} | {caller for caller, _ in sites}) - internal, internal=False)
+    graph.add_edges_from(
+        (caller, callee, {"sites": found, "resolved": found[0].resolved, "kind": found[0].kind})
+        for (caller, callee), found in sites.items()
+    )
     return graph

@@ -38,6 +38,7 @@ class _Scores:
 
 
 def classify_file(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex) -> FileInfo:
+    """One file's role; `classes` gives the file's own classes through `ClassIndex.in_module`."""
     scores = _Scores()
     _score_name(facts.path, scores)
     _score_syntax(facts, edges, classes, scores)
@@ -63,7 +64,7 @@ def _score_name(path: str, scores: _Scores) -> None:
 
 
 def _score_syntax(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex, scores: _Scores) -> None:
-    own = [info for info in classes.classes.values() if info.module == facts.module]
+    own = classes.in_module(facts.module)
     models = [info for info in own if info.framework]
     if models:
         lightning = [info for info in models if info.framework == "lightning"]

@@ -43,8 +43,38 @@ def resolve_relative(module: str, is_package: bool, level: int, target: str | No
     return ".".join(parts)
 
 
+LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Pass,
+          ast.Break, ast.Continue, ast.alias)
+
+
 class Collector(ast.NodeVisitor):
+    """Visits with a per-type dispatch table and skips leaf nodes: the walk costs about one parse."""
+
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        method = self._dispatch.get(kind)
+        if method is None:
+            name = "visit_" + kind.__name__
+            method = getattr(self, name) if hasattr(self, name) else (
+                self._skip if issubclass(kind, LEAVES) else self.generic_visit)
+            self._dispatch[kind] = method
+        method(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
+
+    def _skip(self, node: ast.AST) -> None:
+        pass
+
     def __init__(self, text: str, module: str, is_package: bool) -> None:
+        self._dispatch: dict[type, object] = {}
         self.source_lines = text.splitlines()
         self.module = module
         self.is_package = is_package
