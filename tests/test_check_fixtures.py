@@ -66,7 +66,8 @@ def test_clean_repositories_are_silent(name: str) -> None:
 def test_dynamic_faults_static_side() -> None:
     """The planted faults a static reader can see in the dynamic fixture (the rest need --dynamic)."""
     found = {(f.path, f.line, f.code) for f in report_of("dynamic_faults").findings}
-    assert found == {("model.py", 19, "RR105"), ("model.py", 31, "RR201"), ("model.py", 34, "RR102")}
+    # F.dropout(training=True) at line 31 is explicit, so only --dynamic reports it (RR251).
+    assert found == {("model.py", 19, "RR105"), ("model.py", 34, "RR102")}
 
 
 @pytest.mark.parametrize("name", ["flat_scripts", "package_layout", "registry_config", "messy", "trace_zoo"])

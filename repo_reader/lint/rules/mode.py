@@ -50,6 +50,8 @@ class FunctionalDropoutMode(Rule):
         "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n"
         "    def forward(self, x):\n        return F.dropout(x, 0.1, self.training)\n",
         "import torch.nn.functional as F\ndef mc_dropout(x):\n    return F.dropout(x, 0.1)\n",
+        "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n"
+        "    def forward(self, x):\n        return F.dropout(x, 0.5, training=True)  # deliberate MC dropout\n",
     )
     INVALID = (
         "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n"
@@ -84,9 +86,7 @@ class FunctionalDropoutMode(Rule):
                 effect = "never drops anything" if "alpha" in short else "keeps dropping after model.eval()"
                 yield Hit(call, f"`F.{short}` without `training=self.training` {effect}",
                           self.fix_kind if has_self else None)
-            elif isinstance(given, ast.Constant) and given.value is True:
-                yield Hit(call, f"`F.{short}` with `training=True` keeps dropping after model.eval(); "
-                                "pass `training=self.training`")
+            # An explicit `training=True` is usually deliberate (MC dropout); `--dynamic` (RR251) shows its effect.
 
 
 def is_evaluation(name: str, function: FunctionNode | ast.Module, context: LintContext) -> bool:
