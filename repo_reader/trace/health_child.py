@@ -37,7 +37,8 @@ def check_model(request: TraceRequest) -> dict[str, Any]:
     try:
         cls, module = import_class(request)
         sandbox.intercept_from_pretrained()
-        args, kwargs, _ = constructor_arguments(request, module)
+        notes: list[str] = []  # fallbacks the construction used (not shown by check)
+        args, kwargs, _ = constructor_arguments(request, module, notes)
         plan = device_plan("cpu")
         model = build(cls, args, kwargs, plan, root)
     except StageError as stage:
