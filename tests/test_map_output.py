@@ -77,3 +77,11 @@ def test_markdown_output() -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("# repo-reader map of `flat_scripts`")
     assert "| `--lr` | `0.1` | initial learning rate |" in result.stdout
+
+
+def test_map_with_trace_appends_the_shape_report() -> None:
+    result = runner.invoke(app, ["map", str(FIXTURES / "trace_zoo"), "--trace", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["root"] == "trace_zoo" and data["trace"]["models"][0]["qualname"] == "argparse_model.models.MLP"
+    assert data["trace"]["models"][0]["status"] == "ok"

@@ -16,6 +16,9 @@ from repo_reader.render.locations import Locator
 from repo_reader.render.map_json import render_calls_json, render_map_json
 from repo_reader.render.map_markdown import render_map_markdown
 from repo_reader.render.map_rich import render_map_rich
+from repo_reader.render.trace_markdown import render_trace_markdown
+from repo_reader.render.trace_rich import render_trace_rich
+from repo_reader.model import RepoMap, ShapeTrace
 
 
 class MapFormat(StrEnum):
@@ -45,8 +48,10 @@ def map_command(
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
+    trace: Annotated[bool, typer.Option("--trace", help="Also trace the top-level model(s): runs the repository's code, "
+                                                          "in a child process (see `repo-reader trace`).")] = False,
 ) -> None:
-    """Map a repository: file roles, entry points and options, models, call chains. Static: runs nothing."""
+    """Map a repository: file roles, entry points and options, models, call chains. Static unless --trace."""
     if output_format in (MapFormat.HTML, MapFormat.DOT, MapFormat.MERMAID):
         from repo_reader.cli.navigate_command import export_map  # keeps `map` first in --help
 
@@ -56,16 +61,29 @@ def map_command(
     with scan_progress(console, enabled=output_format == MapFormat.RICH and output is None) as progress:
         repo_map = _build(path, no_cache, progress)
     locator = Locator.for_root(path, hyperlinks=console.is_terminal and output is None)
+    shape_trace = _trace(path, repo_map, no_cache) if trace else None
     if output_format == MapFormat.JSON:
-        write_text(render_map_json(repo_map), output, force)
+        write_text(render_map_json(repo_map, shape_trace), output, force)
     elif output_format == MapFormat.MARKDOWN:
-        write_text(render_map_markdown(repo_map, Locator.for_root(path)), output, force)
-    elif output is not None:
+        text = render_map_markdown(repo_map, Locator.for_root(path))
+        write_text(text + (render_trace_markdown(shape_trace) if shape_trace else ""), output, force)
+    else:
         with console.capture() as captured:
             render_map_rich(repo_map, console, locator)
-        write_text(captured.get(), output, force)
-    else:
-        render_map_rich(repo_map, console, locator)
+            if shape_trace is not None:
+                console.print()
+                render_trace_rich(shape_trace, console)
+        if output is not None:
+            write_text(captured.get(), output, force)
+        else:
+            console.print(captured.get(), end="", soft_wrap=True, markup=False, highlight=False)
+
+
+def _trace(path: Path, repo_map: RepoMap, no_cache: bool) -> ShapeTrace:
+    from repo_reader.cli.trace_command import run_trace
+    from repo_reader.trace.api import TraceOptions
+
+    return run_trace(path, TraceOptions(use_cache=not no_cache), repo_map)
 
 
 @command("calls")

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from repo_reader.cli.app import app, fail
+from repo_reader.cli.app import command, fail
 from repo_reader.cli.output import make_console, write_text
 from repo_reader.model import ExitCode, ShapeTrace, TraceDevice, TraceStatus
 from repo_reader.render.trace_json import render_trace_json
@@ -25,7 +25,7 @@ class TraceFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-@app.command("trace")
+@command("trace")
 def trace_command(
     path: Annotated[Path, typer.Argument(help="The repository's root folder.", show_default=False)],
     models: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trace this model (qualname or class name); repeatable.")] = None,
@@ -60,7 +60,7 @@ def trace_command(
     raise typer.Exit(int(ExitCode.OK if traced else ExitCode.FOUND))
 
 
-def run_trace(path: Path, options: object) -> ShapeTrace:
+def run_trace(path: Path, options: object, repo_map: object = None) -> ShapeTrace:
     """`trace_repository` with the user's mistakes turned into UsageError (also for `map --trace`)."""
     from repo_reader.trace.api import TraceOptions, trace_repository
     from repo_reader.trace.targets import TargetError
@@ -69,7 +69,7 @@ def run_trace(path: Path, options: object) -> ShapeTrace:
     if not path.is_dir():
         raise fail(f"{path} is not a folder")
     try:
-        return trace_repository(path, options)
+        return trace_repository(path, options, repo_map)  # type: ignore[arg-type]
     except TargetError as error:
         raise fail(str(error)) from None
     except Exception as error:

@@ -6,7 +6,8 @@ import json
 from collections import Counter
 from typing import Any
 
-from repo_reader.model import RepoMap
+from repo_reader.model import RepoMap, ShapeTrace
+from repo_reader.render.trace_json import render_trace_json
 
 
 def map_to_dict(repo_map: RepoMap) -> dict[str, Any]:
@@ -81,8 +82,12 @@ def _location(location: Any) -> dict[str, Any] | None:
     return {"path": location.path, "line": location.line, "col": location.col}
 
 
-def render_map_json(repo_map: RepoMap) -> str:
-    return json.dumps(map_to_dict(repo_map), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+def render_map_json(repo_map: RepoMap, trace: ShapeTrace | None = None) -> str:
+    """The map; with `trace`, the shape-trace report under the key "trace"."""
+    data = map_to_dict(repo_map)
+    if trace is not None:
+        data["trace"] = json.loads(render_trace_json(trace))
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 def render_calls_json(repo_map: RepoMap) -> str:
