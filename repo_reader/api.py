@@ -25,7 +25,7 @@ from repo_reader.passes.entry import EntryInputs, find_entry_points, reachable
 from repo_reader.passes.frameworks import detect_frameworks
 from repo_reader.passes.models import ModelFinder, mark_top_level
 from repo_reader.scan.facts import ModuleFacts
-from repo_reader.scan import cache
+from repo_reader.map_cache import load_map, store_map
 from repo_reader.scan.load import Progress, Scan, Sources, list_sources, load_modules
 
 
@@ -60,11 +60,11 @@ def build_map(root: Path, *, use_cache: bool = True, progress: Progress | None =
     if not use_cache:
         return _analyse_sources(root, sources, False, progress).repo_map
     key = sources.fingerprint()
-    cached = cache.load(cache.cache_folder("maps"), key)
-    if isinstance(cached, RepoMap):
+    cached = load_map(key)
+    if cached is not None:
         return cached
     repo_map = _analyse_sources(root, sources, True, progress).repo_map
-    cache.store(cache.cache_folder("maps"), key, repo_map)
+    store_map(key, repo_map)
     return repo_map
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import FIXTURES
 
 from repo_reader.api import build_map
 from repo_reader.render.map_json import render_map_json
@@ -43,3 +44,12 @@ def test_a_corrupt_cache_entry_is_a_miss(tmp_path: Path, monkeypatch: pytest.Mon
         if entry.is_file():
             entry.write_bytes(b"garbage")
     assert [d.qualname for d in build_map(repo).definitions if d.kind == "function"] == ["a.f"]
+
+
+def test_the_cached_map_is_the_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fresh = build_map(FIXTURES / "gpt_project", use_cache=False)
+    build_map(FIXTURES / "gpt_project")  # stores
+    cached = build_map(FIXTURES / "gpt_project")  # loads
+    assert cached == fresh and cached.edges and cached.definitions
+    assert any((tmp_path / "cache" / "repo-reader").glob("maps-*/*/*"))

@@ -1,0 +1,52 @@
+"""The finished-map cache: one entry per repository content, so an unchanged repository maps in a blink.
+
+The bulky parts (call edges, definitions) are stored as plain tuples with `marshal`, which loads
+several times faster than pickling hundreds of thousands of dataclasses; the rest is pickled.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import pickle
+import tempfile
+from dataclasses import fields, replace
+from operator import attrgetter
+from pathlib import Path
+
+from repo_reader.model import CallEdge, Definition, RepoMap
+from repo_reader.scan import cache
+
+
+_EDGE_ROW = attrgetter(*(field.name for field in fields(CallEdge)))
+_DEFINITION_ROW = attrgetter(*(field.name for field in fields(Definition)))
+
+
+def _path(key: str) -> Path:
+    return cache.cache_folder("maps") / key[:2] / key
+
+
+def load_map(key: str) -> RepoMap | None:
+    try:
+        with open(_path(key), "rb") as handle:
+            rest = pickle.load(handle)
+            edges, definitions = marshal.load(handle)
+        if not isinstance(rest, RepoMap):
+            return None
+        return replace(rest, edges=tuple(CallEdge(*row) for row in edges),
+                       definitions=tuple(Definition(*row) for row in definitions))
+    except Exception:  # missing, truncated or from another version: a miss
+        return None
+
+
+def store_map(key: str, repo_map: RepoMap) -> None:
+    target = _path(key)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
+            pickle.dump(replace(repo_map, edges=(), definitions=()), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            marshal.dump((tuple(map(_EDGE_ROW, repo_map.edges)),
+                          tuple(map(_DEFINITION_ROW, repo_map.definitions))), handle)
+        os.replace(handle.name, target)
+    except (OSError, ValueError):
+        pass  # no cache costs speed, not correctness
