@@ -162,9 +162,16 @@ def _shown(spec: ArgSpec, value: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def build(cls: type[nn.Module], args: list[Any], kwargs: dict[str, Any], plan: DevicePlan, root: Path) -> nn.Module:
+def build(cls: type[nn.Module], args: list[Any], kwargs: dict[str, Any], plan: DevicePlan, root: Path,
+          factory: str = "") -> nn.Module:
+    """`cls(*args, **kwargs)`, or `cls.<factory>(...)` when a classmethod builds it (`from_pretrained`)."""
+    make = getattr(cls, factory) if factory else cls
     try:
         with plan.active():
-            return cls(*args, **kwargs)
+            model = make(*args, **kwargs)
     except (Exception, SystemExit) as error:  # the repo's constructor may raise anything
         raise StageError(TraceStatus.CONSTRUCTOR_ERROR, failure_from(error, root)) from None
+    if not isinstance(model, nn.Module):
+        message = f"{cls.__name__}.{factory}(...) returned {type(model).__name__}, not an nn.Module"
+        raise StageError(TraceStatus.CONSTRUCTOR_ERROR, TraceFailure(message))
+    return model

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from repo_reader.trace.request import InputSpec, SizeHint
+from repo_reader.trace.request import ExampleInput, InputSpec, SizeHint
 
 BATCH = 2  # BatchNorm in train mode needs more than one value per channel
 _ID_NAMES = {"input_ids", "idx", "ids", "tokens", "token_ids", "src", "tgt", "x_ids", "input_tokens"}
@@ -77,20 +77,23 @@ def parse_dtype(name: str) -> torch.dtype:
 
 
 def candidates(
-    model: nn.Module, user: tuple[InputSpec, ...], hints: tuple[SizeHint, ...], *, small: bool
+    model: nn.Module, user: tuple[InputSpec, ...], hints: tuple[SizeHint, ...], *, small: bool,
+    examples: tuple[ExampleInput, ...] = (),
 ) -> Iterator[Candidate]:
     """The ladder, best first; only the user's input when one is given."""
     if user:
         yield _user_candidate(user)
         return
     yield from _provided_by_model(model)
+    for example in examples:  # what the repo's tests or smoke tests feed the model
+        yield _user_candidate(example.inputs, "repo-code", example.evidence)
     yield from _from_layers(model, hints, small=small)
 
 
-def _user_candidate(user: tuple[InputSpec, ...]) -> Candidate:
-    candidate = Candidate("user", "given with --input")
+def _user_candidate(user: tuple[InputSpec, ...], source: str = "user", reason: str = "given with --input") -> Candidate:
+    candidate = Candidate(source, reason)
     for spec in user:
-        tensor = TensorSpec(spec.shape, parse_dtype(spec.dtype), high=2)
+        tensor = TensorSpec(spec.shape, parse_dtype(spec.dtype), high=spec.high or 2)
         if spec.name:
             candidate.kwargs[spec.name] = tensor
         else:

@@ -26,6 +26,15 @@ class InputSpec:
     name: str | None
     shape: tuple[int, ...]
     dtype: str = "float32"
+    high: int = 0  # integer inputs: values in [0, high); 0 for the default
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleInput:
+    """An input the repository itself builds for the model (its tests, a `__main__` smoke test)."""
+
+    inputs: tuple[InputSpec, ...]
+    evidence: str  # `as built in tests/test_models.py:22 (tests)`
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +65,8 @@ class TraceRequest:
     defaults: tuple[tuple[str, str], ...] = ()  # (option dest, JSON default) of the entry point
     # (class qualname, attribute, line, col) of `self.attribute = ...` in `__init__`, from the static map
     assignments: tuple[tuple[str, str, int, int], ...] = ()
+    examples: tuple[ExampleInput, ...] = ()  # inputs the repo builds for this model, best first
+    factory: str = ""  # a classmethod that builds the model (`from_pretrained`); "" for the constructor
 
     def shown_args(self) -> tuple[ConstructorArg, ...]:
         """The arguments as the report shows them before the child evaluates them."""

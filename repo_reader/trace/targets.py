@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from repo_reader.model import ConstructionSite, EntryKind, EntryPoint, ModelInfo, Option, RepoMap
+from repo_reader.trace.usage import find_example_inputs, find_factory_site
 from repo_reader.trace.request import ArgSpec, InputSpec, SizeHint, TraceRequest
 
 _NAMESPACES = {"args", "opt", "opts", "options", "cfg", "config", "conf", "hparams", "flags", "hp", "params"}
@@ -61,9 +62,15 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
     prefix = module_name + "."
     class_name = model.qualname[len(prefix):] if model.qualname.startswith(prefix) else model.qualname.rpartition(".")[2]
     site, entry = _construction_site(model, repo_map)
-    args, notes = _site_arguments(model, site, entry, root) if site else ([], [])
+    factory = find_factory_site(root, repo_map, model) if site is None else None
+    if factory is not None:  # `Net.from_pretrained(...)`: a classmethod builds it
+        site = factory.site
+    params = factory.parameters if factory else None
+    args, notes = _site_arguments(model, site, entry, root, params) if site else ([], [])
     args = _apply_overrides(args, parse_init(init))
     method = _method(site, entry, init)
+    if factory is not None:
+        method = method.replace(" (", f" with {class_name}.{factory.method}(...) (", 1)
     sys_path = [str(root)] + ([str(root / "src")] if (root / "src").is_dir() else [])
     assignments = tuple((info.qualname, sub.name, sub.line, sub.col) for info in repo_map.models for sub in info.submodules)
     defaults = tuple((dest, spec.value) for dest, option in _options_by_dest(entry.options if entry else ()).items()
@@ -73,6 +80,8 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
         qualname=model.qualname, path=model.path, args=tuple(args), method=method,
         device=settings.device, inputs=settings.inputs, hints=settings.hints, backward=settings.backward,
         memory_limit=settings.memory_limit, notes=tuple(notes), assignments=assignments,
+        examples=() if settings.inputs else find_example_inputs(root, repo_map, model),
+        factory=factory.method if factory else "",
     )
 
 
@@ -111,12 +120,15 @@ def _construction_site(model: ModelInfo, repo_map: RepoMap) -> tuple[Constructio
     return (model.constructed_at[0], None) if model.constructed_at else (None, None)
 
 
-def _site_arguments(model: ModelInfo, site: ConstructionSite, entry: EntryPoint | None,
-                    root: Path) -> tuple[list[ArgSpec], list[str]]:
+def _site_arguments(model: ModelInfo, site: ConstructionSite, entry: EntryPoint | None, root: Path,
+                    factory_params: tuple[str, ...] | None = None) -> tuple[list[ArgSpec], list[str]]:
+    """`factory_params`: the classmethod's parameters when a factory (`from_pretrained`) builds the model."""
     options = _options_by_dest(entry.options if entry else ())
     config = _load_yaml(root, entry.config_path) if entry and entry.config_path else {}
     params = [parameter_name(p) for p in model.init_params if not p.startswith("*")]
     defaults = {parameter_name(p) for p in model.init_params if "=" in p}
+    if factory_params is not None:
+        params, defaults = list(factory_params), set()
     specs, notes = [], []
     for position, (name, text) in enumerate(_split_arguments(site.args)):
         # name positional arguments after the constructor's parameters, so dropping one cannot shift the rest

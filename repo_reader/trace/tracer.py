@@ -101,14 +101,16 @@ class _Tracer:
         outcome = _Outcome(failures=previous.failures, parameter_bytes=previous.parameter_bytes)
         torch.manual_seed(0)  # real runs (cpu/cuda) see the same random weights and inputs every time
         try:
-            model = build(self.cls, self.args, self.kwargs, plan, self.root)
+            model = build(self.cls, self.args, self.kwargs, plan, self.root, self.request.factory)
         except StageError as stage:
             outcome.failures.append((stage.status, stage.failure))
             outcome.data_dependent = plan.name != "cpu" and _meta_specific(stage.failure.message)
             self._note_device(plan, outcome.data_dependent, "construction", stage.failure.message)
             return outcome
         outcome.parameter_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
-        for candidate in candidates(model, self.request.inputs, self.request.hints, small=plan.name == "cpu" and self.request.device == "auto"):
+        small = plan.name == "cpu" and self.request.device == "auto"
+        ladder = candidates(model, self.request.inputs, self.request.hints, small=small, examples=self.request.examples)
+        for candidate in ladder:
             error = self._try_candidate(model, plan, candidate, outcome)
             if error is None:
                 return outcome
