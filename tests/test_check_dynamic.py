@@ -1,5 +1,6 @@
 """`check --dynamic` on the dynamic fixtures: every planted fault the model shows when run is found at
-the model's definition, and the clean twin stays silent. Runs the fixture's code in a child process."""
+the model's definition (or, for the loss, at the training loop's loss line), and the clean twin stays
+silent. Runs the fixture's code in a child process; the overfitting test also runs in-process."""
 
 from __future__ import annotations
 
@@ -7,15 +8,24 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
+from repo_reader.trace.api import load_map  # noqa: E402
 from repo_reader.trace.health_api import run_health_checks  # noqa: E402
+from repo_reader.trace.health_checks import FIXED_SAMPLES, Batch, Health  # noqa: E402
+from repo_reader.trace.loss_slice import find_loss_slice  # noqa: E402
+from repo_reader.trace.targets import select_models  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
-def test_planted_dynamic_faults_are_found() -> None:
-    findings, warnings = run_health_checks(FIXTURES / "dynamic_faults")
+@pytest.fixture(scope="module")
+def faults():  # type: ignore[no-untyped-def]
+    return run_health_checks(FIXTURES / "dynamic_faults")
+
+
+def test_planted_dynamic_faults_are_found(faults) -> None:  # type: ignore[no-untyped-def]
+    findings, warnings = faults
     assert warnings == ()
     found = {(f.path, f.line, f.code) for f in findings}
     assert ("model.py", 19, "RR151") in found  # head_v1: registered, never runs
@@ -24,11 +34,75 @@ def test_planted_dynamic_faults_are_found() -> None:
     assert ("model.py", 13, "RR251") in found  # F.dropout(training=True) after eval()
     assert ("model.py", 13, "RR451") in found  # out.weight * 100: initial loss far from ln(10)
     assert ("model.py", 17, "RR453") in found and ("model.py", 20, "RR453") in found  # fc2 std 1.0, out x100
+    assert ("train.py", 48, "RR452") in found  # ce + 1000 * mean(logits²)
     assert all(f.source == "dynamic" and "input" in f.detail for f in findings)
     scale = next(f for f in findings if f.code == "RR453" and f.line == 17)
     assert "fan-in 256" in scale.message
 
 
+def test_loss_terms_are_measured_on_the_loss_line(faults) -> None:  # type: ignore[no-untyped-def]
+    loss = next(f for f in faults[0] if f.code == "RR452")
+    assert (loss.path, loss.line, loss.col, loss.name) == ("train.py", 48, 13, "loss-term-scales")
+    assert loss.message.startswith("the loss `ce + penalty` adds terms whose scales differ by ")
+    assert "`ce` ≈ " in loss.message and "`penalty` ≈ " in loss.message
+    assert "batch of 8 (targets: class indices in [0, 10))" in loss.detail
+    assert "`args` from the entry point's defaults" in loss.detail and loss.detail.endswith("input 8x32:float32")
+
+
+def test_initial_loss_uses_eight_fixed_samples(faults) -> None:  # type: ignore[no-untyped-def]
+    initial = next(f for f in faults[0] if f.code == "RR451")
+    assert "on 8 samples" in initial.detail and initial.detail.endswith("input 8x32:float32")
+
+
+def test_loss_slice_is_the_loop_body_up_to_the_loss() -> None:
+    root = FIXTURES / "dynamic_faults"
+    repo_map = load_map(root)
+    found = find_loss_slice(select_models(repo_map, ())[0], repo_map, root)
+    assert found is not None
+    assert (found.path, found.line, found.col, found.terms) == ("train.py", 48, 13, ("ce", "penalty"))
+    assert found.body == ("logits = model(x)", "ce = criterion(logits, y)",
+                          "penalty = args.logit_penalty * logits.pow(2).mean()", "loss = ce + penalty")
+    assert found.setup == ("criterion = nn.CrossEntropyLoss()",)
+    assert (found.batch, found.model_inputs, found.model, found.namespaces) == (("x", "y"), ("x",), "model",
+                                                                                ("args",))
+    clean = FIXTURES / "dynamic_clean"
+    clean_map = load_map(clean)
+    assert find_loss_slice(select_models(clean_map, ())[0], clean_map, clean) is None  # one term: nothing to compare
+
+
 def test_clean_twin_is_silent() -> None:
     findings, warnings = run_health_checks(FIXTURES / "dynamic_clean")
     assert warnings == () and findings == ()
+
+
+class _ConstantClassifier(torch.nn.Module):
+    """Logits that ignore the input: no setting of the bias fits 8 different random labels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.zeros(10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bias.expand(x.shape[0], 10)
+
+
+def _health(model: torch.nn.Module) -> Health:
+    samples = torch.randn(FIXED_SAMPLES, 32)
+    return Health(model, lambda: model(samples[:2]), FIXTURES, lambda _: ("model.py", 1, 1), "2x32:float32",
+                  Batch([samples], {}, "8x32:float32"))
+
+
+def test_a_model_that_cannot_overfit_is_reported() -> None:
+    torch.manual_seed(0)
+    found = _health(_ConstantClassifier()).all()
+    stuck = [f for f in found if f["code"] == "RR455"]
+    assert len(stuck) == 1 and stuck[0]["message"].startswith("the model cannot overfit 8 fixed samples")
+    assert "after 100 Adam steps" in stuck[0]["message"] and stuck[0]["detail"].endswith("input 8x32:float32")
+
+
+def test_a_model_that_can_overfit_stops_early_and_is_restored() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    before = [p.detach().clone() for p in model.parameters()]
+    assert [f["code"] for f in _health(model).all()] == []
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))

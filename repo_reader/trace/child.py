@@ -34,5 +34,12 @@ def _is_repo_reader_home(entry: str) -> bool:
     return (Path(entry) / "repo_reader" / "trace" / "child.py").exists()
 
 
+def repository_sys_path(front: tuple[str, ...]) -> list[str]:
+    """sys.path for running the repository's code: its folders first, the folder holding our own
+    `repo_reader/` dropped. For every child process, not only trace's."""
+    own = [entry for entry in sys.path if entry not in ("", ".")]
+    return list(front) + [entry for entry in own if not _is_repo_reader_home(entry)]
+
+
 if __name__ == "__main__":
     main()

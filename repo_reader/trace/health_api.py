@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import tempfile
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from repo_reader.model import Finding, ScanWarning, Severity
 from repo_reader.trace.api import load_map
+from repo_reader.trace.codec import to_plain
 from repo_reader.trace.hints import find_size_hints
+from repo_reader.trace.loss_slice import LossSlice, find_loss_slice
 from repo_reader.trace.request import TraceRequest
-from repo_reader.trace.runner import _HOME, _environment, _kill
+from repo_reader.trace.runner import run_child
 from repo_reader.trace.targets import RequestSettings, build_request, select_models
 
 DEFAULT_TIMEOUT = 60.0
 MEMORY_LIMIT = 8 * 2**30
-_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from repo_reader.trace.health_child import main; main()"
 
 
 def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[tuple[Finding, ...],
@@ -33,7 +33,7 @@ def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[tup
     warnings: list[ScanWarning] = []
     for model in select_models(repo_map, ()):
         request = build_request(model, repo_map, root, (), settings)
-        result = _run(request, timeout)
+        result = _run(request, find_loss_slice(model, repo_map, root), timeout)
         if result.get("skipped"):
             warnings.append(ScanWarning(model.path, f"--dynamic: {result['skipped']}"))
         for item in result.get("findings", []):
@@ -44,18 +44,13 @@ def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[tup
     return tuple(unique), tuple(warnings)
 
 
-def _run(request: TraceRequest, timeout: float) -> dict[str, object]:
-    request = replace(request, device="cpu")
-    with tempfile.TemporaryDirectory(prefix="repo-reader-health-") as workdir:
-        process = subprocess.Popen([sys.executable, "-B", "-c", _BOOT, _HOME], cwd=workdir,
-                                   env=_environment(workdir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, start_new_session=True, text=True)
-        try:
-            stdout, stderr = process.communicate(request.to_json(), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            process.communicate()
-            return {"findings": [], "skipped": f"{request.qualname}: stopped after {timeout:g} s"}
+def _run(request: TraceRequest, loss: LossSlice | None, timeout: float) -> dict[str, Any]:
+    payload = {"request": to_plain(replace(request, device="cpu")), "loss": asdict(loss) if loss else None}
+    try:
+        _, stdout, stderr = run_child("repo_reader.trace.health_child", json.dumps(payload), timeout,
+                                      prefix="repo-reader-health-")
+    except subprocess.TimeoutExpired:
+        return {"findings": [], "skipped": f"{request.qualname}: stopped after {timeout:g} s"}
     try:
         return dict(json.loads(stdout))
     except ValueError:

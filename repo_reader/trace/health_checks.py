@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +18,51 @@ from torch import nn
 
 Call = Callable[[], Any]
 MAX_SCALE_RATIO = 4.0  # weight std × sqrt(fan_in): ~0.58 for PyTorch's default init
-OVERFIT_STEPS = 150
+FIXED_SAMPLES = 8  # the batch the initial loss, the loss terms and the overfitting test use
+OVERFIT_STEPS = 100  # at most; the test stops as soon as the loss reaches the target
+OVERFIT_LR = 3e-3
 OVERFIT_TARGET = 0.2  # the loss must fall below this fraction of its start
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One fixed synthesized input: positional and keyword arguments of `forward`, and its description."""
+
+    args: list[Any]
+    kwargs: dict[str, Any]
+    described: str
+
+    def size(self) -> int:
+        first = next((t for t in _tensors([self.args, self.kwargs]) if t.dim()), None)
+        return int(first.shape[0]) if first is not None else 1
 
 
 class Health:
     def __init__(self, model: nn.Module, run: Call, root: Path, where: Callable[[str], tuple[str, int, int]],
-                 described_input: str) -> None:
+                 described_input: str, fixed: Batch | None = None) -> None:
         self.model, self.run, self.root, self.where = model, run, root, where
         self.input = described_input
+        self.fixed = fixed or Batch([], {}, described_input)
+        self.run_fixed: Call = (lambda: model(*fixed.args, **fixed.kwargs)) if fixed else run
         self.found: list[dict[str, Any]] = []
 
     def report(self, code: str, name: str, severity: str, message: str, module: str, detail: str,
-               location: tuple[str, int, int] | None = None) -> None:
+               location: tuple[str, int, int] | None = None, described_input: str | None = None) -> None:
         path, line, col = location or self.where(module)
         self.found.append({"code": code, "name": name, "severity": severity, "message": message, "path": path,
-                           "line": line, "col": col, "detail": f"{detail}; input {self.input}"})
+                           "line": line, "col": col, "detail": f"{detail}; input {described_input or self.input}"})
 
-    def all(self) -> list[dict[str, Any]]:
+    def all(self, loss: dict[str, Any] | None = None, defaults: tuple[tuple[str, str], ...] = ()) -> list[dict[str, Any]]:
+        """Every check; `loss` is the training loop's slice (`loss_slice.LossSlice` as a dict), if found."""
         modes = {module: module.training for module in self.model.modules()}
         try:
-            output = self.registration()
+            self.registration()
             self.eval_determinism()
             self.gradients()
             self.weight_scale()
-            self.classifier_loss(output)
+            if loss is not None:
+                self.loss_terms(loss, defaults)
+            self.classifier_loss()
         finally:
             for module, training in modes.items():
                 module.training = training
@@ -139,47 +160,99 @@ class Health:
                             f"fan-in {fan_in} (default init gives ~0.58/sqrt(fan_in))", name,
                             "weight statistics after construction")
 
+    # -- loss terms whose scales differ by more than 100x -------------------------------------------
+    def loss_terms(self, loss: dict[str, Any], defaults: tuple[tuple[str, str], ...]) -> None:
+        from repo_reader.trace.health_loss import MAX_TERM_RATIO, ratio, term_scales
+
+        if self.fixed.kwargs or len(self.fixed.args) != len(loss["model_inputs"]):
+            return
+        self.model.train()
+        measured = term_scales(self.model, self.fixed.args, loss, defaults, self.root)
+        if measured is None or ratio(measured[0]) <= MAX_TERM_RATIO:
+            return
+        scales, targets = measured
+        values = ", ".join(f"`{term}` ≈ {value:.3g}" for term, value in scales.items())
+        names = ", ".join(f"`{name}`" for name in loss["namespaces"])
+        self.report("RR452", "loss-term-scales", "warning",
+                    f"the loss `{loss['expression']}` adds terms whose scales differ by {ratio(scales):.0f}x on a "
+                    f"random batch ({values}): the small terms barely reach the gradient; weight or normalise "
+                    "them so that each contributes", "",
+                    f"the training loop's statements up to this line, run once in train mode without gradients on "
+                    f"one synthesized batch of {self.fixed.size()} (targets: {targets}), with the model built as "
+                    f"trace builds it" + (f" and {names} from the entry point's defaults" if names else ""),
+                    (loss["path"], loss["line"], loss["col"]), self.fixed.described)
+
     # -- initial loss of a classifier and overfitting 8 samples ---------------------------------------
-    def classifier_loss(self, output: Any) -> None:
-        logits = _tensors(output)
+    def classifier_loss(self) -> None:
+        self.model.train()
+        with torch.no_grad():
+            logits = [t.detach() for t in _tensors(self.run_fixed())]
         if len(logits) != 1 or logits[0].dim() != 2 or logits[0].shape[1] < 2 or not logits[0].is_floating_point():
             return
         classes = logits[0].shape[1]
         generator = torch.Generator().manual_seed(0)
         labels = torch.randint(0, classes, (logits[0].shape[0],), generator=generator)
-        self.model.train()
-        with torch.no_grad():
-            start = float(nn.functional.cross_entropy(_tensors(self.run())[0].float(), labels))
+        start = float(nn.functional.cross_entropy(logits[0].float(), labels))
         expected = math.log(classes)
         if not math.isfinite(start) or abs(start - expected) > max(1.0, 0.5 * expected):
             self.report("RR451", "initial-loss", "warning",
                         f"initial cross-entropy on a random batch is {start:.3g}, far from ln({classes}) = "
                         f"{expected:.3g}: check the last layer's initialisation and the input normalisation", "",
-                        "one forward in train mode with random labels")
-        self.overfit(labels, start)
+                        f"one forward in train mode on {labels.shape[0]} samples with random labels",
+                        described_input=self.fixed.described)
+        self.overfit(labels)
 
-    def overfit(self, labels: torch.Tensor, start: float) -> None:
+    def overfit(self, labels: torch.Tensor) -> None:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
-        if not trainable or not math.isfinite(start):
+        if not trainable:
             return
-        optimizer = torch.optim.Adam(trainable, lr=1e-3)
         state = {key: value.detach().clone() for key, value in self.model.state_dict().items()}
         self.model.eval()  # overfitting is judged without dropout noise
-        loss = start
+        losses: list[float] = []
         try:
-            for _ in range(OVERFIT_STEPS):
-                optimizer.zero_grad(set_to_none=True)
-                value = nn.functional.cross_entropy(_tensors(self.run())[0].float(), labels)
-                value.backward()
-                optimizer.step()
-                loss = float(value)
+            with torch.no_grad():
+                start = float(nn.functional.cross_entropy(_tensors(self.run_fixed())[0].float(), labels))
+            if not math.isfinite(start):
+                return
+            adam = _Adam(trainable, OVERFIT_LR)
+            while len(losses) < OVERFIT_STEPS and not (losses and losses[-1] < OVERFIT_TARGET * start):
+                value = nn.functional.cross_entropy(_tensors(self.run_fixed())[0].float(), labels)
+                adam.step(value)
+                losses.append(float(value.detach()))
         finally:
             self.model.load_state_dict(state)
-        if not loss < OVERFIT_TARGET * start:
+            self.model.zero_grad(set_to_none=True)
+        if not losses[-1] < OVERFIT_TARGET * start:
             self.report("RR455", "cannot-overfit", "warning",
                         f"the model cannot overfit {labels.shape[0]} fixed samples: cross-entropy {start:.3g} → "
-                        f"{loss:.3g} after {OVERFIT_STEPS} Adam steps", "",
-                        f"{OVERFIT_STEPS} Adam steps (lr 1e-3, eval mode) on one fixed batch")
+                        f"{losses[-1]:.3g} after {len(losses)} Adam steps (the target is "
+                        f"{OVERFIT_TARGET:.0%} of the start)", "",
+                        f"up to {OVERFIT_STEPS} Adam steps (lr {OVERFIT_LR:g}, eval mode) on one fixed batch of "
+                        f"{labels.shape[0]} with random labels; weights restored afterwards",
+                        described_input=self.fixed.described)
+
+
+class _Adam:
+    """Adam without `torch.optim`, whose import pulls in torch._dynamo (~1.5 s of the check's budget)."""
+
+    def __init__(self, parameters: list[nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> None:
+        self.parameters, self.lr, self.betas, self.steps = parameters, lr, betas, 0
+        self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in parameters]
+
+    def step(self, loss: torch.Tensor) -> None:
+        for parameter in self.parameters:
+            parameter.grad = None
+        loss.backward()
+        self.steps += 1
+        first, second = self.betas
+        with torch.no_grad():
+            for parameter, (mean, square) in zip(self.parameters, self.moments):
+                if parameter.grad is None:
+                    continue
+                mean.mul_(first).add_(parameter.grad, alpha=1 - first)
+                square.mul_(second).addcmul_(parameter.grad, parameter.grad, value=1 - second)
+                denominator = (square / (1 - second ** self.steps)).sqrt_().add_(1e-8)
+                parameter.addcdiv_(mean, denominator, value=-self.lr / (1 - first ** self.steps))
 
 
 def _tensors(value: Any) -> list[torch.Tensor]:

@@ -4,6 +4,7 @@ input that runs, judge its health, write the findings as JSON on stdout. Imports
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 import json
 import sys
 from pathlib import Path
@@ -14,21 +15,21 @@ from repo_reader.trace.request import TraceRequest
 
 
 def main() -> None:
-    request = TraceRequest.from_json(sys.stdin.read())
+    payload = json.loads(sys.stdin.read())
+    request = TraceRequest.from_json(json.dumps(payload["request"]))
     result_stream = sandbox.prepare_process(request.memory_limit)
     import torch
 
-    from repo_reader.trace.child import _is_repo_reader_home
+    from repo_reader.trace.child import repository_sys_path
 
     sandbox.intercept_downloads()
-    own = [entry for entry in sys.path if entry not in ("", ".")]
-    sys.path[:] = list(request.sys_path) + [entry for entry in own if not _is_repo_reader_home(entry)]
+    sys.path[:] = repository_sys_path(request.sys_path)
     torch.manual_seed(0)
-    result_stream.write(json.dumps(check_model(request)))
+    result_stream.write(json.dumps(check_model(request, payload.get("loss"))))
     result_stream.flush()
 
 
-def check_model(request: TraceRequest) -> dict[str, Any]:
+def check_model(request: TraceRequest, loss: dict[str, Any] | None = None) -> dict[str, Any]:
     from repo_reader.trace.construct import StageError, build, constructor_arguments, device_plan, import_class
     from repo_reader.trace.health_checks import Health
     from repo_reader.trace.inputs import candidates
@@ -52,11 +53,35 @@ def check_model(request: TraceRequest) -> dict[str, Any]:
             run()
         except (Exception, SystemExit):
             continue
+        health = Health(model, run, root, where, candidate.describe(), _fixed_batch(model, candidate, plan.device))
         try:
-            return {"findings": Health(model, run, root, where, candidate.describe()).all(), "skipped": ""}
+            return {"findings": health.all(loss, request.defaults), "skipped": ""}
         except (Exception, SystemExit) as error:
             return {"findings": [], "skipped": f"{request.qualname}: checks stopped: {type(error).__name__}: {error}"}
     return {"findings": [], "skipped": f"{request.qualname}: no synthesised input ran the model"}
+
+
+def _fixed_batch(model: Any, candidate: Any, device: Any) -> Any:
+    """The working input with its batch dimension set to FIXED_SAMPLES, if the model runs on it;
+    else the working input itself."""
+    from repo_reader.trace.health_checks import FIXED_SAMPLES, Batch
+    from repo_reader.trace.inputs import BATCH, Candidate, TensorSpec
+
+    def resize(spec: Any) -> Any:
+        if isinstance(spec, TensorSpec) and spec.shape and spec.shape[0] == BATCH:
+            return replace(spec, shape=(FIXED_SAMPLES, *spec.shape[1:]))
+        return {key: resize(value) for key, value in spec.items()} if isinstance(spec, dict) else spec
+
+    for chosen in (Candidate(candidate.source, candidate.reason, [resize(spec) for spec in candidate.args],
+                             {name: resize(spec) for name, spec in candidate.kwargs.items()}), candidate):
+        args, kwargs = chosen.build(device)
+        try:
+            model.eval()
+            model(*args, **kwargs)
+        except (Exception, SystemExit):
+            continue
+        return Batch(args, kwargs, chosen.describe())
+    return None
 
 
 def _locator(request: TraceRequest, cls: type) -> Any:

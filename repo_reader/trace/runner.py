@@ -90,3 +90,22 @@ def _report(request: TraceRequest, status: TraceStatus, failure: TraceFailure) -
     construction = Construction(request.method, request.shown_args(), request.notes)
     return ModelTrace(request.qualname, request.path, status, "", (), construction, (), (), (),
                       failure=failure, backward=request.backward)
+
+
+# -- public: for other child processes (`check --dynamic`) that share trace's isolation --------------
+def run_child(module: str, stdin_text: str, timeout: float, prefix: str = "repo-reader-child-") -> tuple[int, str, str]:
+    """Run `module.main()` in a fresh interpreter, offline, in a temporary folder, in its own session,
+    with `stdin_text` on stdin: (exit status, stdout, stderr). Kills the whole process group and
+    raises `subprocess.TimeoutExpired` after `timeout` seconds."""
+    boot = f"import sys; sys.path.insert(0, sys.argv[1]); from {module} import main; main()"
+    with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
+        process = subprocess.Popen([sys.executable, "-B", "-c", boot, _HOME], cwd=workdir, env=_environment(workdir),
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   start_new_session=True, text=True)
+        try:
+            stdout, stderr = process.communicate(stdin_text, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            process.communicate()
+            raise
+    return process.returncode, stdout, stderr

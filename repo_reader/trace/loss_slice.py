@@ -1,0 +1,214 @@
+"""`check --dynamic`, parent side: find the training loop's `loss = a + w * b` and the statements it
+needs (a program slice), for the child to evaluate term by term on one synthesized batch.
+
+Standard library only; reads source with `ast`, runs nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass
+from pathlib import Path
+
+from repo_reader.model import EntryKind, ModelInfo, RepoMap
+
+Body = list[ast.stmt]
+_NAMESPACES = {"args", "opt", "opts", "options", "cfg", "config", "conf", "hparams", "flags", "hp", "params"}
+_PREAMBLE = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+@dataclass(frozen=True, slots=True)
+class LossSlice:
+    """What the child needs to rebuild one loss statement's terms on a synthesized batch."""
+
+    path: str  # root-relative entry file
+    line: int  # the loss assignment
+    col: int
+    expression: str  # `ce + penalty`
+    terms: tuple[str, ...]  # source of each additive term: (`ce`, `penalty`)
+    preamble: tuple[str, ...]  # the entry file's imports, functions and classes
+    setup: tuple[str, ...]  # statements before the loop that the loop body needs (`criterion = ...`)
+    body: tuple[str, ...]  # the loop's assignments up to and including the loss
+    batch: tuple[str, ...]  # names the loop binds from the data (`x`, `y`)
+    model_inputs: tuple[str, ...]  # the batch names passed to the model, in order
+    model: str  # the variable holding the model
+    namespaces: tuple[str, ...]  # variables holding parsed options (`args`), filled from their defaults
+
+
+def find_loss_slice(model: ModelInfo, repo_map: RepoMap, root: Path) -> LossSlice | None:
+    """The sum-of-terms loss in the training loop of an entry point that builds `model`, if any."""
+    ranked = sorted(repo_map.entry_points, key=lambda entry: (entry.kind != EntryKind.TRAIN, entry.rank))
+    for entry in ranked:
+        for site in model.constructed_at:
+            if site.path != entry.path:
+                continue
+            try:
+                tree = ast.parse((root / site.path).read_text(encoding="utf-8"))
+            except (OSError, SyntaxError, UnicodeDecodeError):
+                continue
+            found = _slice_in(tree, site.path, site.line)
+            if found is not None:
+                return found
+    return None
+
+
+def _slice_in(tree: ast.Module, path: str, model_line: int) -> LossSlice | None:
+    for scope in [tree, *(node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))]:
+        model = _model_variable(scope.body, model_line)
+        if model is None:
+            continue
+        for loop in (node for node in ast.walk(scope) if isinstance(node, ast.For)):
+            found = _loss_in_loop(tree, scope, loop, model, path)
+            if found is not None:
+                return found
+    return None
+
+
+def _model_variable(body: Body, line: int) -> str | None:
+    """`model = Net(...)` (or `Net(...).to(device)`) on the construction site's line."""
+    for statement in _flat(body):
+        if isinstance(statement, ast.Assign) and statement.lineno <= line <= (statement.end_lineno or line):
+            target = statement.targets[0]
+            if isinstance(target, ast.Name) and isinstance(statement.value, ast.Call):
+                return target.id
+    return None
+
+
+def _loss_in_loop(tree: ast.Module, scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, loop: ast.For,
+                  model: str, path: str) -> LossSlice | None:
+    statements = _flat(loop.body)
+    backward = next((s for s in statements if _backward_receiver(s)), None)
+    if backward is None:
+        return None
+    loss_name = _backward_receiver(backward)
+    before = statements[:statements.index(backward)]
+    assignment = next((s for s in reversed(before) if isinstance(s, ast.Assign) and _assigns(s, loss_name)), None)
+    if not isinstance(assignment, ast.Assign):
+        return None
+    terms = [term for term in _terms(assignment.value) if not isinstance(term, ast.Constant)]
+    if len(terms) < 2:
+        return None
+    body = [s for s in before[:before.index(assignment) + 1] if isinstance(s, (ast.Assign, ast.AnnAssign))]
+    batch = tuple(_stored(loop.target))
+    model_inputs = _model_inputs(body, model, set(batch))
+    if not model_inputs:
+        return None
+    module_names = _module_names(tree)
+    known = set(batch) | {model} | module_names | set(dir(builtins))
+    setup, namespaces = _setup(scope.body, loop, _free(body) - known, known)
+    if setup is None:
+        return None
+    preamble = [ast.unparse(s) for s in tree.body if isinstance(s, _PREAMBLE)]
+    return LossSlice(path, assignment.lineno, assignment.col_offset + 1, ast.unparse(assignment.value),
+                     tuple(ast.unparse(term) for term in terms), tuple(preamble), tuple(setup),
+                     tuple(ast.unparse(s) for s in body), batch, model_inputs, model, tuple(sorted(namespaces)))
+
+
+def _flat(body: Body) -> Body:
+    """Statements in order, entering `with` and `try` blocks (not branches or inner loops)."""
+    found: Body = []
+    for statement in body:
+        found.append(statement)
+        if isinstance(statement, (ast.With, ast.AsyncWith)):
+            found.extend(_flat(statement.body))
+        elif isinstance(statement, ast.Try):
+            found.extend(_flat(statement.body))
+    return found
+
+
+def _backward_receiver(statement: ast.stmt) -> str:
+    """`loss` for the statement `loss.backward()`."""
+    if isinstance(statement, ast.Expr) and isinstance(call := statement.value, ast.Call) and \
+            isinstance(call.func, ast.Attribute) and call.func.attr == "backward" and \
+            isinstance(call.func.value, ast.Name):
+        return call.func.value.id
+    return ""
+
+
+def _assigns(statement: ast.Assign, name: str) -> bool:
+    return any(isinstance(target, ast.Name) and target.id == name for target in statement.targets)
+
+
+def _terms(node: ast.expr) -> list[ast.expr]:
+    """`a + w * b - c` → [a, w * b, c]: the additive terms, signs dropped (only magnitudes matter)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        return _terms(node.left) + _terms(node.right)
+    return [node]
+
+
+def _stored(target: ast.expr) -> list[str]:
+    return [node.id for node in ast.walk(target) if isinstance(node, ast.Name)]
+
+
+def _model_inputs(body: Body, model: str, batch: set[str]) -> tuple[str, ...]:
+    """The batch names in the first `model(x, ...)` call, when every argument is one."""
+    for node in (n for statement in body for n in ast.walk(statement)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == model:
+            names = [arg.id for arg in node.args if isinstance(arg, ast.Name) and arg.id in batch]
+            if len(names) == len(node.args) and not node.keywords:
+                return tuple(names)
+            return ()
+    return ()
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in statement.names)
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(statement.name)
+    return names
+
+
+def _free(statements: Body) -> set[str]:
+    """Names read before the statements themselves bind them."""
+    bound: set[str] = set()
+    free: set[str] = set()
+    for statement in statements:
+        local = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+                 and not _is_statement_target(statement, n)}  # comprehension variables
+        local |= {a.arg for n in ast.walk(statement) if isinstance(n, ast.Lambda) for a in n.args.args}
+        free |= {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} \
+            - bound - local
+        bound |= local | {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return free
+
+
+def _is_statement_target(statement: ast.stmt, name: ast.Name) -> bool:
+    targets = statement.targets if isinstance(statement, ast.Assign) else \
+        [statement.target] if isinstance(statement, (ast.AnnAssign, ast.AugAssign)) else []
+    return any(name in ast.walk(target) for target in targets)
+
+
+def _setup(scope_body: Body, loop: ast.For, wanted: set[str], known: set[str]) -> tuple[list[str] | None, set[str]]:
+    """The assignments before the loop that define `wanted` (and what they need), in source order;
+    option namespaces (`args = parser.parse_args()`) are filled from defaults in the child instead."""
+    earlier = [s for s in _flat(scope_body) if s.lineno < loop.lineno and isinstance(s, ast.Assign)]
+    chosen: list[ast.Assign] = []
+    namespaces: set[str] = set()
+    pending = set(wanted)
+    while pending:
+        name = pending.pop()
+        definition = next((s for s in reversed(earlier) if _assigns(s, name)), None)
+        if definition is not None and _parses_options(definition.value):
+            namespaces.add(name)
+        elif definition is None and name in _NAMESPACES:
+            namespaces.add(name)
+        elif definition is None:
+            return None, set()
+        elif definition not in chosen:
+            chosen.append(definition)
+            pending |= _free([definition]) - known - namespaces - {t for s in chosen for t in _stored_targets(s)}
+    chosen.sort(key=lambda s: s.lineno)
+    return [ast.unparse(s) for s in chosen], namespaces
+
+
+def _parses_options(value: ast.expr) -> bool:
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+        value.func.attr in ("parse_args", "parse_known_args")
+
+
+def _stored_targets(statement: ast.Assign) -> list[str]:
+    return [name for target in statement.targets for name in _stored(target)]
