@@ -4,12 +4,17 @@ silent. Runs the fixture's code in a child process; the overfitting test also ru
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
+from typer.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 
+from repo_reader.cli import app  # noqa: E402
+from repo_reader.lint.registry import all_rules, dynamic_rules  # noqa: E402
 from repo_reader.trace.api import load_map  # noqa: E402
 from repo_reader.trace.health_api import run_health_checks  # noqa: E402
 from repo_reader.trace.health_checks import FIXED_SAMPLES, Batch, Health  # noqa: E402
@@ -17,6 +22,8 @@ from repo_reader.trace.loss_slice import find_loss_slice  # noqa: E402
 from repo_reader.trace.targets import select_models  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+SCHEMA = Path(__file__).resolve().parent / "snapshots" / "check" / "sarif-schema-2.1.0.json"
+runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +113,33 @@ def test_a_model_that_can_overfit_stops_early_and_is_restored() -> None:
     before = [p.detach().clone() for p in model.parameters()]
     assert [f["code"] for f in _health(model).all()] == []
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_dynamic_checks_explain_themselves_like_rules() -> None:
+    for check in dynamic_rules():
+        text = check.explanation()
+        for section in ("## What it does", "## Why is this bad", "## Example", "## Use instead"):
+            assert section in text, (check.code, section)
+    codes = [check.code for check in dynamic_rules()]
+    assert codes == ["RR151", "RR152", "RR153", "RR251", "RR451", "RR452", "RR453", "RR454", "RR455"]
+    assert not set(codes) & {rule.code for rule in all_rules()}
+    assert not {check.name for check in dynamic_rules()} & {rule.name for rule in all_rules()}
+    result = runner.invoke(app, ["check", "--explain", "RR452"])
+    assert result.exit_code == 0 and result.stdout.startswith("RR452 (loss-term-scales) — severity: warning")
+    assert "more than 100 times larger" in result.stdout
+
+
+def test_dynamic_sarif_carries_rule_metadata_and_honours_select() -> None:
+    result = runner.invoke(app, ["check", str(FIXTURES / "dynamic_faults"), "--dynamic", "--select", "RR452,RR455",
+                                 "--format", "sarif", "--no-cache"])
+    assert result.exit_code == 1, result.stderr
+    sarif = json.loads(result.stdout)
+    jsonschema.validate(sarif, json.loads(SCHEMA.read_text(encoding="utf-8")), cls=jsonschema.Draft4Validator)
+    run = sarif["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == ["RR452", "RR455"]
+    assert "## Why is this bad" in rules[0]["help"]["markdown"] and rules[0]["name"] == "loss-term-scales"
+    [finding] = run["results"]
+    assert finding["ruleId"] == "RR452" and rules[finding["ruleIndex"]]["id"] == "RR452"
+    assert finding["locations"][0]["physicalLocation"]["region"] == {"startLine": 48, "startColumn": 13}
+    assert finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "train.py"

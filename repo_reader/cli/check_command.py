@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from repo_reader.cli.app import UsageError, command
-from repo_reader.lint.registry import SelectionError, parse_codes, rule_by_code
+from repo_reader.lint.registry import SelectionError, parse_codes, rule_by_code, select_dynamic_rules
 from repo_reader.lint.run import check_repository, fix_repository
 from repo_reader.model import CheckReport, ExitCode
 from repo_reader.render.check_json import render_check_json
@@ -59,7 +59,7 @@ def check_command(
         report = replace(check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache),
                          fixed=fixed)
     if dynamic:
-        report = _with_dynamic(root, report)
+        report = _with_dynamic(root, report, parse_codes(select), parse_codes(ignore))
     print(RENDERERS[output_format](report), end="")
     raise typer.Exit(int(ExitCode.FOUND if report.findings else ExitCode.OK))
 
@@ -82,8 +82,13 @@ def _explain(code: str) -> None:
     print(render_explanation(info.code, info.name, info.explanation, str(info.severity), info.fixable), end="")
 
 
-def _with_dynamic(root: Path, report: CheckReport) -> CheckReport:
+def _with_dynamic(root: Path, report: CheckReport, select: list[str], ignore: list[str]) -> CheckReport:
     from repo_reader.trace.health_api import run_health_checks  # parent side: standard library only
 
+    rules = select_dynamic_rules(select, ignore)
+    if not rules:
+        return report
+    codes = {rule.code for rule in rules}
     findings, warnings = run_health_checks(root)
-    return replace(report, findings=report.findings + findings, warnings=report.warnings + warnings)
+    return replace(report, findings=report.findings + tuple(f for f in findings if f.code in codes),
+                   rules=report.rules + tuple(rule.info() for rule in rules), warnings=report.warnings + warnings)

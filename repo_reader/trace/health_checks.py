@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from repo_reader.lint.dynamic import dynamic_check
+
 Call = Callable[[], Any]
 MAX_SCALE_RATIO = 4.0  # weight std × sqrt(fan_in): ~0.58 for PyTorch's default init
 FIXED_SAMPLES = 8  # the batch the initial loss, the loss terms and the overfitting test use
@@ -46,13 +48,16 @@ class Health:
         self.run_fixed: Call = (lambda: model(*fixed.args, **fixed.kwargs)) if fixed else run
         self.found: list[dict[str, Any]] = []
 
-    def report(self, code: str, name: str, severity: str, message: str, module: str, detail: str,
+    def report(self, code: str, message: str, module: str, detail: str,
                location: tuple[str, int, int] | None = None, described_input: str | None = None) -> None:
         path, line, col = location or self.where(module)
-        self.found.append({"code": code, "name": name, "severity": severity, "message": message, "path": path,
+        check = dynamic_check(code)
+        self.found.append({"code": code, "name": check.name, "severity": str(check.severity), "message": message,
+                           "path": path,
                            "line": line, "col": col, "detail": f"{detail}; input {described_input or self.input}"})
 
-    def all(self, loss: dict[str, Any] | None = None, defaults: tuple[tuple[str, str], ...] = ()) -> list[dict[str, Any]]:
+    def all(self, loss: dict[str, Any] | None = None,
+            defaults: tuple[tuple[str, str], ...] = ()) -> list[dict[str, Any]]:
         """Every check; `loss` is the training loop's slice (`loss_slice.LossSlice` as a dict), if found."""
         modes = {module: module.training for module in self.model.modules()}
         try:
@@ -89,13 +94,12 @@ class Health:
         for name, module in self.model.named_modules():
             if name and id(module) not in ran and not any(True for _ in module.children()) and \
                     any(True for _ in module.parameters(recurse=False)):
-                self.report("RR151", "registered-never-runs", "warning",
-                            f"submodule `{name}` ({type(module).__name__}) is registered but never ran in forward",
-                            name, "one forward in train mode")
+                self.report("RR151", f"submodule `{name}` ({type(module).__name__}) is registered but never ran "
+                            "in forward", name, "one forward in train mode")
         for kind, location in strays.values():
-            self.report("RR152", "runs-unregistered", "error",
-                        f"a `{kind}` ran inside forward but is not registered in the model: its parameters are "
-                        "never trained or saved", "", "one forward in train mode, with a global module hook", location)
+            self.report("RR152", f"a `{kind}` ran inside forward but is not registered in the model: its "
+                        "parameters are never trained or saved", "",
+                        "one forward in train mode, with a global module hook", location)
         return output
 
     def _caller(self) -> tuple[str, int, int] | None:
@@ -116,9 +120,8 @@ class Health:
         if first and len(first) == len(second) and any(
                 a.shape == b.shape and a.is_floating_point() and not torch.allclose(a, b, atol=1e-5, rtol=1e-4)
                 for a, b in zip(first, second)):
-            self.report("RR251", "eval-not-deterministic", "error",
-                        "after model.eval(), two forwards on the same input differ: dropout (or another random "
-                        "operation) is still active in evaluation", "", "two forwards in eval mode, same input")
+            self.report("RR251", "after model.eval(), two forwards on the same input differ: dropout (or another "
+                        "random operation) is still active in evaluation", "", "two forwards in eval mode, same input")
 
     # -- trainable parameters without gradient, NaN/Inf ---------------------------------------------
     def gradients(self) -> None:
@@ -127,8 +130,7 @@ class Health:
         outputs = _tensors(self.run())
         floating = [t for t in outputs if t.is_floating_point() and t.requires_grad]
         if any(not torch.isfinite(t).all() for t in outputs if t.is_floating_point()):
-            self.report("RR454", "non-finite-values", "error", "the forward pass produces NaN or Inf", "",
-                        "one forward in train mode")
+            self.report("RR454", "the forward pass produces NaN or Inf", "", "one forward in train mode")
         if not floating:
             return
         sum(t.float().mean() for t in floating).backward()  # type: ignore[union-attr]
@@ -137,11 +139,10 @@ class Health:
                 continue
             owner = name.rpartition(".")[0]
             if parameter.grad is None:
-                self.report("RR153", "no-gradient", "warning",
-                            f"trainable parameter `{name}` gets no gradient after forward and backward",
+                self.report("RR153", f"trainable parameter `{name}` gets no gradient after forward and backward",
                             owner, "one forward/backward of the mean output in train mode")
             elif not torch.isfinite(parameter.grad).all():
-                self.report("RR454", "non-finite-values", "error", f"the gradient of `{name}` has NaN or Inf",
+                self.report("RR454", f"the gradient of `{name}` has NaN or Inf",
                             owner, "one forward/backward in train mode")
         self.model.zero_grad(set_to_none=True)
 
@@ -155,9 +156,9 @@ class Health:
             fan_in = weight[0].numel()
             ratio = float(weight.detach().float().std()) * math.sqrt(fan_in)
             if ratio > MAX_SCALE_RATIO or ratio < 1 / (MAX_SCALE_RATIO * 10):
-                self.report("RR453", "weight-scale", "warning",
-                            f"`{name}.weight` has std {ratio / math.sqrt(fan_in):.4g}, {ratio:.1f}/sqrt(fan_in) for "
-                            f"fan-in {fan_in} (default init gives ~0.58/sqrt(fan_in))", name,
+                self.report("RR453", f"`{name}.weight` has std {ratio / math.sqrt(fan_in):.4g}, "
+                            f"{ratio:.1f}/sqrt(fan_in) for fan-in {fan_in} (default init gives ~0.58/sqrt(fan_in))",
+                            name,
                             "weight statistics after construction")
 
     # -- loss terms whose scales differ by more than 100x -------------------------------------------
@@ -173,10 +174,9 @@ class Health:
         scales, targets = measured
         values = ", ".join(f"`{term}` ≈ {value:.3g}" for term, value in scales.items())
         names = ", ".join(f"`{name}`" for name in loss["namespaces"])
-        self.report("RR452", "loss-term-scales", "warning",
-                    f"the loss `{loss['expression']}` adds terms whose scales differ by {ratio(scales):.0f}x on a "
-                    f"random batch ({values}): the small terms barely reach the gradient; weight or normalise "
-                    "them so that each contributes", "",
+        self.report("RR452", f"the loss `{loss['expression']}` adds terms whose scales differ by "
+                    f"{ratio(scales):.0f}x on a random batch ({values}): the small terms barely reach the gradient; "
+                    "weight or normalise them so that each contributes", "",
                     f"the training loop's statements up to this line, run once in train mode without gradients on "
                     f"one synthesized batch of {self.fixed.size()} (targets: {targets}), with the model built as "
                     f"trace builds it" + (f" and {names} from the entry point's defaults" if names else ""),
@@ -195,9 +195,9 @@ class Health:
         start = float(nn.functional.cross_entropy(logits[0].float(), labels))
         expected = math.log(classes)
         if not math.isfinite(start) or abs(start - expected) > max(1.0, 0.5 * expected):
-            self.report("RR451", "initial-loss", "warning",
-                        f"initial cross-entropy on a random batch is {start:.3g}, far from ln({classes}) = "
-                        f"{expected:.3g}: check the last layer's initialisation and the input normalisation", "",
+            self.report("RR451", f"initial cross-entropy on a random batch is {start:.3g}, far from "
+                        f"ln({classes}) = {expected:.3g}: check the last layer's initialisation and the input "
+                        "normalisation", "",
                         f"one forward in train mode on {labels.shape[0]} samples with random labels",
                         described_input=self.fixed.described)
         self.overfit(labels)
@@ -223,9 +223,8 @@ class Health:
             self.model.load_state_dict(state)
             self.model.zero_grad(set_to_none=True)
         if not losses[-1] < OVERFIT_TARGET * start:
-            self.report("RR455", "cannot-overfit", "warning",
-                        f"the model cannot overfit {labels.shape[0]} fixed samples: cross-entropy {start:.3g} → "
-                        f"{losses[-1]:.3g} after {len(losses)} Adam steps (the target is "
+            self.report("RR455", f"the model cannot overfit {labels.shape[0]} fixed samples: cross-entropy "
+                        f"{start:.3g} → {losses[-1]:.3g} after {len(losses)} Adam steps (the target is "
                         f"{OVERFIT_TARGET:.0%} of the start)", "",
                         f"up to {OVERFIT_STEPS} Adam steps (lr {OVERFIT_LR:g}, eval mode) on one fixed batch of "
                         f"{labels.shape[0]} with random labels; weights restored afterwards",

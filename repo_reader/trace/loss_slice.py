@@ -54,7 +54,8 @@ def find_loss_slice(model: ModelInfo, repo_map: RepoMap, root: Path) -> LossSlic
 
 
 def _slice_in(tree: ast.Module, path: str, model_line: int) -> LossSlice | None:
-    for scope in [tree, *(node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))]:
+    functions = (node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    for scope in [tree, *functions]:
         model = _model_variable(scope.body, model_line)
         if model is None:
             continue
