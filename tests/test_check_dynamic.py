@@ -68,13 +68,72 @@ def test_loss_slice_is_the_loop_body_up_to_the_loss() -> None:
     assert found is not None
     assert (found.path, found.line, found.col, found.terms) == ("train.py", 48, 13, ("ce", "penalty"))
     assert found.body == ("logits = model(x)", "ce = criterion(logits, y)",
-                          "penalty = args.logit_penalty * logits.pow(2).mean()", "loss = ce + penalty")
+                          "penalty = args.logit_penalty * logits.pow(2).mean()")
     assert found.setup == ("criterion = nn.CrossEntropyLoss()",)
     assert (found.batch, found.model_inputs, found.model, found.namespaces) == (("x", "y"), ("x",), "model",
                                                                                 ("args",))
     clean = FIXTURES / "dynamic_clean"
     clean_map = load_map(clean)
     assert find_loss_slice(select_models(clean_map, ())[0], clean_map, clean) is None  # one term: nothing to compare
+
+
+BALANCED_MODEL = """import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        self.fc = nn.Linear(width, 4)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+BALANCED_TRAIN = """import argparse
+
+import torch
+from torch import nn
+
+from net import Net
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--aux-weight", type=float, default=0.5)
+    args = parser.parse_args()
+    model = Net(width=args.width)
+    criterion = nn.CrossEntropyLoss()
+    scaler = torch.amp.GradScaler("cpu")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loader = []
+    for step, (inputs, labels) in enumerate(loader):
+        out = model(inputs)
+        loss = criterion(out, labels)
+        loss += args.aux_weight * out.pow(2).mean()
+        optimizer.zero_grad()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_balanced_terms_added_in_place_are_measured_and_silent(tmp_path: Path) -> None:
+    (tmp_path / "net.py").write_text(BALANCED_MODEL)
+    (tmp_path / "train.py").write_text(BALANCED_TRAIN)
+    repo_map = load_map(tmp_path, use_cache=False)
+    found = find_loss_slice(select_models(repo_map, ())[0], repo_map, tmp_path)
+    assert found is not None and (found.path, found.line, found.col) == ("train.py", 22, 9)
+    assert found.expression == "loss + args.aux_weight * out.pow(2).mean()"
+    assert found.terms == ("loss", "args.aux_weight * out.pow(2).mean()")
+    assert found.body == ("out = model(inputs)", "loss = criterion(out, labels)")
+    assert (found.batch, found.model_inputs, found.setup) == (("step", "inputs", "labels"), ("inputs",),
+                                                              ("criterion = nn.CrossEntropyLoss()",))
+    findings, warnings = run_health_checks(tmp_path)
+    assert warnings == () and [f.code for f in findings] == []
 
 
 def test_clean_twin_is_silent() -> None:
@@ -104,7 +163,7 @@ def test_a_model_that_cannot_overfit_is_reported() -> None:
     found = _health(_ConstantClassifier()).all()
     stuck = [f for f in found if f["code"] == "RR455"]
     assert len(stuck) == 1 and stuck[0]["message"].startswith("the model cannot overfit 8 fixed samples")
-    assert "after 100 Adam steps" in stuck[0]["message"] and stuck[0]["detail"].endswith("input 8x32:float32")
+    assert "at best after 100 Adam steps at lr 0.01 and 0.001" in stuck[0]["message"] and stuck[0]["detail"].endswith("input 8x32:float32")
 
 
 def test_a_model_that_can_overfit_stops_early_and_is_restored() -> None:

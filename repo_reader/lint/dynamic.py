@@ -230,9 +230,9 @@ class NonFiniteValues(DynamicCheck):
 
 class CannotOverfit(DynamicCheck):
     """## What it does
-    Trains a copy of the classifier's weights with Adam on 8 fixed samples with random labels,
-    for at most 100 steps, and reports when the loss does not fall below 20% of its start.
-    The weights are restored afterwards.
+    Trains the classifier with Adam on 8 fixed samples with random labels, at most 100 steps at
+    lr 1e-2 and, if that fails, 100 at 1e-3, and reports when the loss never falls below 20% of
+    its start. The weights are restored afterwards.
 
     ## Why is this bad
     Any model with enough capacity memorises 8 samples quickly. If it cannot, something blocks

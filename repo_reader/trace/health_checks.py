@@ -22,7 +22,7 @@ Call = Callable[[], Any]
 MAX_SCALE_RATIO = 4.0  # weight std × sqrt(fan_in): ~0.58 for PyTorch's default init
 FIXED_SAMPLES = 8  # the batch the initial loss, the loss terms and the overfitting test use
 OVERFIT_STEPS = 100  # at most; the test stops as soon as the loss reaches the target
-OVERFIT_LR = 3e-3
+OVERFIT_RATES = (1e-2, 1e-3)  # a fast rate first; the slow one only for models the fast one destabilises
 OVERFIT_TARGET = 0.2  # the loss must fall below this fraction of its start
 
 
@@ -208,27 +208,39 @@ class Health:
             return
         state = {key: value.detach().clone() for key, value in self.model.state_dict().items()}
         self.model.eval()  # overfitting is judged without dropout noise
-        losses: list[float] = []
         try:
             with torch.no_grad():
                 start = float(nn.functional.cross_entropy(_tensors(self.run_fixed())[0].float(), labels))
             if not math.isfinite(start):
                 return
-            adam = _Adam(trainable, OVERFIT_LR)
-            while len(losses) < OVERFIT_STEPS and not (losses and losses[-1] < OVERFIT_TARGET * start):
-                value = nn.functional.cross_entropy(_tensors(self.run_fixed())[0].float(), labels)
-                adam.step(value)
-                losses.append(float(value.detach()))
+            lowest = math.inf
+            for rate in OVERFIT_RATES:
+                lowest = min(lowest, self._fit(trainable, labels, rate, OVERFIT_TARGET * start))
+                self.model.load_state_dict(state)
+                if lowest < OVERFIT_TARGET * start:
+                    return
         finally:
             self.model.load_state_dict(state)
             self.model.zero_grad(set_to_none=True)
-        if not losses[-1] < OVERFIT_TARGET * start:
-            self.report("RR455", f"the model cannot overfit {labels.shape[0]} fixed samples: cross-entropy "
-                        f"{start:.3g} → {losses[-1]:.3g} after {len(losses)} Adam steps (the target is "
-                        f"{OVERFIT_TARGET:.0%} of the start)", "",
-                        f"up to {OVERFIT_STEPS} Adam steps (lr {OVERFIT_LR:g}, eval mode) on one fixed batch of "
-                        f"{labels.shape[0]} with random labels; weights restored afterwards",
-                        described_input=self.fixed.described)
+        rates = " and ".join(f"{rate:g}" for rate in OVERFIT_RATES)
+        self.report("RR455", f"the model cannot overfit {labels.shape[0]} fixed samples: cross-entropy {start:.3g} → "
+                    f"{lowest:.3g} at best after {OVERFIT_STEPS} Adam steps at lr {rates} (the target is "
+                    f"{OVERFIT_TARGET:.0%} of the start)", "",
+                    f"up to {OVERFIT_STEPS} Adam steps per learning rate ({rates}, eval mode) on one fixed batch of "
+                    f"{labels.shape[0]} with random labels; weights restored afterwards",
+                    described_input=self.fixed.described)
+
+    def _fit(self, trainable: list[nn.Parameter], labels: torch.Tensor, rate: float, target: float) -> float:
+        """The lowest loss reached on the fixed batch, stopping as soon as it is below `target`."""
+        adam = _Adam(trainable, rate)
+        lowest = math.inf
+        for _ in range(OVERFIT_STEPS):
+            value = nn.functional.cross_entropy(_tensors(self.run_fixed())[0].float(), labels)
+            lowest = min(lowest, float(value.detach()))
+            if lowest < target:
+                break
+            adam.step(value)
+        return lowest
 
 
 class _Adam:

@@ -29,7 +29,7 @@ class LossSlice:
     terms: tuple[str, ...]  # source of each additive term: (`ce`, `penalty`)
     preamble: tuple[str, ...]  # the entry file's imports, functions and classes
     setup: tuple[str, ...]  # statements before the loop that the loop body needs (`criterion = ...`)
-    body: tuple[str, ...]  # the loop's assignments up to and including the loss
+    body: tuple[str, ...]  # the loop's assignments before the loss; the terms are evaluated after them
     batch: tuple[str, ...]  # names the loop binds from the data (`x`, `y`)
     model_inputs: tuple[str, ...]  # the batch names passed to the model, in order
     model: str  # the variable holding the model
@@ -84,24 +84,24 @@ def _loss_in_loop(tree: ast.Module, scope: ast.Module | ast.FunctionDef | ast.As
         return None
     loss_name = _backward_receiver(backward)
     before = statements[:statements.index(backward)]
-    assignment = next((s for s in reversed(before) if isinstance(s, ast.Assign) and _assigns(s, loss_name)), None)
-    if not isinstance(assignment, ast.Assign):
+    assignment = next((s for s in reversed(before) if _assigns(s, loss_name)), None)
+    if assignment is None:
         return None
-    terms = [term for term in _terms(assignment.value) if not isinstance(term, ast.Constant)]
+    terms, expression = _loss_terms(assignment, loss_name)
     if len(terms) < 2:
         return None
-    body = [s for s in before[:before.index(assignment) + 1] if isinstance(s, (ast.Assign, ast.AnnAssign))]
+    body = [s for s in before[:before.index(assignment)] if isinstance(s, (ast.Assign, ast.AnnAssign))]
     batch = tuple(_stored(loop.target))
     model_inputs = _model_inputs(body, model, set(batch))
     if not model_inputs:
         return None
     module_names = _module_names(tree)
     known = set(batch) | {model} | module_names | set(dir(builtins))
-    setup, namespaces = _setup(scope.body, loop, _free(body) - known, known)
+    setup, namespaces = _setup(scope.body, loop, _free([*body, assignment]) - known, known)
     if setup is None:
         return None
     preamble = [ast.unparse(s) for s in tree.body if isinstance(s, _PREAMBLE)]
-    return LossSlice(path, assignment.lineno, assignment.col_offset + 1, ast.unparse(assignment.value),
+    return LossSlice(path, assignment.lineno, assignment.col_offset + 1, expression,
                      tuple(ast.unparse(term) for term in terms), tuple(preamble), tuple(setup),
                      tuple(ast.unparse(s) for s in body), batch, model_inputs, model, tuple(sorted(namespaces)))
 
@@ -119,16 +119,36 @@ def _flat(body: Body) -> Body:
 
 
 def _backward_receiver(statement: ast.stmt) -> str:
-    """`loss` for the statement `loss.backward()`."""
-    if isinstance(statement, ast.Expr) and isinstance(call := statement.value, ast.Call) and \
-            isinstance(call.func, ast.Attribute) and call.func.attr == "backward" and \
-            isinstance(call.func.value, ast.Name):
-        return call.func.value.id
-    return ""
+    """`loss` for the statement `loss.backward()` or `scaler.scale(loss).backward()`."""
+    if not (isinstance(statement, ast.Expr) and isinstance(call := statement.value, ast.Call) and
+            isinstance(call.func, ast.Attribute) and call.func.attr == "backward"):
+        return ""
+    receiver = call.func.value
+    if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) and \
+            receiver.func.attr == "scale" and len(receiver.args) == 1:
+        receiver = receiver.args[0]
+    return receiver.id if isinstance(receiver, ast.Name) else ""
 
 
-def _assigns(statement: ast.Assign, name: str) -> bool:
-    return any(isinstance(target, ast.Name) and target.id == name for target in statement.targets)
+def _assigns(statement: ast.stmt, name: str) -> bool:
+    if isinstance(statement, ast.Assign):
+        return any(isinstance(target, ast.Name) and target.id == name for target in statement.targets)
+    return isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name) and \
+        statement.target.id == name
+
+
+def _loss_terms(statement: ast.stmt, loss: str) -> tuple[list[ast.expr], str]:
+    """`loss = a + w * b` → [a, w * b]; `loss += w * b` → [loss, w * b] (its value before the statement)."""
+    if isinstance(statement, ast.AugAssign):
+        if not isinstance(statement.op, (ast.Add, ast.Sub)):
+            return [], ""
+        value = ast.BinOp(ast.Name(loss, ast.Load()), statement.op, statement.value)
+    elif isinstance(statement, ast.Assign):
+        value = statement.value
+    else:
+        return [], ""
+    terms = [term for term in _terms(value) if not isinstance(term, ast.Constant)]
+    return terms, ast.unparse(value)
 
 
 def _terms(node: ast.expr) -> list[ast.expr]:
