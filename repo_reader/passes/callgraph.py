@@ -75,6 +75,13 @@ class CallResolver:
                 return found
         if head == "super()" and owner and rest:
             return self._on_super(owner, rest)
+        nested = self._nested_definition(module, call.scope, text)
+        if nested:
+            return nested, True, "call"
+        if head.endswith("()") and head != "super()":  # `TrainLoop(...).run_loop()`
+            built = self.types.type_of_callee(module, call.scope, head[:-2])
+            if built and rest and "." not in rest:
+                return self._on_instance(built, rest)
         held = self.types.variable(module, call.scope, head) if head not in ("self", "super()") else None
         if not held and rest and head not in ("self", "super()"):
             held = self._imported_global(module, head)
@@ -87,6 +94,18 @@ class CallResolver:
         if found_symbol.internal and found_symbol.qualname not in self.symbols.definitions:
             return found_symbol.qualname, False, "call"
         return found_symbol.qualname, found_symbol.resolved, "call"
+
+    def _nested_definition(self, module: str, scope: str, name: str) -> str | None:
+        """A function defined inside an enclosing function (`def main(): def step(): ...; step()`)."""
+        if not scope or "." in name:
+            return None
+        parts = scope.split(".")
+        while parts:
+            candidate = f"{module}.{'.'.join(parts)}.{name}"
+            if self.symbols.definitions.get(candidate) == "function":
+                return candidate
+            parts.pop()
+        return None
 
     def _imported_global(self, module: str, name: str) -> str | None:
         """The class of a module-level object imported from another repo module (`MODELS`)."""

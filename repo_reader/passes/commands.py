@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 LAUNCHER = (
     r"(?:CUDA_VISIBLE_DEVICES=\S+\s+|[A-Z_]+=\S+\s+)*"
-    r"(?:python3?(?:\s+-u)?|torchrun|accelerate\s+launch|deepspeed|python3?\s+-m\s+torch\.distributed\.(?:launch|run))"
+    r"(?:python3?\s+-m\s+torch\.distributed\.(?:launch|run)|python3?(?:\s+-u)?|torchrun|accelerate\s+launch|deepspeed)"
 )
 COMMAND = re.compile(LAUNCHER + r"(?:\s+--?[\w.-]+(?:[= ](?!-)\S+)?)*?\s+(?:-m\s+(?P<module>[\w.]+)|(?P<script>[\w./-]+\.py))(?P<rest>[^\n`]*)")
 CONSOLE_LINE = re.compile(r"""["']?\s*([\w.-]+)\s*=\s*([\w.]+)\s*:\s*([\w.]+)""")

@@ -195,14 +195,19 @@ def _attach_command(candidate: _Candidate, shown: list[ShownCommand]) -> None:
     """The first command the README (then scripts) shows for this file, if any."""
     path = candidate.facts.path
     module = candidate.facts.module
-    for command in shown:
+    matching = [
+        command for command in shown
         if (command.is_module and command.target in (module, module.removesuffix(".__main__"))) or (
-            not command.is_module and (command.target == path or path.endswith("/" + command.target))
-        ):
-            if not candidate.command:
-                candidate.command = command.text
-                candidate.evidence.append(Evidence(f"launched in {command.source}: `{command.text}`", 30))
-            return
+            not command.is_module and (command.target == path or path.endswith("/" + command.target)))
+    ]
+    # A real launch beats `--help`; the README's order is kept otherwise.
+    matching.sort(key=lambda command: command.text.endswith((" --help", " -h")))
+    if matching and not candidate.command:
+        command = matching[0]
+        candidate.command = command.text
+        first = shown.index(command) == 0 or all(c.target == command.target for c in shown[: shown.index(command)])
+        weight = 35 if first and command.source.lower().startswith("readme") else 30
+        candidate.evidence.append(Evidence(f"launched in {command.source}: `{command.text}`", weight))
 
 
 def _attach_framework_options(candidate: _Candidate, inputs: EntryInputs) -> None:
@@ -281,8 +286,10 @@ def _score(candidate: _Candidate, kind: EntryKind, inputs: EntryInputs) -> int:
     depth = candidate.path.count("/")
     score -= 5 * depth
     name = candidate.path.rsplit("/", 1)[-1]
-    if name in ("train.py", "main.py", "run.py", "__main__.py"):
+    if name in ("train.py", "main.py", "run.py", "__main__.py") or name.startswith(("train", "main")):
         score += 10
+    if kind == EntryKind.TRAIN and EVAL_NAME.search(name):
+        score -= 10  # `eval_linear.py` trains a probe, but the main training script comes first
     role = inputs.files.get(candidate.facts.path)
     if role is not None and role.role == Role.TEST:
         score -= 40

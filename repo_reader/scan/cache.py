@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -20,9 +21,22 @@ def cache_folder(kind: str = "facts") -> Path:
     return Path(base) / "repo-reader" / f"{kind}-{FACTS_VERSION}"
 
 
+@functools.cache
+def code_version() -> str:
+    """A digest of repo-reader's own source: a changed analysis never reuses an older result."""
+    digest = hashlib.blake2b(FACTS_VERSION.encode(), digest_size=12)
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(package.rglob("*.py")):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            continue
+    return digest.hexdigest()
+
+
 def cache_key(data: bytes, path: str, module: str) -> str:
     digest = hashlib.blake2b(data, digest_size=20)
-    digest.update(f"\0{path}\0{module}".encode())
+    digest.update(f"\0{path}\0{module}\0{code_version()}".encode())
     return digest.hexdigest()
 
 
