@@ -65,7 +65,7 @@ def test_codes_names_and_families() -> None:
     for rule in RULES:
         assert re.fullmatch(r"RR[1-5]\d\d", rule.code) and re.fullmatch(r"[a-z]+(-[a-z]+)+", rule.name)
         assert rule.family() == families[rule.code[2]]
-        module = rule.__module__.rsplit(".", 1)[-1]
+        module = rule.__module__.split(".")[3]  # repo_reader.lint.rules.<family>[.<concept>]
         assert module == {"1": "structure", "2": "mode", "3": "data", "4": "optimisation", "5": "performance"}[
             rule.code[2]]
     assert len(RULES) >= 20

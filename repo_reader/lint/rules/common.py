@@ -8,6 +8,7 @@ import re
 from repo_reader.lint.context import LintContext, self_attribute
 from repo_reader.lint.names import CONTAINERS, is_layer
 
+FIT_LOOP = "def fit(model, opt, loader, loss_fn):\n    for x, y in loader:\n"  # examples' training loop
 TEST_PATH = re.compile(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$")
 
 

@@ -10,7 +10,7 @@ from repo_reader.lint.context import LintContext, has_star_kwargs, is_constant
 from repo_reader.lint.flow import is_backward, owner_of, root_name, scopes, training_loops, walk_local
 from repo_reader.lint.rule import Hit, Rule
 from repo_reader.lint.rules.data import argument, dataloader_calls
-from repo_reader.lint.rules.optimisation import backward_names
+from repo_reader.lint.rules.optimisation.loss_tensors import backward_names
 from repo_reader.model import Severity
 
 SYNCS = ("item", "cpu", "numpy", "tolist")

@@ -1,18 +1,17 @@
-"""RR1xx: model structure — layers that are not registered, not built once, or never used."""
+"""RR101-RR104: layers that `nn.Module` never registers — kept in plain containers, built in
+`forward`, assigned before `super().__init__()`, or in a misspelled `__init__`."""
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
 
-from repo_reader.lint.context import (
-    LintContext, RepoView, has_star_kwargs, is_constant, keyword, methods, self_attribute,
-)
-from repo_reader.lint.names import BATCHNORM_LAYERS, BIASED_LAYERS, is_layer
+from repo_reader.lint.context import LintContext, methods, self_attribute
+from repo_reader.lint.names import is_layer
 from repo_reader.lint.rule import Hit, Rule
 from repo_reader.lint.rules.common import builds_module, self_assignments
-from repo_reader.lint.usage import Usage
 from repo_reader.model import Severity
+
 
 REGISTERS = ("add_module", "register_module", "setattr", "register_parameter")
 STATELESS_SUFFIXES = ("ReLU", "ReLU6", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
@@ -296,136 +295,6 @@ class MisspelledInit(Rule):
                     yield Hit(method, f"`{name}` looks like a misspelling of `__init__`: it never runs")
 
 
-class UnusedSubmodule(Rule):
-    """## What it does
-    Finds a submodule assigned in `__init__` that nothing ever reads: not `forward`, not any other
-    method of the class or its subclasses, and no code elsewhere in the repository.
-
-    ## Why is this bad
-    Its parameters are counted, saved and handed to the optimizer but never get a gradient.
-    Under DistributedDataParallel this raises "Expected to have finished reduction" unless
-    `find_unused_parameters=True`, which slows every step. Often it is a leftover of an edit.
-
-    ## Example
-    ```python
-    self.proj = nn.Linear(dim, dim)   # forward never uses self.proj
-    ```
-
-    ## Use instead
-    Remove the layer, or call it in `forward`.
-    """
-
-    code = "RR105"
-    name = "unused-submodule"
-    severity = Severity.WARNING
-    needs_usage = True
-    VALID = (
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 2)\n        self.aux = nn.Linear(4, 1)\n"
-        "    def forward(self, x):\n        return self.fc(x)\n    def loss(self, x):\n        return self.aux(x).mean()\n",
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 2)\n    def forward(self, x):\n        return getattr(self, 'fc')(x)\n",
-    )
-    INVALID = (
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 2)\n        self.unused = nn.Linear(4, 4)  # expect\n"
-        "    def forward(self, x):\n        return self.fc(x)\n",
-    )
-
-    def check(self, context: LintContext) -> Iterator[Hit]:
-        for info, node in context.module_classes():
-            init = methods(node).get("__init__")
-            if init is None or "forward" not in methods(node):
-                continue
-            for name, value, statement in self_assignments(init.body):
-                if has_parameters(context, value):
-                    yield Hit(statement, f"submodule `self.{name}` is built in __init__ but never used by forward "
-                                         "or any other method: its parameters never get a gradient",
-                              key=(info.qualname, name))
-
-    def keep(self, key: tuple[str, ...], usage: Usage, repo: RepoView) -> bool:
-        owner, name = key
-        if name in usage.other_reads or name in usage.strings:
-            return False
-        family = {owner} | repo.descendants(owner) | set(repo.classes.mro(owner))
-        return not any(name in usage.self_reads.get(cls, ()) or cls in usage.generic for cls in family)
 
 
-def _keeps_bias(context: LintContext, call: ast.Call) -> bool:
-    name = context.call_name(call)
-    if name not in BIASED_LAYERS or has_star_kwargs(call):  # `**kwargs` may carry bias=False
-        return False
-    position = 2 if name.endswith("Linear") else 7
-    bias = keyword(call, "bias", position)
-    return bias is None or is_constant(bias, True)
-
-
-class BiasBeforeBatchNorm(Rule):
-    """## What it does
-    Finds a convolution or linear layer with a bias whose output goes straight into BatchNorm.
-
-    ## Why is this bad
-    BatchNorm subtracts the per-channel mean, which removes any constant the layer added: the
-    bias is wasted parameters and wasted compute, and its gradient is always zero.
-
-    ## Example
-    ```python
-    nn.Sequential(nn.Conv2d(3, 64, 3), nn.BatchNorm2d(64))
-    ```
-
-    ## Use instead
-    ```python
-    nn.Sequential(nn.Conv2d(3, 64, 3, bias=False), nn.BatchNorm2d(64))
-    ```
-    """
-
-    code = "RR106"
-    name = "bias-before-batchnorm"
-    severity = Severity.INFO
-    VALID = (
-        "import torch.nn as nn\nblock = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8))\n",
-        "import torch.nn as nn\nblock = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.BatchNorm2d(8))\n",
-    )
-    INVALID = (
-        "import torch.nn as nn\nblock = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # expect\n",
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.conv = nn.Conv2d(3, 8, 3)  # expect\n        self.bn = nn.BatchNorm2d(8)\n"
-        "    def forward(self, x):\n        return self.bn(self.conv(x))\n",
-    )
-
-    def check(self, context: LintContext) -> Iterator[Hit]:
-        if "BatchNorm" not in context.text:
-            return
-        for call in ast.walk(context.tree) if "Sequential" in context.text else ():
-            if isinstance(call, ast.Call) and context.call_name(call) == "torch.nn.Sequential":
-                for first, second in zip(call.args, call.args[1:]):
-                    if isinstance(first, ast.Call) and _keeps_bias(context, first) and \
-                            context.call_name(second) in BATCHNORM_LAYERS:
-                        yield self._hit(context, first)
-        for _, node in context.module_classes():
-            yield from self._in_forward(context, node)
-
-    def _in_forward(self, context: LintContext, node: ast.ClassDef) -> Iterator[Hit]:
-        init, forward = methods(node).get("__init__"), methods(node).get("forward")
-        if init is None or forward is None:
-            return
-        biased = {name: value for name, value, _ in self_assignments(init.body)
-                  if isinstance(value, ast.Call) and _keeps_bias(context, value)}
-        norms = {name for name, value, _ in self_assignments(init.body) if context.call_name(value) in BATCHNORM_LAYERS}
-        reported: set[str] = set()
-        for call in ast.walk(forward):
-            if not (isinstance(call, ast.Call) and self_attribute(call.func) in norms and len(call.args) == 1):
-                continue
-            inner = call.args[0]
-            name = self_attribute(inner.func) if isinstance(inner, ast.Call) else None
-            if name in biased and name not in reported:
-                reported.add(name)
-                yield self._hit(context, biased[name])
-
-    def _hit(self, context: LintContext, call: ast.Call) -> Hit:
-        kind = context.call_name(call).rsplit(".", 1)[-1]
-        return Hit(call, f"`{kind}` has a bias but feeds BatchNorm, which cancels it: pass bias=False")
-
-
-RULES = [PlainContainerLayers, LayerInForward, AssignBeforeSuperInit, MisspelledInit, UnusedSubmodule,
-         BiasBeforeBatchNorm]
+RULES = [PlainContainerLayers, LayerInForward, AssignBeforeSuperInit, MisspelledInit]

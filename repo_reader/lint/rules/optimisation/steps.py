@@ -1,0 +1,203 @@
+"""RR401-RR403: the optimizer step — gradients never zeroed, zeroed between backward and step, or
+accumulated over k iterations without dividing the loss by k."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from repo_reader.lint.context import LintContext
+from repo_reader.lint.flow import (
+    is_backward, is_optimizer_step, is_zero_grad, owner_of, receiver, scopes, training_loops, walk_local,
+)
+from repo_reader.lint.rule import Hit, Rule
+from repo_reader.lint.rules.common import FIT_LOOP
+from repo_reader.model import Severity
+from repo_reader.scan.collect import dotted
+
+
+def _direct_calls(loop: ast.AST) -> list[ast.Call]:
+    calls = [n for n in walk_local(loop.body) if isinstance(n, ast.Call)]  # type: ignore[attr-defined]
+    return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
+
+
+def _step_target(call: ast.Call) -> str:
+    owner = receiver(call)
+    if owner.endswith("scaler") and call.args:
+        return dotted(call.args[0])
+    return owner
+
+
+class MissingZeroGrad(Rule):
+    """## What it does
+    Finds a training loop that reaches `backward()` and `optimizer.step()` but never zeroes the
+    gradients in the loop (`optimizer.zero_grad()`, `model.zero_grad()` or `p.grad = None`).
+
+    ## Why is this bad
+    `backward()` adds into `.grad`. Without zeroing, every step uses the sum of all gradients
+    since the start: the updates grow and training diverges or stalls.
+
+    ## Example
+    ```python
+    for x, y in loader:
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    ```
+
+    ## Use instead
+    Call `optimizer.zero_grad()` once per step, before `backward()` or after `step()`.
+    """
+
+    code = "RR401"
+    name = "missing-zero-grad"
+    severity = Severity.ERROR
+    VALID = (FIT_LOOP + "        opt.zero_grad()\n        loss_fn(model(x), y).backward()\n        opt.step()\n",
+             FIT_LOOP + "        loss_fn(model(x), y).backward()\n        opt.step()\n"
+             "        for p in model.parameters():\n            p.grad = None\n")
+    INVALID = ("def fit(model, opt, loader, loss_fn):\n    opt.zero_grad()\n    for x, y in loader:\n"
+               "        loss_fn(model(x), y).backward()\n        opt.step()  # expect\n",)
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        finder = None
+        for name, scope in scopes(context):
+            for loop, effects in training_loops(context, scope, finder, owner_of(context, name) if name else None):
+                if effects.zero_grad:
+                    continue
+                calls = _direct_calls(loop)
+                steps = [call for call in calls if is_optimizer_step(call)]
+                if steps or any(is_backward(call) for call in calls):
+                    yield Hit(steps[0] if steps else loop, "the training loop calls backward() and step() but never "
+                              "zeroes gradients: they accumulate across steps; call optimizer.zero_grad()")
+
+
+class ZeroGradBeforeStep(Rule):
+    """## What it does
+    Finds `zero_grad()` called between `backward()` and `optimizer.step()`.
+
+    ## Why is this bad
+    The gradients that `backward()` just computed are erased before the optimizer uses them: every
+    step is a step with zero gradient (only weight decay and momentum move the weights).
+
+    ## Example
+    ```python
+    loss.backward()
+    optimizer.zero_grad()
+    optimizer.step()
+    ```
+
+    ## Use instead
+    ```python
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    ```
+    """
+
+    code = "RR402"
+    name = "zero-grad-before-step"
+    severity = Severity.ERROR
+    VALID = (FIT_LOOP + "        loss_fn(model(x), y).backward()\n        opt.step()\n        opt.zero_grad()\n",)
+    INVALID = (FIT_LOOP + "        loss_fn(model(x), y).backward()\n        opt.zero_grad()  # expect\n        opt.step()\n",)
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        finder = None
+        for name, scope in scopes(context):
+            for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
+                hit = self._misplaced(_direct_calls(loop))
+                if hit is not None:
+                    yield Hit(hit, "zero_grad() between backward() and step() erases the gradients before the "
+                                   "optimizer uses them; zero them before backward() or after step()")
+
+    def _misplaced(self, calls: list[ast.Call]) -> ast.Call | None:
+        pending: ast.Call | None = None  # a zero_grad seen after a backward
+        seen_backward = False
+        for call in calls:
+            if is_backward(call):
+                seen_backward, pending = True, None
+            elif is_zero_grad(call) and seen_backward:
+                pending = call
+            elif is_optimizer_step(call) and pending is not None:
+                zeroed, stepped = receiver(pending), _step_target(call)
+                if zeroed == stepped or "optim" not in zeroed.lower():
+                    return pending
+                pending = None
+        return None
+
+
+def _modulo_if(loop: ast.AST, call: ast.Call) -> ast.If | None:
+    """The `if i % k == 0:` inside the loop that guards `call`, if any."""
+    for node in walk_local(loop.body):  # type: ignore[attr-defined]
+        if isinstance(node, ast.If) and any(isinstance(n, ast.Mod) for n in ast.walk(node.test)) and \
+                any(n is call for n in ast.walk(node)):
+            return node
+    return None
+
+
+def _accumulates(loop: ast.AST, calls: list[ast.Call]) -> ast.Call | None:
+    """The guarded step of a gradient-accumulation loop: backward runs every iteration (outside the
+    `if i % k` block), step only inside it. (A GAN step every n_critic iterations backpropagates
+    inside the same block: not accumulation.)"""
+    for step in (call for call in calls if is_optimizer_step(call)):
+        guard = _modulo_if(loop, step)
+        if guard is None:
+            continue
+        inside = {id(n) for n in ast.walk(guard)}
+        backwards = [call for call in calls if is_backward(call)]
+        if backwards and all(id(call) not in inside for call in backwards):
+            return step
+    return None
+
+
+class UnscaledAccumulation(Rule):
+    """## What it does
+    Finds gradient accumulation — `optimizer.step()` only every k iterations
+    (`if (i + 1) % k == 0:`) — where the loss is never divided by k.
+
+    ## Why is this bad
+    Gradients of k micro-batches are summed, so the update is k times larger than the
+    equivalent large batch: the effective learning rate silently becomes `k * lr`.
+
+    ## Example
+    ```python
+    loss.backward()
+    if (i + 1) % accum == 0:
+        optimizer.step(); optimizer.zero_grad()
+    ```
+
+    ## Use instead
+    ```python
+    (loss / accum).backward()
+    ```
+    """
+
+    code = "RR403"
+    name = "unscaled-accumulation"
+    severity = Severity.WARNING
+    VALID = ("def fit(model, opt, loader, loss_fn, k):\n    for i, (x, y) in enumerate(loader):\n"
+             "        loss = loss_fn(model(x), y) / k\n        loss.backward()\n        if (i + 1) % k == 0:\n"
+             "            opt.step()\n            opt.zero_grad()\n",)
+    INVALID = ("def fit(model, opt, loader, loss_fn, k):\n    for i, (x, y) in enumerate(loader):\n"
+               "        loss = loss_fn(model(x), y)\n        loss.backward()\n        if (i + 1) % k == 0:\n"
+               "            opt.step()  # expect\n            opt.zero_grad()\n",)
+    VALID = VALID + ("def fit(gen, disc, opt_g, opt_d, loader, n_critic):\n    for i, z in enumerate(loader):\n"
+                     "        opt_d.zero_grad()\n        disc(z).mean().backward()\n        opt_d.step()\n"
+                     "        if i % n_critic == 0:\n            opt_g.zero_grad()\n            gen(z).mean().backward()\n"
+                     "            opt_g.step()\n",)
+
+    def check(self, context: LintContext) -> Iterator[Hit]:
+        finder = None
+        for name, scope in scopes(context):
+            for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
+                step = _accumulates(loop, _direct_calls(loop))
+                if step is None:
+                    continue
+                divides = any(isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, (ast.Div, ast.Mult))
+                              for n in walk_local(loop.body))
+                if not divides and "accumulate" not in ast.unparse(loop):
+                    yield Hit(step, "the optimizer steps every k iterations but the loss is not divided by k: "
+                                    "the update is k times too large; backward (loss / k)")
+
+
+
+
+RULES = [MissingZeroGrad, ZeroGradBeforeStep, UnscaledAccumulation]

@@ -1,0 +1,7 @@
+"""RR1xx: model structure — layers that are not registered, not built once, or never used."""
+
+from __future__ import annotations
+
+from repo_reader.lint.rules.structure import registration, waste
+
+RULES = [*registration.RULES, *waste.RULES]
