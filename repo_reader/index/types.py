@@ -139,14 +139,14 @@ class TypeIndex:
                 owner = self.owner_class(module, assign.scope)
                 if owner is None:
                     continue
-                key = (owner, assign.target[5:])
+                attribute = (owner, assign.target[5:])
                 if assign.kind in ("list", "dict", "tuple") or assign.kind == "append":
-                    changed |= self._set_container(key, found, assign)
-                elif key not in self.attributes:
-                    self.attributes[key] = found
+                    changed |= self._set_container(attribute, found, assign)
+                elif attribute not in self.attributes:
+                    self.attributes[attribute] = found
                     changed = True
                     if assign.children:
-                        changed |= self._set_container(key, found, assign)
+                        changed |= self._set_container(attribute, found, assign)
             elif "." not in assign.target:
                 key = (module, assign.scope, assign.target)
                 if key not in self.locals:

@@ -114,13 +114,13 @@ def _candidates(inputs: EntryInputs) -> list[_Candidate]:
                                     evidence=[Evidence("does its work at module level, with no __main__ guard", 20)]))
         _decorated(facts, found)
     for script in inputs.scripts:
-        facts = by_module.get(script.module)
-        function = _function(facts, script.function) if facts else None
-        if facts is None or function is None:
+        script_facts = by_module.get(script.module)
+        function = _function(script_facts, script.function) if script_facts else None
+        if script_facts is None or function is None:
             continue
-        path, line = facts.where(function.line)
-        found.append(_Candidate(path, line, function.col, f"{facts.module}.{script.function}",
-                                EntrySource.CONSOLE_SCRIPT, facts, function,
+        path, line = script_facts.where(function.line)
+        found.append(_Candidate(path, line, function.col, f"{script_facts.module}.{script.function}",
+                                EntrySource.CONSOLE_SCRIPT, script_facts, function,
                                 [Evidence(f"console script `{script.name}` in {script.source}", 30)],
                                 command=script.name))
     _merge_framework_entries(found)

@@ -28,9 +28,9 @@ def detect_frameworks(modules: tuple[ModuleFacts, ...], edges: tuple[CallEdge, .
                 if fact.target == prefix or fact.target.startswith(prefix + "."):
                     found.add(name)
     for edge in edges:
-        name = CALL_MARKERS.get(edge.callee)
-        if name:
-            found.add(name)
+        marker = CALL_MARKERS.get(edge.callee)
+        if marker:
+            found.add(marker)
     if any("torchrun" in text or "torch.distributed.launch" in text for text in texts.values()):
         found.add("DDP")
     return tuple(sorted(found))

@@ -43,7 +43,8 @@ def cache_key(data: bytes, path: str, module: str) -> str:
 def load(folder: Path, key: str) -> object | None:
     try:
         with open(folder / key[:2] / key, "rb") as handle:
-            return pickle.load(handle)
+            found: object = pickle.load(handle)
+            return found
     except Exception:  # a missing, truncated or stale entry is simply a miss
         return None
 

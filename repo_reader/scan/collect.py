@@ -6,6 +6,7 @@ Names are recorded as spelled; resolving them across files happens later, in `in
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 from repo_reader.scan.facts import (
     AssignFact, CallFact, DefFact, FieldFact, ImportFact, ModuleFacts, OptionFact, Param,
@@ -55,8 +56,7 @@ class Collector(ast.NodeVisitor):
         method = self._dispatch.get(kind)
         if method is None:
             name = "visit_" + kind.__name__
-            method = getattr(self, name) if hasattr(self, name) else (
-                self._skip if issubclass(kind, LEAVES) else self.generic_visit)
+            method = getattr(self, name, None) or (self._skip if issubclass(kind, LEAVES) else self.generic_visit)
             self._dispatch[kind] = method
         method(node)
 
@@ -74,7 +74,7 @@ class Collector(ast.NodeVisitor):
         pass
 
     def __init__(self, text: str, module: str, is_package: bool) -> None:
-        self._dispatch: dict[type, object] = {}
+        self._dispatch: dict[type, Callable[[ast.AST], None]] = {}
         self.source_lines = text.splitlines()
         self.module = module
         self.is_package = is_package
@@ -109,7 +109,7 @@ class Collector(ast.NodeVisitor):
             pieces += lines[start + 1 : end]
             pieces.append(lines[end].encode()[:end_col].decode(errors="replace"))
             raw = " ".join(piece.strip() for piece in pieces)
-        return raw if len(raw) <= limit else raw[: limit - 3] + "..."
+        return str(raw) if len(raw) <= limit else raw[: limit - 3] + "..."
 
     @property
     def current(self) -> str:
@@ -191,7 +191,7 @@ class Collector(ast.NodeVisitor):
                 self.visit(default)
         self.enter(node.name, "function", node.body)
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         qualname = ".".join([*self.scope, node.name])
@@ -250,7 +250,7 @@ class Collector(ast.NodeVisitor):
         self.generic_visit(node)
         self.loop_depth -= 1
 
-    visit_For = visit_While = visit_AsyncFor = loop  # type: ignore[assignment]
+    visit_For = visit_While = visit_AsyncFor = loop
 
     def visit_Return(self, node: ast.Return) -> None:
         if node.value is not None:
