@@ -43,3 +43,18 @@ def test_indirect_subclasses_are_models() -> None:
     # LayerNorm(nn.Module) is a model; a class deriving from a repo model is one too.
     assert classes.classes["model.LayerNorm"].framework == "torch"
     assert {info.qualname for info in classes.models()} >= {"model.GPT", "model.Block", "model.MLP"}
+
+
+def test_library_model_bases_from_timm_and_transformers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from repo_reader.api import analyse
+
+    (tmp_path / "models_vit.py").write_text(
+        "import timm.models.vision_transformer\nfrom transformers import BertPreTrainedModel\n"
+        "from timm.data import Mixup\n\n"
+        "class ViT(timm.models.vision_transformer.VisionTransformer):\n    pass\n\n"
+        "class Bert(BertPreTrainedModel):\n    pass\n\n"
+        "class NotAModel(Mixup):\n    pass\n")
+    classes = analyse(tmp_path, use_cache=False).classes.classes
+    assert classes["models_vit.ViT"].framework == "timm"
+    assert classes["models_vit.Bert"].framework == "transformers"
+    assert classes["models_vit.NotAModel"].framework is None

@@ -82,3 +82,12 @@ def test_many_files_are_parsed_in_parallel_with_the_same_result(tmp_path: Path) 
     scan = scan_repository(tmp_path, use_cache=False)
     assert len(scan.modules) == 80
     assert scan.modules[0].definitions[0].bases == ("torch.nn.Module",)
+
+
+def test_a_notebook_with_large_outputs_is_still_read(tmp_path: Path) -> None:
+    image = "A" * (2 * 1024 * 1024)  # a 2 MB embedded plot
+    cells = [{"cell_type": "code", "source": "import torch.nn as nn\nclass Net(nn.Module):\n    pass\n",
+              "outputs": [{"data": {"image/png": image}}]}]
+    (tmp_path / "big.ipynb").write_text(json.dumps({"cells": cells, "nbformat": 4}))
+    scan = scan_repository(tmp_path, use_cache=False)
+    assert [facts.path for facts in scan.modules] == ["big.ipynb"] and not scan.warnings

@@ -24,6 +24,8 @@ MODULE_ROOTS = {
     "diffusers.ModelMixin": "diffusers",
     "diffusers.models.modeling_utils.ModelMixin": "diffusers",
 }
+LIBRARY_MODULE_SUFFIXES = ("Model", "Module", "Block", "Layer", "Attention", "Embeddings", "Encoder", "Decoder",
+                           "Transformer", "Mlp", "MLP", "Head", "Norm", "Embed")
 NOT_MODULES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.Buffer"}
 DATASET_ROOTS = {
     "torch.utils.data.Dataset", "torch.utils.data.IterableDataset", "torch.utils.data.dataset.Dataset",
@@ -56,8 +58,13 @@ def external_module_framework(qualname: str) -> str | None:
         return None
     if qualname.startswith("torch.nn.") and qualname.rsplit(".", 1)[-1][:1].isupper():
         return "torch"
-    if qualname.startswith(("timm.", "transformers.")) and qualname.endswith(("Model", "Module", "Block")):
+    last = qualname.rsplit(".", 1)[-1]
+    if qualname.startswith(("timm.models.", "timm.layers.")) and last[:1].isupper():
+        return "timm"
+    if qualname.startswith(("timm.", "transformers.", "diffusers.")) and last.endswith(LIBRARY_MODULE_SUFFIXES):
         return qualname.split(".")[0]
+    if qualname.startswith("transformers.") and "For" in last and last[:1].isupper():
+        return "transformers"  # BertForSequenceClassification and friends
     return None
 
 

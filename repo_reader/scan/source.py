@@ -12,6 +12,7 @@ import tokenize
 from dataclasses import dataclass
 
 MAX_FILE_BYTES = 1024 * 1024  # generated tables and vendored blobs beyond this are skipped
+MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024  # notebooks carry their outputs (images): their code is what counts
 
 _MAGIC = re.compile(r"^\s*([%!?]|\w+\s*\?\s*$)")
 
@@ -75,18 +76,14 @@ def read_notebook(data: bytes) -> Source:
 
 
 def read_source(data: bytes, is_notebook: bool) -> Source:
-    if len(data) > MAX_FILE_BYTES:
-        raise Unreadable(f"file is {len(data) / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1024} KiB limit; skipped")
-    if is_notebook:
-        return read_notebook(data)
+    """Python files over 1 MiB are generated tables; a notebook's size is mostly outputs, so its code counts."""
+    if is_notebook and len(data) <= MAX_NOTEBOOK_BYTES:
+        source = read_notebook(data)
+        if len(source.text) > MAX_FILE_BYTES:
+            raise Unreadable(f"notebook code is {len(source.text) / 1e6:.1f} MB, over the 1024 KiB limit; skipped")
+        return source
+    limit = MAX_NOTEBOOK_BYTES if is_notebook else MAX_FILE_BYTES
+    if len(data) > limit:
+        raise Unreadable(f"file is {len(data) / 1e6:.1f} MB, over the {limit // 1024} KiB limit; skipped")
     text, note = decode_python(data)
     return Source(text, note=note)
-
-
-def notebook_position(source: Source, line: int) -> tuple[int, int]:
-    """(cell number, line within that cell) for a line of a notebook's joined text."""
-    cell_index = 0
-    for index, start in enumerate(source.cell_starts):
-        if start <= line:
-            cell_index = index
-    return source.cell_numbers[cell_index], line - source.cell_starts[cell_index] + 1
