@@ -253,7 +253,7 @@ class _Adam:
     def step(self, loss: torch.Tensor) -> None:
         for parameter in self.parameters:
             parameter.grad = None
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         self.steps += 1
         first, second = self.betas
         with torch.no_grad():

@@ -28,6 +28,8 @@ def term_scales(model: nn.Module, inputs: list[Any], loss: dict[str, Any], defau
     bound = dict(zip(loss["model_inputs"], inputs))
     with torch.no_grad():
         output = _first_tensor(model(*inputs))
+        if output is None:
+            return None
         for how, make in _target_ladder(output):
             scope = dict(namespace)
             scope.update({name: bound[name] if name in bound else make(output) for name in loss["batch"]})
@@ -63,10 +65,8 @@ def _namespace(model: nn.Module, loss: dict[str, Any], defaults: tuple[tuple[str
     return namespace
 
 
-def _target_ladder(output: torch.Tensor | None) -> Iterator[tuple[str, Targets]]:
+def _target_ladder(output: torch.Tensor) -> Iterator[tuple[str, Targets]]:
     """Targets for the names the model does not read: class indices first, then values like the output."""
-    if output is None:
-        return
     if output.dim() >= 2 and output.shape[-1] >= 2:
         classes = output.shape[-1]
         generator = torch.Generator().manual_seed(0)

@@ -90,7 +90,7 @@ def _loss_in_loop(tree: ast.Module, scope: ast.Module | ast.FunctionDef | ast.As
     terms, expression = _loss_terms(assignment, loss_name)
     if len(terms) < 2:
         return None
-    body = [s for s in before[:before.index(assignment)] if isinstance(s, (ast.Assign, ast.AnnAssign))]
+    body: Body = [s for s in before[:before.index(assignment)] if isinstance(s, (ast.Assign, ast.AnnAssign))]
     batch = tuple(_stored(loop.target))
     model_inputs = _model_inputs(body, model, set(batch))
     if not model_inputs:
@@ -139,6 +139,7 @@ def _assigns(statement: ast.stmt, name: str) -> bool:
 
 def _loss_terms(statement: ast.stmt, loss: str) -> tuple[list[ast.expr], str]:
     """`loss = a + w * b` → [a, w * b]; `loss += w * b` → [loss, w * b] (its value before the statement)."""
+    value: ast.expr
     if isinstance(statement, ast.AugAssign):
         if not isinstance(statement.op, (ast.Add, ast.Sub)):
             return [], ""
