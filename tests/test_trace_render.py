@@ -4,6 +4,7 @@ the CLI through typer's CliRunner (one child process)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -63,6 +64,22 @@ def test_rich_table_at_a_pinned_width() -> None:
     assert "m.py:3 → :9" in text and "never-called head" in text
 
 
+def test_narrow_console_puts_whole_locations_under_each_module() -> None:
+    trace = _stack(2)
+    deep = replace(trace.modules[3], defined_at=Location("models/backbones/resnet_blocks.py", 123),
+                   called_at=Location("models/backbones/resnet_blocks.py", 456))
+    trace = replace(trace, modules=trace.modules[:3] + (deep,) + trace.modules[4:])
+    console = Console(width=100, no_color=True, record=True, force_terminal=False)
+    render_trace_rich(ShapeTrace("repo", (trace,)), console)
+    lines = console.export_text().splitlines()
+    assert not any("Defined → called" in line for line in lines)
+    row = next(index for index, line in enumerate(lines) if line.lstrip().startswith("0-1: Block x 2"))
+    assert lines[row + 1].split()[0] == "m.py:3" and lines[row + 1].split()[1:3] == ["→", ":9"]
+    assert any(line.strip() == "models/backbones/resnet_blocks.py:123 → :456" for line in lines)
+    assert lines[row].split()[-2:] == ["144", "512"]  # Params and FLOPs whole beside it
+    assert max(len(line) for line in lines) <= 100
+
+
 def test_markdown_has_table_and_flags() -> None:
     text = render_trace_markdown(ShapeTrace("repo", (_stack(2),)))
     assert "| Module | Input | Output |" in text and "### Flags" in text and "`m.py:7`" in text
@@ -70,13 +87,16 @@ def test_markdown_has_table_and_flags() -> None:
 
 def test_cli_json_and_errors() -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["trace", str(ZOO), "--model", "small_cnn.SmallCNN", "--device", "meta",
+    result = runner.invoke(app, ["trace", str(ZOO), "--model", "small_cnn.SmallCNN", "--device", "fake",
                                  "--input", "x=1x3x64x64", "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     model = data["models"][0]
     assert data["schema_version"] == 1 and model["status"] == "ok"
-    assert model["modules"][0]["outputs"]["shape"] == [1, 10]
+    assert model["device"] == "fake" and model["device_notes"] == []  # --device fake alone: no meta, no cpu
+    outputs = model["modules"][0]["outputs"]
+    assert (outputs["shape"], outputs["dtype"], outputs["device"]) == ([1, 10], "float32", "fake")
+    assert next(m for m in model["modules"] if m["path"] == "conv1")["outputs"]["shape"] == [1, 8, 64, 64]
     assert model["input_attempts"][0]["source"] == "user"
     missing = runner.invoke(app, ["trace", str(ZOO), "--model", "NoSuchNet"])
     assert missing.exit_code == 2

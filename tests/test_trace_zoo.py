@@ -32,7 +32,11 @@ MODELS = {
     "failing_forward": "failing_forward.FailingForwardNet",
     "llama7b": "llama7b.Llama",
     "data_dependent": "data_dependent.DataDependentNet",
+    "smoke_main": "smoke_main.SmokeTestedNet",
+    "pretrained_hub": "pretrained.HubBackbone",
+    "pretrained_factory": "pretrained.PretrainedClassifier",
 }
+REGISTRY = Path(__file__).resolve().parent.parent / "fixtures" / "registry_config"
 
 
 @pytest.fixture(scope="session")
@@ -192,6 +196,45 @@ def test_data_dependent_falls_back_to_cpu(zoo: dict[str, ModelTrace]) -> None:
     assert trace.status is TraceStatus.OK and trace.device == "cpu"
     assert any("data-dependent" in note for note in trace.device_notes)
     assert [a.error is None for a in trace.input_attempts] == [False, False, True]
+
+
+def test_smoke_test_input_comes_before_first_layer_guesses(zoo: dict[str, ModelTrace]) -> None:
+    trace = zoo["smoke_main"]
+    assert trace.status is TraceStatus.OK
+    # the first-layer guesses (32, 224, 28, 64) would all fail at fc; the smoke test's input runs first
+    assert [(a.source, a.description, a.error) for a in trace.input_attempts] == [("repo-code", "2x3x48x48:float32", None)]
+    assert trace.input_attempts[0].reason == "as built in smoke_main.py:28 (`__main__` smoke test)"
+    assert out_shape(trace, "conv") == (2, 4, 24, 24) and out_shape(trace, "") == (2, 5)
+
+
+def test_pretrained_download_in_init_gets_random_weights(zoo: dict[str, ModelTrace]) -> None:
+    trace = zoo["pretrained_hub"]
+    assert trace.status is TraceStatus.OK and trace.construction is not None
+    assert trace.construction.notes == (
+        "pretrained weights not downloaded (https://example.invalid/weights/hub-backbone.pth): random weights used",)
+    assert trace.total_params == (3 * 8 * 9 + 8) + (8 * 10 + 10) and out_shape(trace, "") == (2, 10)
+
+
+def test_from_pretrained_builds_with_random_weights(zoo: dict[str, ModelTrace]) -> None:
+    trace = zoo["pretrained_factory"]
+    assert trace.status is TraceStatus.OK and trace.construction is not None
+    assert "pretrained_demo.py:11 with PretrainedClassifier.from_pretrained(...)" in trace.construction.method
+    assert [(a.name, a.value) for a in trace.construction.args] == [("name", "'classifier-base'"), ("num_classes", "3")]
+    assert any("classifier-base.pth): random weights used" in note for note in trace.construction.notes)
+    assert trace.input_attempts[0].reason == "as built in pretrained_demo.py:12 (repository code)"
+    assert out_shape(trace, "") == (4, 3)  # num_classes=3 from the call; batch 4 from the demo's input
+
+
+def test_registry_models_built_from_their_yaml_sections() -> None:
+    trace = trace_repository(REGISTRY, TraceOptions(models=("ResNetSmall", "ViTTiny"), timeout=60, jobs=2))
+    resnet, vit = trace.models
+    assert resnet.status is TraceStatus.OK and resnet.construction is not None
+    assert {a.name: a.value for a in resnet.construction.args} == {
+        "num_classes": "10", "widths": "[16, 32, 64]", "blocks_per_stage": "1"}
+    assert out_shape(resnet, "blocks") == (2, 64, 8, 8) and out_shape(resnet, "") == (2, 10)
+    assert vit.status is TraceStatus.OK and out_shape(vit, "blocks.0") == (2, 65, 64)  # 64 patches + a class token
+    # MultiheadAttention uses out_proj's weights without calling it: not flagged as never called
+    assert not [f for f in vit.flags if f.kind is FlagKind.NEVER_CALLED]
 
 
 def test_infinite_init_times_out() -> None:

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from repo_reader.model import ModelTrace, ShapeTrace, TraceStatus
 from repo_reader.render.trace_text import (Row, count_text, flops_text, location_text, module_tree,
                                            never_called, row_label, shape_text, walk, where_text)
 
 Say = Callable[[str], None]
-WIDE = 130  # narrower consoles get the table without the location column
+WIDE = 130  # narrower consoles get a location line under each module instead of a column
+_OTHER_COLUMNS = 40  # Input, Output, Params, FLOPs and padding at their narrowest useful width
 
 
 def render_trace_rich(trace: ShapeTrace, console: Console, *, expand: bool = False,
@@ -49,7 +52,7 @@ def _model(model: ModelTrace, console: Console, *, expand: bool, depth: int | No
     if model.failure is not None:
         _failure(model, say)
     if model.modules:
-        console.print(_table(model, expand=expand, depth=depth, locations=console.width >= WIDE))
+        console.print(_table(model, expand=expand, depth=depth, width=console.width))
         say(f"  total: {count_text(model.total_params)} parameters ({count_text(model.trainable_params)} trainable, "
             f"shared counted once), {flops_text(model.flops)}FLOPs ({flops_text(model.flops // 2)}MACs)")
     _flags(model, say)
@@ -75,18 +78,37 @@ def _failure(model: ModelTrace, say: Say) -> None:
         say(f"    [dim]{escape(line)}[/]")
 
 
-def _table(model: ModelTrace, *, expand: bool, depth: int | None, locations: bool) -> Table:
+def _table(model: ModelTrace, *, expand: bool, depth: int | None, width: int) -> Table:
+    """Wide consoles get a location column; narrow ones a dim location line under each module."""
+    locations = width >= WIDE
+    tree = module_tree(model, expand=expand, depth=depth)
+    rows = walk(tree) if tree else []
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     columns = [("Module", "left"), ("Input", "left"), ("Output", "left"), ("Params", "right"), ("FLOPs", "right")]
     if locations:
         columns.append(("Defined → called", "left"))
     for column, justify in columns:
-        table.add_column(column, justify=justify, overflow="fold",  # type: ignore[arg-type]
-                         no_wrap=column in ("Module", "Params", "FLOPs"))
-    tree = module_tree(model, expand=expand, depth=depth)
-    for row in walk(tree) if tree else []:
-        table.add_row(*_cells(row)[: len(columns)])
+        whole = column in ("Params", "FLOPs", "Defined → called")  # locations are never wrapped
+        table.add_column(column, justify=justify, overflow="fold", no_wrap=whole,  # type: ignore[arg-type]
+                         width=None if locations or column != "Module" else _module_width(rows, width))
+    for row in rows:
+        cells: list[RenderableType] = list(_cells(row))
+        if not locations and row.where:
+            cells[0] = Group(Text.from_markup(str(cells[0])), Text(_location_line(row), style="dim", no_wrap=True))
+        table.add_row(*cells[: len(columns)])
     return table
+
+
+def _location_line(row: Row) -> str:
+    return "  " * row.depth + row.where
+
+
+def _module_width(rows: list[Row], console_width: int) -> int:
+    """Wide enough for every location line (kept whole) while the other columns keep ~40 columns;
+    long labels wrap past 32 columns."""
+    locations = max((cell_len(_location_line(row)) for row in rows if row.where), default=0)
+    labels = max((cell_len("  " * row.depth + row_label(row)) + 13 for row in rows), default=0)  # " (not called)"
+    return max(min(max(locations, min(labels, 32)), console_width - _OTHER_COLUMNS), 16)
 
 
 def _cells(row: Row) -> list[str]:
@@ -98,8 +120,7 @@ def _cells(row: Row) -> list[str]:
         label += f" [dim](x{call.calls} calls)[/]"
     params = count_text(call.total_params * row.repeat) if call.total_params else "-"
     flops = flops_text(call.flops * row.repeat) if call.flops else "-"
-    where = where_text(call.defined_at, call.called_at)
-    return [label, escape(shape_text(call.inputs)), escape(shape_text(call.outputs)), params, flops, escape(where)]
+    return [label, escape(shape_text(call.inputs)), escape(shape_text(call.outputs)), params, flops, escape(row.where)]
 
 
 def _flags(model: ModelTrace, say: Say) -> None:

@@ -19,6 +19,11 @@ class Row:
     repeat: int
     children: tuple[Row, ...]
 
+    @property
+    def where(self) -> str:
+        """`net.py:12 → :30`: where the parent assigns this module and where it calls it."""
+        return where_text(self.call.defined_at, self.call.called_at)
+
 
 def shape_text(value: TracedValue | None) -> str:
     if value is None:

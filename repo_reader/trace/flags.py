@@ -28,6 +28,8 @@ def call_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locate,
         if not path or any(path.startswith(parent + ".") for parent in silent):
             continue
         ran = _modes_ran(model, path, records)
+        if _used_by_torch_parent(model, path, records):
+            ran = ran | set(records[path.rpartition(".")[0]].modes)
         missing = [mode for mode in modes if mode not in ran]
         if not missing:
             continue
@@ -39,6 +41,16 @@ def call_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locate,
             message = f"called in {', '.join(sorted(ran))} mode only; not exercised in {', '.join(missing)} mode"
             flags.append(TraceFlag(FlagKind.MODE_ONLY, path, locate(path), message))
     return flags
+
+
+def _used_by_torch_parent(model: nn.Module, path: str, records: dict[str, CallRecord]) -> bool:
+    """torch's own layers use some children's weights without calling them
+    (`MultiheadAttention.out_proj`): such a child counts as run when its parent ran."""
+    parent_path = path.rpartition(".")[0]
+    parent = model.get_submodule(parent_path)
+    containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+    return (type(parent).__module__.startswith("torch.nn.") and not isinstance(parent, containers)
+            and parent_path in records and bool(records[parent_path].modes))
 
 
 def plain_container_flags(model: nn.Module, locate_attribute: Callable[[nn.Module, str, str], Location | None]) -> list[TraceFlag]:

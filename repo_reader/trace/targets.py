@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from repo_reader.model import ConstructionSite, EntryKind, EntryPoint, ModelInfo, Option, RepoMap
+from repo_reader.trace.configs import NAME_KEYS, load_config, registry_key, section_naming
 from repo_reader.trace.usage import find_example_inputs, find_factory_site
 from repo_reader.trace.request import ArgSpec, InputSpec, SizeHint, TraceRequest
 
@@ -67,8 +68,14 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
         site = factory.site
     params = factory.parameters if factory else None
     args, notes = _site_arguments(model, site, entry, root, params) if site else ([], [])
+    key = registry_key(site.args) if site else None
+    config_entry = _config_entry(entry, repo_map) if key is not None else None
+    if key is not None and config_entry is not None:  # `MODELS.build(cfg.model)`: the section naming the key
+        args, notes = _registry_arguments(model, key, config_entry, root)
     args = _apply_overrides(args, parse_init(init))
     method = _method(site, entry, init)
+    if key is not None:
+        method += f", registry key {key!r}" + (f" (config of {config_entry.path})" if config_entry else "")
     if factory is not None:
         method = method.replace(" (", f" with {class_name}.{factory.method}(...) (", 1)
     sys_path = [str(root)] + ([str(root / "src")] if (root / "src").is_dir() else [])
@@ -124,7 +131,7 @@ def _site_arguments(model: ModelInfo, site: ConstructionSite, entry: EntryPoint 
                     factory_params: tuple[str, ...] | None = None) -> tuple[list[ArgSpec], list[str]]:
     """`factory_params`: the classmethod's parameters when a factory (`from_pretrained`) builds the model."""
     options = _options_by_dest(entry.options if entry else ())
-    config = _load_yaml(root, entry.config_path) if entry and entry.config_path else {}
+    config = load_config(root, entry.config_path) if entry and entry.config_path else {}
     params = [parameter_name(p) for p in model.init_params if not p.startswith("*")]
     defaults = {parameter_name(p) for p in model.init_params if "=" in p}
     if factory_params is not None:
@@ -141,6 +148,35 @@ def _site_arguments(model: ModelInfo, site: ConstructionSite, entry: EntryPoint 
                          f"the constructor's default for `{name}` is used")
         else:
             specs.append(ArgSpec(name, text, "construction site (evaluated in the child)", True))
+    return specs, notes
+
+
+def _config_entry(entry: EntryPoint | None, repo_map: RepoMap) -> EntryPoint | None:
+    """The entry point whose config to read: the site's own, else the best-ranked one that loads a config."""
+    if entry is not None and entry.config_path:
+        return entry
+    ranked = sorted(repo_map.entry_points, key=lambda e: (e.kind != EntryKind.TRAIN, e.rank))
+    return next((e for e in ranked if e.config_path), None)
+
+
+def _registry_arguments(model: ModelInfo, key: str, entry: EntryPoint, root: Path) -> tuple[list[ArgSpec], list[str]]:
+    """Keyword arguments from the config section that names `key`, as `Registry.build(cfg)` passes them."""
+    assert entry.config_path is not None
+    found = section_naming(root, entry.config_path, key)
+    if found is None:
+        return [], [f"no section of {entry.config_path} names {key!r}: the constructor's defaults are used"]
+    section, where = found
+    params = {parameter_name(p) for p in model.init_params}
+    open_ended = any(p.startswith("**") for p in model.init_params)
+    specs, notes = [], []
+    for name, value in section.items():
+        if name in NAME_KEYS:
+            continue
+        if name not in params and not open_ended:
+            notes.append(f"`{name}` in {where} is not a parameter of {model.qualname.rpartition('.')[2]}: left out")
+            continue
+        spec = _value_spec(value)
+        specs.append(ArgSpec(name, spec.value, where, spec.is_expression))
     return specs, notes
 
 
@@ -232,20 +268,3 @@ def _lookup(config: dict[str, Any], keys: list[str]) -> Any:
             return _MISSING
         node = node[key]
     return node
-
-
-def _load_yaml(root: Path, config_path: str) -> dict[str, Any]:
-    try:
-        import yaml  # optional: only to read a YAML config the entry point loads
-    except ImportError:
-        return {}
-    path = root / config_path
-    candidates = [path, path.with_suffix(".yaml"), path.with_suffix(".yml")]
-    for candidate in candidates:
-        if candidate.is_file():
-            try:
-                loaded = yaml.safe_load(candidate.read_text(encoding="utf-8"))
-            except (yaml.YAMLError, OSError):
-                return {}
-            return loaded if isinstance(loaded, dict) else {}
-    return {}

@@ -148,10 +148,13 @@ class _Tracer:
         recorder = Recorder(model, cuda=plan.name == "cuda")
         counter = ModuleFlopCounter(recorder.stack)
         try:
-            recorder.attach()
             with plan.active(default_device=default_device):
                 args, kwargs = candidate.build(plan.device)
                 model.eval()
+                if plan.name == "cuda":  # warm-up: context, kernel loading and autotuning stay out of the timings
+                    with torch.no_grad():
+                        model(*args, **kwargs)
+                recorder.attach()
                 with torch.no_grad(), counter:
                     model(*args, **kwargs)
                 train_flags, ran_train = self._train_pass(model, recorder, args, kwargs)
