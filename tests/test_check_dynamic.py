@@ -70,7 +70,7 @@ def test_loss_slice_is_the_loop_body_up_to_the_loss() -> None:
     assert found.body == ("logits = model(x)", "ce = criterion(logits, y)",
                           "penalty = args.logit_penalty * logits.pow(2).mean()")
     assert found.setup == ("criterion = nn.CrossEntropyLoss()",)
-    assert (found.batch, found.model_inputs, found.model, found.namespaces) == (("x", "y"), ("x",), "model",
+    assert (found.batch, found.model_inputs, found.models, found.namespaces) == (("x", "y"), ("x",), ("model",),
                                                                                 ("args",))
     clean = FIXTURES / "dynamic_clean"
     clean_map = load_map(clean)
@@ -134,6 +134,60 @@ def test_balanced_terms_added_in_place_are_measured_and_silent(tmp_path: Path) -
                                                               ("criterion = nn.CrossEntropyLoss()",))
     findings, warnings = run_health_checks(tmp_path)
     assert warnings == () and [f.code for f in findings] == []
+
+
+CALLED_TRAIN = """import argparse
+
+import torch
+from torch import nn
+
+from net import Net
+
+
+def train_one_epoch(model, loader, optimizer, criterion, device, weight):
+    model.train()
+    for batch in loader:
+        images, labels = batch
+        images, labels = images.to(device), labels.to(device)
+        logits = model(images)
+        loss = criterion(logits, labels) + weight * logits.pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reg", type=float, default=1000.0)
+    args = parser.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    net = Net().to(device)
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    for epoch in range(3):
+        train_one_epoch(net, [], optimizer, criterion, device, weight=args.reg)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_loop_in_a_function_called_with_the_model(tmp_path: Path) -> None:
+    (tmp_path / "net.py").write_text(BALANCED_MODEL)
+    (tmp_path / "train.py").write_text(CALLED_TRAIN)
+    repo_map = load_map(tmp_path, use_cache=False)
+    found = find_loss_slice(select_models(repo_map, ())[0], repo_map, tmp_path)
+    assert found is not None and (found.line, found.col) == (15, 9)
+    assert found.terms == ("criterion(logits, labels)", "weight * logits.pow(2).mean()")
+    assert found.setup == ("device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')",
+                           "criterion = nn.CrossEntropyLoss()", "criterion = criterion", "device = device",
+                           "weight = args.reg")
+    assert (found.batch, found.model_inputs, found.models, found.namespaces) == (
+        ("images", "labels"), ("images",), ("model", "net"), ("args",))
+    findings, warnings = run_health_checks(tmp_path)
+    assert warnings == () and [(f.path, f.line, f.code) for f in findings] == [("train.py", 15, "RR452")]
+    assert "`weight * logits.pow(2).mean()` ≈ " in findings[0].message
 
 
 def test_clean_twin_is_silent() -> None:

@@ -56,7 +56,7 @@ def _namespace(model: nn.Module, loss: dict[str, Any], defaults: tuple[tuple[str
             continue
     options = SimpleNamespace(**{dest: json.loads(value) for dest, value in defaults})
     namespace.update({name: options for name in loss["namespaces"]})
-    namespace[loss["model"]] = model
+    namespace.update({name: model for name in loss["models"]})
     try:
         for source in loss["setup"]:
             exec(compile(source, path, "exec"), namespace)

@@ -14,6 +14,8 @@ from pathlib import Path
 from repo_reader.model import EntryKind, ModelInfo, RepoMap
 
 Body = list[ast.stmt]
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+Scope = ast.Module | FunctionNode
 _NAMESPACES = {"args", "opt", "opts", "options", "cfg", "config", "conf", "hparams", "flags", "hp", "params"}
 _PREAMBLE = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -32,7 +34,7 @@ class LossSlice:
     body: tuple[str, ...]  # the loop's assignments before the loss; the terms are evaluated after them
     batch: tuple[str, ...]  # names the loop binds from the data (`x`, `y`)
     model_inputs: tuple[str, ...]  # the batch names passed to the model, in order
-    model: str  # the variable holding the model
+    models: tuple[str, ...]  # the variables holding the model, the one the loop calls first
     namespaces: tuple[str, ...]  # variables holding parsed options (`args`), filled from their defaults
 
 
@@ -54,15 +56,89 @@ def find_loss_slice(model: ModelInfo, repo_map: RepoMap, root: Path) -> LossSlic
 
 
 def _slice_in(tree: ast.Module, path: str, model_line: int) -> LossSlice | None:
-    functions = (node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    functions = [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
     for scope in [tree, *functions]:
-        model = _model_variable(scope.body, model_line)
-        if model is None:
-            continue
         for loop in (node for node in ast.walk(scope) if isinstance(node, ast.For)):
-            found = _loss_in_loop(tree, scope, loop, model, path)
-            if found is not None:
-                return found
+            loss = _loss_statement(loop)
+            source = _model_source(tree, functions, scope, model_line) if loss else None
+            if loss is not None and source is not None:
+                found = _slice(tree, path, scope, loss, source)
+                if found is not None:
+                    return found
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Loss:
+    """The loss statement of one loop: `loss = a + b` (or `loss += b`) and the assignments before it."""
+
+    loop: ast.For
+    statement: ast.stmt
+    terms: list[ast.expr]
+    expression: str
+    body: Body
+    batch: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelSource:
+    """Where the loop's model variable comes from: built in the loop's own scope, or passed in by a
+    call (`train(args, model, loader)`) whose arguments `bindings` evaluates in the caller's scope."""
+
+    name: str  # as the loop calls it
+    aliases: tuple[str, ...]  # every variable that holds the model
+    caller: Scope | None = None
+    call_line: int = 0
+    bindings: tuple[tuple[str, ast.expr], ...] = ()  # (parameter, argument)
+
+
+def _loss_statement(loop: ast.For) -> _Loss | None:
+    statements = _flat(loop.body)
+    backward = next((s for s in statements if _backward_receiver(s)), None)
+    if backward is None:
+        return None
+    loss_name = _backward_receiver(backward)
+    before = statements[:statements.index(backward)]
+    statement = next((s for s in reversed(before) if _assigns(s, loss_name)), None)
+    if statement is None:
+        return None
+    terms, expression = _loss_terms(statement, loss_name)
+    if len(terms) < 2:
+        return None
+    body: Body = [s for s in before[:before.index(statement)] if isinstance(s, (ast.Assign, ast.AnnAssign))]
+    batch = _stored(loop.target)
+    for unpacking in [s for s in body if _unpacks(s, batch)]:  # `x, y = batch`
+        assert isinstance(unpacking, ast.Assign) and isinstance(unpacking.value, ast.Name)
+        batch = [name for name in batch if name != unpacking.value.id] + _stored(unpacking.targets[0])
+        body.remove(unpacking)
+    return _Loss(loop, statement, terms, expression, body, tuple(batch))
+
+
+def _unpacks(statement: ast.stmt, batch: list[str]) -> bool:
+    return isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+        isinstance(statement.targets[0], ast.Tuple) and isinstance(statement.value, ast.Name) and \
+        statement.value.id in batch
+
+
+def _model_source(tree: ast.Module, functions: list[FunctionNode], scope: Scope, line: int) -> _ModelSource | None:
+    """The model built on the construction site's `line` in `scope`, or passed to `scope` by its caller."""
+    here = _model_variable(scope.body, line)
+    if here is not None:
+        return _ModelSource(here, (here,))
+    if isinstance(scope, ast.Module):
+        return None
+    parameters = [argument.arg for argument in scope.args.posonlyargs + scope.args.args]
+    for caller in [tree, *functions]:
+        model = _model_variable(caller.body, line)
+        calls = [node for node in ast.walk(caller) if isinstance(node, ast.Call) and
+                 isinstance(node.func, ast.Name) and node.func.id == scope.name] if model else []
+        for call in calls:
+            bindings = list(zip(parameters, call.args))
+            bindings += [(keyword.arg, keyword.value) for keyword in call.keywords if keyword.arg in parameters]
+            passed = [name for name, value in bindings if isinstance(value, ast.Name) and value.id == model]
+            if model and passed:
+                return _ModelSource(passed[0], (passed[0], model), caller, call.lineno,
+                                    tuple((name, value) for name, value in bindings if name != passed[0]))
     return None
 
 
@@ -76,34 +152,34 @@ def _model_variable(body: Body, line: int) -> str | None:
     return None
 
 
-def _loss_in_loop(tree: ast.Module, scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, loop: ast.For,
-                  model: str, path: str) -> LossSlice | None:
-    statements = _flat(loop.body)
-    backward = next((s for s in statements if _backward_receiver(s)), None)
-    if backward is None:
-        return None
-    loss_name = _backward_receiver(backward)
-    before = statements[:statements.index(backward)]
-    assignment = next((s for s in reversed(before) if _assigns(s, loss_name)), None)
-    if assignment is None:
-        return None
-    terms, expression = _loss_terms(assignment, loss_name)
-    if len(terms) < 2:
-        return None
-    body: Body = [s for s in before[:before.index(assignment)] if isinstance(s, (ast.Assign, ast.AnnAssign))]
-    batch = tuple(_stored(loop.target))
-    model_inputs = _model_inputs(body, model, set(batch))
+def _slice(tree: ast.Module, path: str, scope: Scope, loss: _Loss, model: _ModelSource) -> LossSlice | None:
+    model_inputs = _model_inputs(loss.body, model.name, set(loss.batch))
     if not model_inputs:
         return None
-    module_names = _module_names(tree)
-    known = set(batch) | {model} | module_names | set(dir(builtins))
-    setup, namespaces = _setup(scope.body, loop, _free([*body, assignment]) - known, known)
-    if setup is None:
+    outer = _module_names(tree) | set(dir(builtins))
+    parameters = {name for name, _ in model.bindings}
+    known = set(loss.batch) | {model.name} | outer | parameters
+    inner, namespaces = _setup(scope.body, loss.loop.lineno, _free([*loss.body, loss.statement]) - known, known)
+    if inner is None:
         return None
+    used = _free([*loss.body, loss.statement, *inner]) & parameters
+    bindings: Body = [ast.Assign([ast.Name(name, ast.Store())], value, lineno=model.call_line)
+                      for name, value in model.bindings if name in used]
+    caller: Body = []
+    if model.caller is not None:
+        wanted = {node.id for binding in bindings for node in ast.walk(binding)
+                  if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+        found, outer_namespaces = _setup(model.caller.body, model.call_line, wanted - outer - set(model.aliases),
+                                         outer | set(model.aliases))
+        if found is None:
+            return None
+        caller, namespaces = found, namespaces | outer_namespaces
     preamble = [ast.unparse(s) for s in tree.body if isinstance(s, _PREAMBLE)]
-    return LossSlice(path, assignment.lineno, assignment.col_offset + 1, expression,
-                     tuple(ast.unparse(term) for term in terms), tuple(preamble), tuple(setup),
-                     tuple(ast.unparse(s) for s in body), batch, model_inputs, model, tuple(sorted(namespaces)))
+    return LossSlice(path, loss.statement.lineno, loss.statement.col_offset + 1, loss.expression,
+                     tuple(ast.unparse(term) for term in loss.terms), tuple(preamble),
+                     tuple(ast.unparse(s) for s in [*caller, *bindings, *inner]),
+                     tuple(ast.unparse(s) for s in loss.body), loss.batch, model_inputs, model.aliases,
+                     tuple(sorted(namespaces)))
 
 
 def _flat(body: Body) -> Body:
@@ -204,10 +280,10 @@ def _is_statement_target(statement: ast.stmt, name: ast.Name) -> bool:
     return any(name in ast.walk(target) for target in targets)
 
 
-def _setup(scope_body: Body, loop: ast.For, wanted: set[str], known: set[str]) -> tuple[list[str] | None, set[str]]:
-    """The assignments before the loop that define `wanted` (and what they need), in source order;
+def _setup(scope_body: Body, before_line: int, wanted: set[str], known: set[str]) -> tuple[Body | None, set[str]]:
+    """The assignments before `before_line` that define `wanted` (and what they need), in source order;
     option namespaces (`args = parser.parse_args()`) are filled from defaults in the child instead."""
-    earlier = [s for s in _flat(scope_body) if s.lineno < loop.lineno and isinstance(s, ast.Assign)]
+    earlier = [s for s in _flat(scope_body) if s.lineno < before_line and isinstance(s, ast.Assign)]
     chosen: list[ast.Assign] = []
     namespaces: set[str] = set()
     pending = set(wanted)
@@ -223,8 +299,7 @@ def _setup(scope_body: Body, loop: ast.For, wanted: set[str], known: set[str]) -
         elif definition not in chosen:
             chosen.append(definition)
             pending |= _free([definition]) - known - namespaces - {t for s in chosen for t in _stored_targets(s)}
-    chosen.sort(key=lambda s: s.lineno)
-    return [ast.unparse(s) for s in chosen], namespaces
+    return sorted(chosen, key=lambda s: s.lineno), namespaces
 
 
 def _parses_options(value: ast.expr) -> bool:
