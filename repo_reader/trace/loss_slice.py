@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repo_reader.model import EntryKind, ModelInfo, RepoMap
+from repo_reader.trace.slicing import Body, assigns, defining_assignments, flat, free_names, stored_names
 
-Body = list[ast.stmt]
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 Scope = ast.Module | FunctionNode
-_NAMESPACES = {"args", "opt", "opts", "options", "cfg", "config", "conf", "hparams", "flags", "hp", "params"}
 _PREAMBLE = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -93,23 +92,23 @@ class _ModelSource:
 
 
 def _loss_statement(loop: ast.For) -> _Loss | None:
-    statements = _flat(loop.body)
+    statements = flat(loop.body)
     backward = next((s for s in statements if _backward_receiver(s)), None)
     if backward is None:
         return None
     loss_name = _backward_receiver(backward)
     before = statements[:statements.index(backward)]
-    statement = next((s for s in reversed(before) if _assigns(s, loss_name)), None)
+    statement = next((s for s in reversed(before) if assigns(s, loss_name)), None)
     if statement is None:
         return None
     terms, expression = _loss_terms(statement, loss_name)
     if len(terms) < 2:
         return None
     body: Body = [s for s in before[:before.index(statement)] if isinstance(s, (ast.Assign, ast.AnnAssign))]
-    batch = _stored(loop.target)
+    batch = stored_names(loop.target)
     for unpacking in [s for s in body if _unpacks(s, batch)]:  # `x, y = batch`
         assert isinstance(unpacking, ast.Assign) and isinstance(unpacking.value, ast.Name)
-        batch = [name for name in batch if name != unpacking.value.id] + _stored(unpacking.targets[0])
+        batch = [name for name in batch if name != unpacking.value.id] + stored_names(unpacking.targets[0])
         body.remove(unpacking)
     return _Loss(loop, statement, terms, expression, body, tuple(batch))
 
@@ -144,7 +143,7 @@ def _model_source(tree: ast.Module, functions: list[FunctionNode], scope: Scope,
 
 def _model_variable(body: Body, line: int) -> str | None:
     """`model = Net(...)` (or `Net(...).to(device)`) on the construction site's line."""
-    for statement in _flat(body):
+    for statement in flat(body):
         if isinstance(statement, ast.Assign) and statement.lineno <= line <= (statement.end_lineno or line):
             target = statement.targets[0]
             if isinstance(target, ast.Name) and isinstance(statement.value, ast.Call):
@@ -159,18 +158,19 @@ def _slice(tree: ast.Module, path: str, scope: Scope, loss: _Loss, model: _Model
     outer = _module_names(tree) | set(dir(builtins))
     parameters = {name for name, _ in model.bindings}
     known = set(loss.batch) | {model.name} | outer | parameters
-    inner, namespaces = _setup(scope.body, loss.loop.lineno, _free([*loss.body, loss.statement]) - known, known)
+    wanted = free_names([*loss.body, loss.statement]) - known
+    inner, namespaces = defining_assignments(scope.body, loss.loop.lineno, wanted, known)
     if inner is None:
         return None
-    used = _free([*loss.body, loss.statement, *inner]) & parameters
+    used = free_names([*loss.body, loss.statement, *inner]) & parameters
     bindings: Body = [ast.Assign([ast.Name(name, ast.Store())], value, lineno=model.call_line)
                       for name, value in model.bindings if name in used]
     caller: Body = []
     if model.caller is not None:
+        known = outer | set(model.aliases)
         wanted = {node.id for binding in bindings for node in ast.walk(binding)
-                  if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-        found, outer_namespaces = _setup(model.caller.body, model.call_line, wanted - outer - set(model.aliases),
-                                         outer | set(model.aliases))
+                  if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} - known
+        found, outer_namespaces = defining_assignments(model.caller.body, model.call_line, wanted, known)
         if found is None:
             return None
         caller, namespaces = found, namespaces | outer_namespaces
@@ -180,18 +180,6 @@ def _slice(tree: ast.Module, path: str, scope: Scope, loss: _Loss, model: _Model
                      tuple(ast.unparse(s) for s in [*caller, *bindings, *inner]),
                      tuple(ast.unparse(s) for s in loss.body), loss.batch, model_inputs, model.aliases,
                      tuple(sorted(namespaces)))
-
-
-def _flat(body: Body) -> Body:
-    """Statements in order, entering `with` and `try` blocks (not branches or inner loops)."""
-    found: Body = []
-    for statement in body:
-        found.append(statement)
-        if isinstance(statement, (ast.With, ast.AsyncWith)):
-            found.extend(_flat(statement.body))
-        elif isinstance(statement, ast.Try):
-            found.extend(_flat(statement.body))
-    return found
 
 
 def _backward_receiver(statement: ast.stmt) -> str:
@@ -204,13 +192,6 @@ def _backward_receiver(statement: ast.stmt) -> str:
             receiver.func.attr == "scale" and len(receiver.args) == 1:
         receiver = receiver.args[0]
     return receiver.id if isinstance(receiver, ast.Name) else ""
-
-
-def _assigns(statement: ast.stmt, name: str) -> bool:
-    if isinstance(statement, ast.Assign):
-        return any(isinstance(target, ast.Name) and target.id == name for target in statement.targets)
-    return isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name) and \
-        statement.target.id == name
 
 
 def _loss_terms(statement: ast.stmt, loss: str) -> tuple[list[ast.expr], str]:
@@ -235,10 +216,6 @@ def _terms(node: ast.expr) -> list[ast.expr]:
     return [node]
 
 
-def _stored(target: ast.expr) -> list[str]:
-    return [node.id for node in ast.walk(target) if isinstance(node, ast.Name)]
-
-
 def _model_inputs(body: Body, model: str, batch: set[str]) -> tuple[str, ...]:
     """The batch names in the first `model(x, ...)` call, when every argument is one."""
     for node in (n for statement in body for n in ast.walk(statement)):
@@ -260,52 +237,3 @@ def _module_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def _free(statements: Body) -> set[str]:
-    """Names read before the statements themselves bind them."""
-    bound: set[str] = set()
-    free: set[str] = set()
-    for statement in statements:
-        local = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-                 and not _is_statement_target(statement, n)}  # comprehension variables
-        local |= {a.arg for n in ast.walk(statement) if isinstance(n, ast.Lambda) for a in n.args.args}
-        free |= {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} \
-            - bound - local
-        bound |= local | {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    return free
-
-
-def _is_statement_target(statement: ast.stmt, name: ast.Name) -> bool:
-    targets = statement.targets if isinstance(statement, ast.Assign) else \
-        [statement.target] if isinstance(statement, (ast.AnnAssign, ast.AugAssign)) else []
-    return any(name in ast.walk(target) for target in targets)
-
-
-def _setup(scope_body: Body, before_line: int, wanted: set[str], known: set[str]) -> tuple[Body | None, set[str]]:
-    """The assignments before `before_line` that define `wanted` (and what they need), in source order;
-    option namespaces (`args = parser.parse_args()`) are filled from defaults in the child instead."""
-    earlier = [s for s in _flat(scope_body) if s.lineno < before_line and isinstance(s, ast.Assign)]
-    chosen: list[ast.Assign] = []
-    namespaces: set[str] = set()
-    pending = set(wanted)
-    while pending:
-        name = pending.pop()
-        definition = next((s for s in reversed(earlier) if _assigns(s, name)), None)
-        if definition is not None and _parses_options(definition.value):
-            namespaces.add(name)
-        elif definition is None and name in _NAMESPACES:
-            namespaces.add(name)
-        elif definition is None:
-            return None, set()
-        elif definition not in chosen:
-            chosen.append(definition)
-            pending |= _free([definition]) - known - namespaces - {t for s in chosen for t in _stored_targets(s)}
-    return sorted(chosen, key=lambda s: s.lineno), namespaces
-
-
-def _parses_options(value: ast.expr) -> bool:
-    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
-        value.func.attr in ("parse_args", "parse_known_args")
-
-
-def _stored_targets(statement: ast.Assign) -> list[str]:
-    return [name for target in statement.targets for name in _stored(target)]
