@@ -75,9 +75,6 @@ class CallResolver:
                 return found
         if head == "super()" and owner and rest:
             return self._on_super(owner, rest)
-        nested = self._nested_definition(module, call.scope, text)
-        if nested:
-            return nested, True, "call"
         if head.endswith("()") and head != "super()":  # `TrainLoop(...).run_loop()`
             built = self.types.type_of_callee(module, call.scope, head[:-2])
             if built and rest and "." not in rest:
@@ -88,6 +85,10 @@ class CallResolver:
         if held:
             return self._on_instance(held, rest)
         found_symbol = self.symbols.resolve(module, text)
+        if not found_symbol.resolved:
+            nested = self._nested_definition(module, call.scope, text)
+            if nested:
+                return nested, True, "call"
         if found_symbol.qualname in self.classes.classes:
             init = self.classes.find_method(found_symbol.qualname, "__init__")
             return init or found_symbol.qualname, True, "construct"
