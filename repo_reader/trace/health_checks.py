@@ -40,6 +40,9 @@ class Batch:
 
 
 class Health:
+    """The checks on one built model: `run` calls it on the input that worked (batch 2), `fixed` is
+    the same input with FIXED_SAMPLES rows, for the losses and the overfitting test."""
+
     def __init__(self, model: nn.Module, run: Call, root: Path, where: Callable[[str], tuple[str, int, int]],
                  described_input: str, fixed: Batch | None = None) -> None:
         self.model, self.run, self.root, self.where = model, run, root, where
@@ -53,8 +56,8 @@ class Health:
         path, line, col = location or self.where(module)
         check = dynamic_check(code)
         self.found.append({"code": code, "name": check.name, "severity": str(check.severity), "message": message,
-                           "path": path,
-                           "line": line, "col": col, "detail": f"{detail}; input {described_input or self.input}"})
+                           "path": path, "line": line, "col": col,
+                           "detail": f"{detail}; input {described_input or self.input}"})
 
     def all(self, loss: dict[str, Any] | None = None,
             defaults: tuple[tuple[str, str], ...] = ()) -> list[dict[str, Any]]:
@@ -158,8 +161,7 @@ class Health:
             if ratio > MAX_SCALE_RATIO or ratio < 1 / (MAX_SCALE_RATIO * 10):
                 self.report("RR453", f"`{name}.weight` has std {ratio / math.sqrt(fan_in):.4g}, "
                             f"{ratio:.1f}/sqrt(fan_in) for fan-in {fan_in} (default init gives ~0.58/sqrt(fan_in))",
-                            name,
-                            "weight statistics after construction")
+                            name, "weight statistics after construction")
 
     # -- loss terms whose scales differ by more than 100x -------------------------------------------
     def loss_terms(self, loss: dict[str, Any], defaults: tuple[tuple[str, str], ...]) -> None:
