@@ -30,13 +30,20 @@ MODELS = {
     "argparse_model": "argparse_model.models.MLP",
     "needs_missing_pkg": "needs_missing_pkg.FlashBlock",
     "failing_forward": "failing_forward.FailingForwardNet",
-    "llama7b": "llama7b.Llama",
     "data_dependent": "data_dependent.DataDependentNet",
     "smoke_main": "smoke_main.SmokeTestedNet",
     "pretrained_hub": "pretrained.HubBackbone",
     "pretrained_factory": "pretrained.PretrainedClassifier",
 }
 REGISTRY = Path(__file__).resolve().parent.parent / "fixtures" / "registry_config"
+
+
+@pytest.fixture(scope="session")
+def llama() -> tuple[ModelTrace, float]:
+    """The 7B model traced alone, with the whole `trace_repository` call timed."""
+    started = time.perf_counter()
+    trace = trace_repository(ZOO, TraceOptions(models=("llama7b.Llama",), device="meta", backward=True, timeout=60))
+    return trace.models[0], time.perf_counter() - started
 
 
 @pytest.fixture(scope="session")
@@ -176,19 +183,18 @@ def test_failing_forward_reports_the_line(zoo: dict[str, ModelTrace]) -> None:
     assert all(a.error for a in trace.input_attempts)
 
 
-def test_llama_7b_on_meta(zoo: dict[str, ModelTrace]) -> None:
-    trace = zoo["llama7b"]
+def test_llama_7b_on_meta(llama: tuple[ModelTrace, float]) -> None:
+    trace, _ = llama
     assert trace.status is TraceStatus.OK and trace.device == "meta"
     assert trace.total_params == 6_738_415_616
     assert out_shape(trace, "") == (2, 2048, 32000)
     assert module(trace, "layers.31").calls == 1
 
 
-def test_llama_7b_traces_fast() -> None:
-    started = time.perf_counter()
-    trace = trace_repository(ZOO, TraceOptions(models=("llama7b.Llama",), device="meta", timeout=60))
-    assert trace.models[0].status is TraceStatus.OK
-    assert time.perf_counter() - started < 15  # measured ~3.5 s, most of it importing torch
+def test_llama_7b_traces_fast(llama: tuple[ModelTrace, float]) -> None:
+    trace, seconds = llama
+    assert trace.status is TraceStatus.OK
+    assert seconds < 15  # measured ~3.5 s, most of it importing torch
 
 
 def test_data_dependent_falls_back_to_cpu(zoo: dict[str, ModelTrace]) -> None:
@@ -246,15 +252,15 @@ def test_infinite_init_times_out() -> None:
     assert time.perf_counter() - started < 15
 
 
-@pytest.mark.parametrize("name", sorted(set(MODELS) - {"llama7b"}))
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_json_snapshot(zoo: dict[str, ModelTrace], name: str, snapshot: Callable[[str, str], None]) -> None:
     text = render_trace_json(ShapeTrace(root="trace_zoo", models=(zoo[name],)))
     assert json.loads(text)["schema_version"] == 1
     snapshot(f"trace/{name}.json", text)
 
 
-def test_llama_markdown_snapshot_folds_blocks(zoo: dict[str, ModelTrace], snapshot: Callable[[str, str], None]) -> None:
-    text = render_trace_markdown(ShapeTrace(root="trace_zoo", models=(zoo["llama7b"],)))
+def test_llama_markdown_snapshot_folds_blocks(llama: tuple[ModelTrace, float], snapshot: Callable[[str, str], None]) -> None:
+    text = render_trace_markdown(ShapeTrace(root="trace_zoo", models=(llama[0],)))
     assert "0-31: TransformerBlock x 32" in text
     snapshot("trace/llama7b.md", text)  # the JSON (400+ modules) is checked by assertions instead
 

@@ -147,6 +147,10 @@ class _Tracer:
         modes = {module: module.training for module in model.modules()}
         recorder = Recorder(model, cuda=plan.name == "cuda")
         counter = ModuleFlopCounter(recorder.stack)
+        fastpath = torch.backends.mha.get_fastpath_enabled()
+        # the fused attention kernel of MultiheadAttention in eval mode has no FLOP formula and skips
+        # out_proj's hooks: trace the same computation the unfused way, on every device alike
+        torch.backends.mha.set_fastpath_enabled(False)
         try:
             with plan.active(default_device=default_device):
                 args, kwargs = candidate.build(plan.device)
@@ -160,6 +164,7 @@ class _Tracer:
                 train_flags, ran_train = self._train_pass(model, recorder, args, kwargs)
         finally:
             recorder.detach()
+            torch.backends.mha.set_fastpath_enabled(fastpath)
             for module, training in modes.items():
                 module.training = training
         return self._assemble(model, plan, recorder, counter, train_flags, ran_train)
