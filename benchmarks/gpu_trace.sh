@@ -5,8 +5,7 @@
 # Prepared on a machine without a GPU; run it from the repository root on a lent GPU machine:
 #   run(command="bash benchmarks/gpu_trace.sh", timeout_s=540)            # the device image has
 #     torch, typer, rich, networkx and pyyaml; the trace API below needs nothing else
-# For the CLI check at the end, also carry libcst (missing there) as a wheel, made here first:
-#   echo /.whl/ >> .git/info/exclude
+# For the CLI check at the end, also carry libcst (missing there) as a wheel in .whl/ (git-ignored):
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 -d .whl libcst==1.8.6     # 2.3 MB; pyyaml is there already
 #   run(command="bash benchmarks/gpu_trace.sh", carry=[".whl"], timeout_s=540)

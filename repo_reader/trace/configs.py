@@ -86,7 +86,7 @@ def _existing(path: Path) -> Path | None:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        import yaml  # optional: only to read a YAML config the entry point loads
+        import yaml  # type: ignore[import-untyped]  # optional: only to read a YAML config the entry point loads
     except ImportError:
         return {}
     try:

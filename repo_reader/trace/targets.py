@@ -210,7 +210,7 @@ def _resolve(text: str, options: dict[str, Option], config: dict[str, Any],
 
 
 def _options_by_dest(options: tuple[Option, ...]) -> dict[str, Option]:
-    found = {}
+    found: dict[str, Option] = {}
     for option in options:
         for flag in (option.name, *option.flags):
             found.setdefault(flag.lstrip("-").replace("-", "_").rpartition(".")[2], option)

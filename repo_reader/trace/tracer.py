@@ -147,10 +147,7 @@ class _Tracer:
         modes = {module: module.training for module in model.modules()}
         recorder = Recorder(model, cuda=plan.name == "cuda")
         counter = ModuleFlopCounter(recorder.stack)
-        fastpath = torch.backends.mha.get_fastpath_enabled()
-        # the fused attention kernel of MultiheadAttention in eval mode has no FLOP formula and skips
-        # out_proj's hooks: trace the same computation the unfused way, on every device alike
-        torch.backends.mha.set_fastpath_enabled(False)
+        fastpath = _set_attention_fastpath(False)
         try:
             with plan.active(default_device=default_device):
                 args, kwargs = candidate.build(plan.device)
@@ -164,7 +161,7 @@ class _Tracer:
                 train_flags, ran_train = self._train_pass(model, recorder, args, kwargs)
         finally:
             recorder.detach()
-            torch.backends.mha.set_fastpath_enabled(fastpath)
+            _set_attention_fastpath(fastpath)
             for module, training in modes.items():
                 module.training = training
         return self._assemble(model, plan, recorder, counter, train_flags, ran_train)
@@ -204,6 +201,17 @@ class _Tracer:
             trainable_params=sum(p.numel() for p in unique.values() if p.requires_grad),
             flops=counter.total, backward=self.request.backward,
         )
+
+
+def _set_attention_fastpath(enabled: bool) -> bool:
+    """MultiheadAttention's fused eval-mode kernel has no FLOP formula and skips out_proj's hooks:
+    trace the same computation the unfused way, on every device alike. Returns the previous setting."""
+    mha = getattr(torch.backends, "mha", None)
+    if mha is None or not hasattr(mha, "set_fastpath_enabled"):
+        return True
+    previous = bool(mha.get_fastpath_enabled())
+    mha.set_fastpath_enabled(enabled)
+    return previous
 
 
 def _unique_flags(found: list[TraceFlag]) -> tuple[TraceFlag, ...]:

@@ -6,6 +6,7 @@ classmethod factories it builds it with (`Net.from_pretrained(...)`). Standard l
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,12 +64,21 @@ def _files_using(root: Path, repo_map: RepoMap, model: ModelInfo) -> Iterator[_F
             yield _FileExamples(tree, path, model)
 
 
+@functools.lru_cache(maxsize=4096)
+def _read(path: Path, modified: int) -> str:
+    """A file's text, read once for all the models of one run (`modified` keys the cache)."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def _parse(path: Path, must_mention: tuple[str, ...] = ()) -> ast.Module | None:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = _read(path, path.stat().st_mtime_ns)
     except OSError:
         return None
-    if not all(word in text for word in must_mention):
+    if not text or not all(word in text for word in must_mention):
         return None  # cheap prefilter: most files never mention the class
     try:
         return ast.parse(text)
@@ -288,18 +298,18 @@ def _import_aliases(tree: ast.Module) -> dict[str, str]:
 
 def _statements(scope: ast.AST) -> Iterator[ast.stmt]:
     """The statements of one scope in source order, into if/with/for/try blocks, not into nested functions."""
-    for node in getattr(scope, "body", []):
+    yield from _block(getattr(scope, "body", []))
+
+
+def _block(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    for node in body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
         yield node
-        for field in ("body", "orelse", "finalbody", "handlers"):
-            for child in getattr(node, field, []):
-                yield from _statements(_Body([child]))
-
-
-@dataclass(slots=True)
-class _Body:
-    body: list[ast.AST]
+        for field in ("body", "orelse", "finalbody"):
+            yield from _block(getattr(node, field, []))
+        for handler in getattr(node, "handlers", []):
+            yield from _block(handler.body)
 
 
 def _calls(statement: ast.stmt) -> Iterator[ast.Call]:
