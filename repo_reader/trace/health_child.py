@@ -4,14 +4,17 @@ input that runs, judge its health, write the findings as JSON on stdout. Imports
 from __future__ import annotations
 
 import inspect
-from dataclasses import replace
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repo_reader.trace import sandbox
 from repo_reader.trace.request import TraceRequest
+
+if TYPE_CHECKING:
+    from repo_reader.trace.health_checks import Batch
 
 
 def main() -> None:
@@ -61,7 +64,7 @@ def check_model(request: TraceRequest, loss: dict[str, Any] | None = None) -> di
     return {"findings": [], "skipped": f"{request.qualname}: no synthesised input ran the model"}
 
 
-def _fixed_batch(model: Any, candidate: Any, device: Any) -> Any:
+def _fixed_batch(model: Any, candidate: Any, device: Any) -> Batch | None:
     """The working input with its batch dimension set to FIXED_SAMPLES, if the model runs on it;
     else the working input itself."""
     from repo_reader.trace.health_checks import FIXED_SAMPLES, Batch
