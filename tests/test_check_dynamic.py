@@ -5,6 +5,7 @@ silent. Runs the fixture's code in a child process; the overfitting test also ru
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import jsonschema
@@ -188,6 +189,18 @@ def test_loop_in_a_function_called_with_the_model(tmp_path: Path) -> None:
     findings, warnings = run_health_checks(tmp_path)
     assert warnings == () and [(f.path, f.line, f.code) for f in findings] == [("train.py", 15, "RR452")]
     assert "`weight * logits.pow(2).mean()` ≈ " in findings[0].message
+
+
+def test_noqa_silences_a_dynamic_finding_on_its_line(tmp_path: Path) -> None:
+    copy = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "dynamic_faults", copy)
+    train = copy / "train.py"
+    lines = train.read_text().splitlines()
+    lines[47] += "  # noqa: RR452"
+    train.write_text("\n".join(lines) + "\n")
+    findings, _ = run_health_checks(copy)
+    assert "RR452" not in {f.code for f in findings} and ("model.py", 13, "RR451") in {
+        (f.path, f.line, f.code) for f in findings}
 
 
 def test_clean_twin_is_silent() -> None:

@@ -9,6 +9,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from repo_reader.lint.noqa import noqa_lines, silenced
 from repo_reader.model import Finding, ScanWarning, Severity
 from repo_reader.trace.api import load_map
 from repo_reader.trace.codec import to_plain
@@ -41,7 +42,18 @@ def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[tup
                                     item["path"], item["line"], item["col"], source="dynamic",
                                     detail=item["detail"]))
     unique = sorted(set(findings), key=lambda f: (f.path, f.line, f.col, f.code, f.message))
-    return tuple(unique), tuple(warnings)
+    return tuple(_unsilenced(root, unique)), tuple(warnings)
+
+
+def _unsilenced(root: Path, findings: list[Finding]) -> list[Finding]:
+    """Drop the findings a `# noqa` comment silences on their line, as for static rules."""
+    quiet: dict[str, dict[int, frozenset[str]]] = {}
+    for path in {finding.path for finding in findings}:
+        try:
+            quiet[path] = noqa_lines((root / path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            quiet[path] = {}
+    return [f for f in findings if not silenced(quiet[f.path].get(f.line), f.code)]
 
 
 def _run(request: TraceRequest, loss: LossSlice | None, timeout: float) -> dict[str, Any]:
