@@ -74,8 +74,9 @@ def report(names: list[str], traces: list[ShapeTrace], seconds: dict[str, float]
     for name, trace in zip(names, traces):
         for model in trace.models:
             top = model.modules[0] if model.modules else None
+            params, flops = (count_text(model.total_params), flops_text(model.flops)) if top else ("-", "-")
             lines.append(f"| {name} | `{model.qualname}` | {model.status.value} | {model.device or '-'} | "
-                         f"{count_text(model.total_params)} | {flops_text(model.flops)} | {_ms(top)} | {_mib(top)} |")
+                         f"{params} | {flops} | {_ms(top)} | {_mib(top)} |")
     lines += ["", "Seconds per fixture (discovery, one child per model, construction, input synthesis): "
               + ", ".join(f"{name} {value:.1f}" for name, value in seconds.items()), ""]
     for name, trace in zip(names, traces):

@@ -10,6 +10,9 @@
 #     --platform manylinux_2_28_x86_64 -d .whl libcst==1.8.6     # 2.3 MB; pyyaml is there already
 #   run(command="bash benchmarks/gpu_trace.sh", carry=[".whl"], timeout_s=540)
 # Then copy $OUT/gpu_trace.md (files_at) to docs/gpu_trace.md and say in the closing note what ran.
+# A dry run here (`python benchmarks/gpu_trace.py /tmp/out --device meta`, 2 CPU cores) took 75 s for
+# the 25 models of 11 fixtures, one child each; on the GPU machine add CUDA start-up per child and
+# the 7B model's real weights (27 GB fp32, fits an H100).
 set -uo pipefail
 OUT="${OUT:-/tmp/gpu_trace_out}"
 mkdir -p "$OUT"
