@@ -31,7 +31,7 @@ ZOO = ("small_cnn.SmallCNN", "tiny_gpt.TinyGPT", "unused_branch.UnusedBranchNet"
        "detached_head.DetachedHeadNet", "shared_module.SharedModuleNet", "dict_io.DictIONet",
        "argparse_model.models.MLP", "needs_missing_pkg.FlashBlock", "failing_forward.FailingForwardNet",
        "data_dependent.DataDependentNet", "smoke_main.SmokeTestedNet", "pretrained.HubBackbone",
-       "pretrained.PretrainedClassifier", "llama7b.Llama")
+       "pretrained.PretrainedClassifier", "pretrained.HubHead", "llama7b.Llama")
 MAX_ROWS = 40  # modules per model in the report: the top of the tree, then the slowest
 
 

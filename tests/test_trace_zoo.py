@@ -34,6 +34,7 @@ MODELS = {
     "smoke_main": "smoke_main.SmokeTestedNet",
     "pretrained_hub": "pretrained.HubBackbone",
     "pretrained_factory": "pretrained.PretrainedClassifier",
+    "hub_load": "pretrained.HubHead",
 }
 REGISTRY = Path(__file__).resolve().parent.parent / "fixtures" / "registry_config"
 
@@ -229,6 +230,14 @@ def test_from_pretrained_builds_with_random_weights(zoo: dict[str, ModelTrace]) 
     assert any("classifier-base.pth): random weights used" in note for note in trace.construction.notes)
     assert trace.input_attempts[0].reason == "as built in pretrained_demo.py:12 (repository code)"
     assert out_shape(trace, "") == (4, 3)  # num_classes=3 from the call; batch 4 from the demo's input
+
+
+def test_hub_load_in_init_fails_offline_at_its_line(zoo: dict[str, ModelTrace]) -> None:
+    trace = zoo["hub_load"]
+    assert trace.status is TraceStatus.CONSTRUCTOR_ERROR and trace.failure is not None
+    assert trace.failure.exception == "NetworkBlocked" and trace.failure.location is not None
+    assert (trace.failure.location.path, trace.failure.location.line) == ("pretrained.py", 52)
+    assert "torch.hub.load('facebookresearch/dino:main', 'dino_vits16')" in trace.failure.message
 
 
 def test_registry_models_built_from_their_yaml_sections() -> None:

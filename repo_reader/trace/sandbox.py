@@ -67,7 +67,8 @@ def intercept_downloads() -> None:
         raise NetworkBlocked(f"download of {url} intercepted (trace runs offline)")
 
     def hub_load(repo: str, model: str, *args: Any, **kwargs: Any) -> Any:
-        raise NetworkBlocked(f"torch.hub.load({repo!r}, {model!r}) needs the network; intercepted")
+        raise NetworkBlocked(f"torch.hub.load({repo!r}, {model!r}) fetches the hub repository's code from the "
+                             "network: intercepted (trace runs offline), and no random-weight stand-in exists")
 
     original_load_state_dict = nn.Module.load_state_dict
 
