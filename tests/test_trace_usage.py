@@ -46,14 +46,22 @@ def check(device):
     net = Net(4).eval().to(device)
     ids = randint(0, 100, (2, 16)).to(device)
     net(ids, mask=T.ones(2, 16, dtype=T.long))
-    size = 8
-    net(T.randn(2, size))  # not a literal shape: skipped
+    size = len(device)
+    net(T.randn(2, size))  # a size not known statically: skipped
     other = object()
     other(T.randn(3, 3))  # not the model: skipped
 
 
 def test_forward(model: Net):
     model.forward(T.zeros((1, 7)).float())
+
+
+WIDTH = 5
+
+
+def sizes_by_name():
+    B, T_ = 3, 4
+    Net()(T.rand(B, T_, WIDTH))
 '''
 
 
@@ -64,6 +72,7 @@ def test_spellings_of_tensors_and_model_instances(tmp_path: Path) -> None:
     assert [(e.inputs, e.evidence.split(" (")[0]) for e in examples] == [
         ((InputSpec(None, (2, 16), "int64", 100), InputSpec("mask", (2, 16), "int64")), "as built in check.py:9"),
         ((InputSpec(None, (1, 7)),), "as built in check.py:17"),
+        ((InputSpec(None, (3, 4, 5)),), "as built in check.py:25"),
     ]
 
 

@@ -119,6 +119,7 @@ class _Scope:
 
     instances: set[str]
     tensors: dict[str, InputSpec]
+    numbers: dict[str, int]  # `B, T = 2, 16`: sizes a shape may name
 
 
 class _FileExamples:
@@ -128,6 +129,8 @@ class _FileExamples:
         self.aliases = _import_aliases(tree)
         self.fixtures = {node.name for node in tree.body
                          if isinstance(node, ast.FunctionDef) and self._returns_model(node)}
+        self.constants = {name: number for node in tree.body if isinstance(node, ast.Assign)
+                          for name, number in _int_bindings(node).items()}  # module-level sizes
 
     def examples(self) -> Iterator[ExampleInput]:
         for scope in self._scopes():
@@ -148,8 +151,10 @@ class _FileExamples:
         return [self.tree, *functions]
 
     def _scope_examples(self, scope: ast.AST) -> Iterator[ExampleInput]:
-        bound = _Scope(self._model_parameters(scope), {})
+        bound = _Scope(self._model_parameters(scope), {}, dict(self.constants) if scope is not self.tree else {})
         for node in _statements(scope):
+            if isinstance(node, ast.Assign):
+                bound.numbers.update(_int_bindings(node))
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 name = node.targets[0].id
                 if self._builds_model(node.value):
@@ -190,7 +195,7 @@ class _FileExamples:
             if inner is not None and function.attr in _PASS_THROUGH:
                 return inner
         name = self._resolve(function)
-        return _factory_spec(name, node, self.aliases) if name in _FACTORIES else None
+        return _factory_spec(name, node, self.aliases, bound.numbers) if name in _FACTORIES else None
 
     def _resolve(self, node: ast.expr) -> str:
         """The dotted name of `node`, with the file's imports applied: `T.randn` → `torch.randn`."""
@@ -242,35 +247,52 @@ class _FileExamples:
                    for node in self.tree.body)
 
 
-def _factory_spec(name: str, call: ast.Call, aliases: dict[str, str]) -> InputSpec | None:
+def _factory_spec(name: str, call: ast.Call, aliases: dict[str, str], numbers: dict[str, int]) -> InputSpec | None:
     keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
     dtype = _dtype(keywords.get("dtype"), aliases)
     if name == "torch.randint":
-        numbers = [_int(arg) for arg in call.args if not isinstance(arg, (ast.Tuple, ast.List))]
+        bounds = [_int(arg, numbers) for arg in call.args if not isinstance(arg, (ast.Tuple, ast.List))]
         shape = _shape([arg for arg in call.args if isinstance(arg, (ast.Tuple, ast.List))] or
-                       ([keywords["size"]] if "size" in keywords else []))
-        high = _int(keywords["high"]) if "high" in keywords else (numbers[-1] if numbers else None)
+                       ([keywords["size"]] if "size" in keywords else []), numbers)
+        high = _int(keywords["high"], numbers) if "high" in keywords else (bounds[-1] if bounds else None)
         if shape is None or high is None:
             return None
         return InputSpec(None, shape, dtype or "int64", high)
-    shape = _shape([keywords["size"]] if "size" in keywords else call.args)
+    shape = _shape([keywords["size"]] if "size" in keywords else call.args, numbers)
     return None if shape is None else InputSpec(None, shape, dtype or "float32")
 
 
-def _shape(args: list[ast.expr]) -> tuple[int, ...] | None:
-    """`(2, 3, 32)` given as separate numbers or as one tuple/list literal; None unless all literal."""
+def _shape(args: list[ast.expr], numbers: dict[str, int]) -> tuple[int, ...] | None:
+    """`(2, 3, 32)` given as separate sizes or as one tuple/list; None unless every size is known."""
     if len(args) == 1 and isinstance(args[0], (ast.Tuple, ast.List)):
         args = list(args[0].elts)
-    sizes = [_int(arg) for arg in args]
+    sizes = [_int(arg, numbers) for arg in args]
     if not sizes or any(size is None or size <= 0 for size in sizes):
         return None
     return tuple(size for size in sizes if size is not None)
 
 
-def _int(node: ast.expr) -> int | None:
+def _int(node: ast.expr, numbers: dict[str, int] | None = None) -> int | None:
+    """An int literal, or a name bound to one in the same scope (or at module level)."""
+    if isinstance(node, ast.Name) and numbers is not None:
+        return numbers.get(node.id)
     if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
         return node.value
     return None
+
+
+def _int_bindings(node: ast.Assign) -> dict[str, int]:
+    """`B = 2` and `B, T = 2, 16` → {"B": 2, "T": 16}; other assignments bind nothing."""
+    found: dict[str, int] = {}
+    for target in node.targets:
+        pairs = (list(zip(target.elts, node.value.elts)) if isinstance(target, ast.Tuple)
+                 and isinstance(node.value, ast.Tuple) and len(target.elts) == len(node.value.elts)
+                 else [(target, node.value)])
+        for name, value in pairs:
+            number = _int(value)
+            if isinstance(name, ast.Name) and number is not None:
+                found[name.id] = number
+    return found
 
 
 def _dtype(node: ast.expr | None, aliases: dict[str, str]) -> str | None:
