@@ -102,3 +102,15 @@ def test_registry_model_takes_its_yaml_section() -> None:
     assert "not the default" in vit.args[0].source and vit.args[0].source.startswith("configs/model/vit_tiny.yaml")
     overridden = build_request(select_models(repo_map, ("ResNetSmall",))[0], repo_map, root, ("num_classes=3",), RequestSettings())
     assert {a.name: (a.value, a.source) for a in overridden.args}["num_classes"] == ("3", "--init")
+
+
+def test_factory_with_unknown_arguments_falls_back_to_the_constructor(tmp_path: Path) -> None:
+    (tmp_path / "net.py").write_text(
+        "import torch\n\n\nclass Net(torch.nn.Module):\n    @classmethod\n    def from_config(cls, cfg):\n"
+        "        return cls()\n")
+    (tmp_path / "run.py").write_text("from net import Net\n\n\ndef main(cfg):\n    return Net.from_config(cfg)\n")
+    repo_map = load_map(tmp_path, use_cache=False)
+    request = build_request(select_models(repo_map, ("net.Net",))[0], repo_map, tmp_path, (), RequestSettings())
+    assert request.factory == "" and request.args == ()
+    assert request.notes == ("run.py:5 builds the model with `from_config(cfg)`, whose arguments are not known "
+                             "statically: the constructor's defaults are used",)

@@ -13,7 +13,7 @@ from typing import Any
 
 from repo_reader.model import ConstructionSite, EntryKind, EntryPoint, ModelInfo, Option, RepoMap
 from repo_reader.trace.configs import NAME_KEYS, load_config, registry_key, section_naming
-from repo_reader.trace.usage import find_example_inputs, find_factory_site
+from repo_reader.trace.usage import FactorySite, find_example_inputs, find_factory_site
 from repo_reader.trace.request import ArgSpec, InputSpec, SizeHint, TraceRequest
 
 _NAMESPACES = {"args", "opt", "opts", "options", "cfg", "config", "conf", "hparams", "flags", "hp", "params"}
@@ -63,11 +63,10 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
     prefix = module_name + "."
     class_name = model.qualname[len(prefix):] if model.qualname.startswith(prefix) else model.qualname.rpartition(".")[2]
     site, entry = _construction_site(model, repo_map)
-    factory = find_factory_site(root, repo_map, model) if site is None else None
-    if factory is not None:  # `Net.from_pretrained(...)`: a classmethod builds it
-        site = factory.site
-    params = factory.parameters if factory else None
-    args, notes = _site_arguments(model, site, entry, root, params) if site else ([], [])
+    factory, factory_notes = _usable_factory(model, repo_map, root) if site is None else (None, [])
+    site = factory.site if factory else site  # `Net.from_pretrained(...)`: a classmethod builds it
+    args, notes = _site_arguments(model, site, entry, root, factory.parameters if factory else None) if site else ([], [])
+    notes += factory_notes
     key = registry_key(site.args) if site else None
     config_entry = _config_entry(entry, repo_map) if key is not None else None
     if key is not None and config_entry is not None:  # `MODELS.build(cfg.model)`: the section naming the key
@@ -149,6 +148,20 @@ def _site_arguments(model: ModelInfo, site: ConstructionSite, entry: EntryPoint 
         else:
             specs.append(ArgSpec(name, text, "construction site (evaluated in the child)", True))
     return specs, notes
+
+
+def _usable_factory(model: ModelInfo, repo_map: RepoMap, root: Path) -> tuple[FactorySite | None, list[str]]:
+    """The repo's `Net.from_pretrained(...)` call, when all its arguments are known statically;
+    otherwise the constructor's defaults are safer than evaluating the repo's local names."""
+    factory = find_factory_site(root, repo_map, model)
+    if factory is None:
+        return None, []
+    args, _ = _site_arguments(model, factory.site, None, root, factory.parameters)
+    if any(spec.is_expression for spec in args):
+        site = factory.site
+        return None, [f"{site.path}:{site.line} builds the model with `{factory.method}({', '.join(site.args)})`, "
+                      "whose arguments are not known statically: the constructor's defaults are used"]
+    return factory, []
 
 
 def _config_entry(entry: EntryPoint | None, repo_map: RepoMap) -> EntryPoint | None:

@@ -45,7 +45,7 @@ def find_factory_site(root: Path, repo_map: RepoMap, model: ModelInfo) -> Factor
     methods = _classmethods(root, model)
     if not methods:
         return None
-    for uses in _files_using(root, repo_map, model):
+    for uses in _files_using(root, repo_map, model, tensors=False):
         for call, scope in uses.factory_calls(set(methods)):
             assert isinstance(call.func, ast.Attribute)
             args = tuple(ast.unparse(arg) for arg in call.args)
@@ -56,10 +56,11 @@ def find_factory_site(root: Path, repo_map: RepoMap, model: ModelInfo) -> Factor
     return None
 
 
-def _files_using(root: Path, repo_map: RepoMap, model: ModelInfo) -> Iterator[_FileExamples]:
-    class_name = model.qualname.rpartition(".")[2]
+def _files_using(root: Path, repo_map: RepoMap, model: ModelInfo, *, tensors: bool = True) -> Iterator[_FileExamples]:
+    """The files that mention the model's class (and torch, when looking for tensors), parsed."""
+    words = (model.qualname.rpartition(".")[2], "torch") if tensors else (model.qualname.rpartition(".")[2],)
     for path in _candidate_paths(root, repo_map, model)[:_MAX_FILES]:
-        tree = _parse(root / path, must_mention=(class_name, "torch"))
+        tree = _parse(root / path, must_mention=words)
         if tree is not None:
             yield _FileExamples(tree, path, model)
 
