@@ -30,7 +30,7 @@ def load_map(key: str) -> RepoMap | None:
     try:
         with open(_path(key), "rb") as handle:
             rest = pickle.load(handle)
-            edges, definitions = marshal.load(handle)
+            edges, definitions = marshal.loads(handle.read())  # marshal.load reads a file in tiny pieces
         if not isinstance(rest, RepoMap):
             return None
         return replace(rest, edges=tuple(CallEdge(*row) for row in edges),
