@@ -85,6 +85,7 @@ class ClassIndex:
                 qualname = f"{facts.module}.{definition.qualname}"
                 raw[qualname] = (facts.module, definition, bases, tuple(method_names.get(definition.qualname, ())))
         self._raw = raw
+        self._mro: dict[str, list[str]] = {}
         self.classes: dict[str, ClassInfo] = {}
         for qualname in sorted(raw):
             module, definition, bases, methods = raw[qualname]
@@ -122,7 +123,13 @@ class ClassIndex:
         return self._by_module.get(module, [])
 
     def mro(self, qualname: str) -> list[str]:
-        """The class and its repo ancestors, depth-first left to right (good enough for lookups)."""
+        """The class and its repo ancestors, breadth-first left to right (good enough for lookups); memoised."""
+        found = self._mro.get(qualname)
+        if found is None:
+            found = self._mro[qualname] = self._compute_mro(qualname)
+        return found
+
+    def _compute_mro(self, qualname: str) -> list[str]:
         order: list[str] = []
         stack = [qualname]
         while stack:

@@ -24,7 +24,8 @@ NAME_RULES: tuple[tuple[Role, re.Pattern[str], str], ...] = (
     (Role.CONFIG, re.compile(r"(^|/)(configs?|settings|options|opts|args|arguments|hparams|configurator|defaults)(/|\.py$)|[^/]*_config\.py$"), "configuration name"),
 )
 NAME_WEIGHT = 30
-METRIC_WORDS = ("accuracy", "acc", "f1", "precision", "recall", "bleu", "metric", "psnr", "ssim", "auc", "perplexity", "iou", "map")
+METRIC = re.compile(r"accuracy|acc|f1|precision|recall|bleu|metric|psnr|ssim|auc|perplexity|iou|map", re.IGNORECASE)
+TEST_NAME = NAME_RULES[0][1]
 
 
 @dataclass(slots=True)
@@ -90,12 +91,13 @@ def _score_syntax(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex
     evaluates = [call for call in facts.calls if call.callee.endswith(".eval") and not call.refs]
     no_grad = {"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"} & callees
     if (evaluates or no_grad) and not backward:
-        metrics = any(word in callee.lower().rsplit(".", 1)[-1] for callee in callees for word in METRIC_WORDS)
+        metrics = any(METRIC.search(callee.rsplit(".", 1)[-1]) for callee in callees)
         weight = 35 + (15 if evaluates and no_grad else 0) + (10 if metrics else 0)
         scores.add(Role.EVAL, weight, "evaluation: " + ", ".join(
             part for part, present in (("model.eval()", evaluates), ("no_grad", no_grad), ("metrics", metrics)) if present))
     tests = [d for d in facts.definitions if d.qualname.rsplit(".", 1)[-1].startswith("test") and d.kind != "class"]
-    if tests and ({"pytest", "unittest"} & {fact.target.split(".")[0] for fact in facts.imports} or len(tests) >= 1):
+    test_framework = {"pytest", "unittest"} & {fact.target.split(".")[0] for fact in facts.imports}
+    if tests and (test_framework or TEST_NAME.search(facts.path) or len(tests) >= 3):
         scores.add(Role.TEST, 60, f"{len(tests)} test function(s) ({tests[0].qualname})")
     _score_config(facts, callees, scores)
 
@@ -111,5 +113,5 @@ def _score_config(facts: ModuleFacts, callees: set[str], scores: _Scores) -> Non
         scores.add(Role.CONFIG, 30, f"argparse parser with {len(facts.options)} options")
     if loaders:
         scores.add(Role.CONFIG, 15, f"loads configuration ({sorted(loaders)[0]})")
-    if any(ref == "globals()" for call in facts.calls for ref in call.refs) and not functions:
+    if not functions and any("globals()" in call.refs for call in facts.calls):
         scores.add(Role.CONFIG, 40, "overrides a script's settings through globals()")
