@@ -10,10 +10,16 @@ from rich.console import Console
 from repo_reader.cli.app import UsageError
 
 
+PIPED_WIDTH = 160  # tables (trace) written to a pipe or file: wide enough that shapes are not folded
+
+
 def make_console(to_file: bool = False) -> Console:
     """A console that wraps nothing (locations stay whole) and has no colour when piped or NO_COLOR."""
-    return Console(soft_wrap=True, no_color=to_file or "NO_COLOR" in os.environ, highlight=False,
-                   force_terminal=False if to_file else None)
+    console = Console(soft_wrap=True, no_color=to_file or "NO_COLOR" in os.environ, highlight=False,
+                      force_terminal=False if to_file else None)
+    if (to_file or not console.is_terminal) and "COLUMNS" not in os.environ:
+        console.width = PIPED_WIDTH
+    return console
 
 
 def write_text(text: str, output: Path | None, force: bool) -> None:
