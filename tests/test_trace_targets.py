@@ -85,7 +85,8 @@ def test_module_names_for_layouts(tmp_path: Path) -> None:
 def test_model_selection_on_the_zoo_map() -> None:
     repo_map = load_map(ZOO, use_cache=False)
     assert [m.qualname for m in select_models(repo_map, ("TinyGPT",))] == ["tiny_gpt.TinyGPT"]
-    assert [m.qualname for m in select_models(repo_map, ())] == ["argparse_model.models.MLP"]  # the trained one
+    # the trained ones: built by argparse_model/train.py and by script_model.py's module-level loop
+    assert [m.qualname for m in select_models(repo_map, ())] == ["argparse_model.models.MLP", "script_model.ScriptNet"]
     with pytest.raises(TargetError, match="no model named"):
         select_models(repo_map, ("NoSuchNet",))
 

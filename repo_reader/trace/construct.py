@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
-import importlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from torch import nn
 
 from repo_reader.model import ConstructorArg, TraceFailure, TraceStatus
 from repo_reader.trace.locations import innermost_repo_frame, repo_frames
+from repo_reader.trace.loading import load_module
 from repo_reader.trace.request import ArgSpec, TraceRequest
 
 
@@ -71,11 +71,17 @@ def failure_from(error: BaseException, root: Path, message: str | None = None) -
     )
 
 
-def import_class(request: TraceRequest) -> tuple[type[nn.Module], ModuleType]:
-    """Import `request.module_name` and find the class; missing packages are named."""
+def import_class(request: TraceRequest, notes: list[str] | None = None) -> tuple[type[nn.Module], ModuleType]:
+    """Import `request.module_name` and find the class; missing packages are named. A script that works
+    at module level is loaded definitions-first (see `loading`), and `notes` says what was not run."""
     root = Path(request.root)
     try:
-        module = importlib.import_module(request.module_name)
+        loaded = load_module(request.module_name, root / request.path)
+        module = loaded.module
+        if loaded.skipped and notes is not None:
+            lines = ", ".join(str(line) for line in loaded.skipped[:8]) + (" ..." if len(loaded.skipped) > 8 else "")
+            notes.append(f"{request.path} works at module level: only its imports, definitions and "
+                         f"assignments were run; statements at lines {lines} were not")
     except ModuleNotFoundError as error:
         raise _missing_package(error, root) from None
     except BaseException as error:  # the repo's module-level code may raise anything

@@ -48,11 +48,11 @@ def trace_model(request: TraceRequest) -> ModelTrace:
     root = Path(request.root)
     notes = list(request.notes)
     try:
-        cls, module = import_class(request)
+        cls, module = import_class(request, notes)
         sandbox.intercept_from_pretrained()
         args, kwargs, shown = constructor_arguments(request, module, notes)
     except StageError as stage:
-        construction = Construction(request.method, request.shown_args(), request.notes)
+        construction = Construction(request.method, request.shown_args(), tuple(notes))
         return _failed(request, stage.status, stage.failure, construction, [], [])
     tracer = _Tracer(request, root, cls, args, kwargs)
     trace = tracer.run()

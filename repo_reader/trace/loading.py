@@ -1,0 +1,91 @@
+"""Child side: importing the module that defines a model without running a script's work.
+
+A research script often trains at module level (no `__main__` guard). Importing it would start the
+training run, so such a module gets only its imports, definitions and assignments executed: loops,
+bare calls and `with` blocks are skipped, and the skipped lines are reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import sys
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+TOLERATED = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Try, ast.If)  # run; a failure is skipped
+WORK = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
+SETUP_CALLS = frozenset({
+    "add_argument", "add_argument_group", "add_mutually_exclusive_group", "set_defaults", "manual_seed", "seed",
+    "filterwarnings", "simplefilter", "basicConfig", "setLevel", "register", "set_printoptions", "use_deterministic_algorithms",
+})
+
+
+@dataclass(slots=True)
+class Loaded:
+    module: ModuleType
+    skipped: list[int] = field(default_factory=list)  # lines of module-level statements not run
+    failed: list[int] = field(default_factory=list)  # lines of assignments that raised
+
+
+def does_work_at_module_level(tree: ast.Module) -> bool:
+    """Loops, `with` blocks or bare calls outside a `__main__` guard: the module is a script."""
+    for statement in tree.body:
+        if isinstance(statement, WORK):
+            return True
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            return True
+    return False
+
+
+def load_module(module_name: str, file: Path) -> Loaded:
+    """Import normally, unless the file is a script; then run only its safe statements."""
+    try:
+        with tokenize.open(file) as handle:
+            tree = ast.parse(handle.read(), filename=str(file))
+    except (OSError, SyntaxError, ValueError):
+        return Loaded(importlib.import_module(module_name))
+    if not does_work_at_module_level(tree):
+        return Loaded(importlib.import_module(module_name))
+    module = ModuleType(module_name)
+    module.__file__ = str(file)
+    module.__package__ = module_name.rpartition(".")[0]
+    sys.modules[module_name] = module
+    loaded = Loaded(module)
+    saved_argv = sys.argv
+    sys.argv = [str(file)]  # `parser.parse_args()` at module level then sees the defaults
+    try:
+        for statement in tree.body:
+            _run(statement, file, loaded)
+    finally:
+        sys.argv = saved_argv
+    return loaded
+
+
+def _run(statement: ast.stmt, file: Path, loaded: Loaded) -> None:
+    code = compile(ast.Module(body=[statement], type_ignores=[]), str(file), "exec")
+    if isinstance(statement, DEFINITIONS):
+        exec(code, loaded.module.__dict__)  # a missing package here is the user's answer
+    elif (isinstance(statement, TOLERATED) and not _is_main_guard(statement)) or _is_setup_call(statement):
+        try:
+            exec(code, loaded.module.__dict__)
+        except (Exception, SystemExit):
+            loaded.failed.append(statement.lineno)
+    elif not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):  # docstrings
+        loaded.skipped.append(statement.lineno)
+
+
+def _is_setup_call(statement: ast.stmt) -> bool:
+    """`parser.add_argument(...)`, `torch.manual_seed(0)`: calls that configure rather than work."""
+    if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+        return False
+    function = statement.value.func
+    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+    return name in SETUP_CALLS
+
+
+def _is_main_guard(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test)
