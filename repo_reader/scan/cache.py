@@ -50,11 +50,16 @@ def load(folder: Path, key: str) -> object | None:
 
 
 def store(folder: Path, key: str, value: object) -> None:
+    store_bytes(folder, key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def store_bytes(folder: Path, key: str, data: bytes) -> None:
+    """Write an already pickled entry atomically (a reader never sees half a file)."""
     target = folder / key[:2]
     try:
         target.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target, delete=False) as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.write(data)
         os.replace(handle.name, target / key)
     except OSError:
         pass  # a read-only home or a full disk costs speed, not correctness

@@ -9,6 +9,7 @@ import ast
 import hashlib
 import multiprocessing
 import os
+import pickle
 import warnings as python_warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,10 +85,17 @@ def _syntax_reason(error: SyntaxError, text: str) -> str:
     return f"syntax error at line {error.lineno}: {error.msg}; skipped"
 
 
-def _analyse_and_store(job: _Job) -> _Outcome:
-    outcome = _analyse(job)
-    cache.store(cache.cache_folder(), job.key, outcome)
-    return outcome
+_FORKED_JOBS: list[_Job] = []  # set before the pool forks: workers read jobs from memory, not a pipe
+
+
+def _analyse_forked(index_and_store: tuple[int, bool]) -> bytes:
+    """In a worker: analyse one job and pickle the outcome once, for the cache and for the parent."""
+    index, store = index_and_store
+    job = _FORKED_JOBS[index]
+    data = pickle.dumps(_analyse(job), protocol=pickle.HIGHEST_PROTOCOL)
+    if store:
+        cache.store_bytes(cache.cache_folder(), job.key, data)
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,23 +165,29 @@ def load_modules(sources: Sources, *, use_cache: bool = True, progress: Progress
 
 
 def _run_jobs(jobs: list[_Job], use_cache: bool, progress: Progress | None, done: int, total: int) -> list[_Outcome]:
-    work = _analyse_and_store if use_cache else _analyse
     workers = min(os.cpu_count() or 1, 8)
     results: list[_Outcome] = []
-    if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+    if len(jobs) < PARALLEL_THRESHOLD or workers < 2 or not hasattr(os, "fork"):
         for job in jobs:
-            results.append(work(job))
-            done += 1
-            if progress:
-                progress(done, total)
-        return results
-    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    with context.Pool(workers) as pool:
-        for outcome in pool.imap_unordered(work, jobs, chunksize=16):
+            outcome = _analyse(job)
+            if use_cache:
+                cache.store(cache.cache_folder(), job.key, outcome)
             results.append(outcome)
             done += 1
             if progress:
                 progress(done, total)
+        return results
+    _FORKED_JOBS[:] = jobs
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            tasks = [(index, use_cache) for index in range(len(jobs))]
+            for data in pool.imap_unordered(_analyse_forked, tasks, chunksize=16):
+                results.append(pickle.loads(data))
+                done += 1
+                if progress:
+                    progress(done, total)
+    finally:
+        _FORKED_JOBS.clear()
     return results
 
 
