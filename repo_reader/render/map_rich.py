@@ -20,6 +20,9 @@ MAX_ENTRIES = 10
 MAX_OPTIONS = 40
 MAX_TREE_DEPTH = 4
 MAX_OTHER_MODELS = 25
+MAX_TOP_TREES = 5  # top-level models shown with their layer tree; the rest are listed by name
+MAX_TOP_LISTED = 20
+REASON_ORDER = {"constructed by a training entry point": 0, "constructed by an entry point": 1}
 
 
 def render_map_rich(repo_map: RepoMap, console: Console, locator: Locator) -> None:
@@ -97,14 +100,22 @@ class _Printer:
     def models(self, repo_map: RepoMap) -> None:
         self.heading("Models")
         by_name = {model.qualname: model for model in repo_map.models}
-        top = [model for model in repo_map.models if model.top_level]
-        for model in top:
+        top = sorted((model for model in repo_map.models if model.top_level),
+                     key=lambda model: (REASON_ORDER.get(model.top_level_reason, len(REASON_ORDER)),
+                                        -len(model.contains), -len(model.submodules)))  # biggest networks first
+        for model in top[:MAX_TOP_TREES]:
             self.line(f"{self.at(model.path, model.line, model.col)}  [bold]{escape(model.qualname)}[/] "
                       f"[green]top-level[/] [dim]({escape(model.top_level_reason)})[/]")
             for site in model.constructed_at[:3]:
                 self.line(f"   built at {self.at(site.path, site.line, site.col)}  "
                           f"[dim]{escape(_call_text(model, site.args))}[/]")
             self._tree(model, by_name, 1, {model.qualname})
+        if len(top) > MAX_TOP_TREES:
+            self.line(f"[dim]more top-level models ({len(top) - MAX_TOP_TREES}):[/]")
+            for model in top[MAX_TOP_TREES:MAX_TOP_TREES + MAX_TOP_LISTED]:
+                self.line(f"  {self.at(model.path, model.line, model.col)}  {escape(model.qualname)}")
+            if len(top) > MAX_TOP_TREES + MAX_TOP_LISTED:
+                self.line(f"  [dim]... and {len(top) - MAX_TOP_TREES - MAX_TOP_LISTED} more (--format json lists all)[/]")
         others = [model for model in repo_map.models if not model.top_level]
         if others:
             self.line(f"[dim]other models ({len(others)}):[/]")
