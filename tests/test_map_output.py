@@ -85,3 +85,13 @@ def test_map_with_trace_appends_the_shape_report() -> None:
     data = json.loads(result.stdout)
     assert data["root"] == "trace_zoo" and data["trace"]["models"][0]["qualname"] == "argparse_model.models.MLP"
     assert data["trace"]["models"][0]["status"] == "ok"
+
+
+def test_large_repos_show_few_layer_trees(tmp_path: Path) -> None:
+    body = "".join(f"class Net{i}(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                   f"        self.fc = nn.Linear({i + 1}, 2)\n\n" for i in range(30))
+    (tmp_path / "models.py").write_text("import torch.nn as nn\n\n" + body)
+    result = runner.invoke(app, ["map", str(tmp_path)])
+    assert result.exit_code == 0
+    assert result.stdout.count("fc: Linear") == 5  # layer trees for five top-level models only
+    assert "more top-level models (25):" in result.stdout and "... and 5 more (--format json lists all)" in result.stdout
