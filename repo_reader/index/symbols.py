@@ -48,17 +48,19 @@ class SymbolTable:
                     local[definition.qualname] = f"{facts.module}.{definition.qualname}"
             self.bindings[facts.module] = local
         self.top_level = frozenset(name.split(".")[0] for name in self.modules)
-        self._memo: dict[tuple[str, str], Resolved] = {}
+        self._memo: dict[str, dict[str, Resolved]] = {}  # module → spelling → answer
 
     def is_module(self, name: str) -> bool:
         return name in self.modules
 
     def resolve(self, module: str, dotted: str) -> Resolved:
         """Resolve `dotted` as spelled inside `module` (not through local variables); memoised."""
-        key = (module, dotted)
-        found = self._memo.get(key)
+        memo = self._memo.get(module)
+        if memo is None:
+            memo = self._memo[module] = {}
+        found = memo.get(dotted)
         if found is None:
-            found = self._memo[key] = self._resolve(module, dotted)
+            found = memo[dotted] = self._resolve(module, dotted)
         return found
 
     def _resolve(self, module: str, dotted: str) -> Resolved:

@@ -39,7 +39,7 @@ class TypeIndex:
         }
         # Only what is still unknown is retried in later rounds.
         self._pending = [(facts.module, assign) for facts in modules for assign in facts.assigns
-                         if assign.kind != "constant"]
+                         if assign.kind != "constant" and not _module_output(assign)]
         self._calls = self._calls_into_repo_functions(modules)
         for _ in range(PROPAGATION_ROUNDS):
             changed = self._infer_assignments()
@@ -242,3 +242,10 @@ class TypeIndex:
                     self.locals[key] = found
                     changed = True
         return changed
+
+
+def _module_output(assign: AssignFact) -> bool:
+    """`h = self.fc(x)` binds a module's output (a tensor), never a class: no need to try."""
+    if assign.kind != "call" or not assign.value.startswith("self.") or "." in assign.value[5:]:
+        return False
+    return assign.value[5:] not in SELF_RETURNING

@@ -10,7 +10,7 @@ from __future__ import annotations
 import networkx as nx
 
 from repo_reader.index.classes import ClassIndex
-from repo_reader.index.registries import registry_of_call
+from repo_reader.index.registries import BUILD_METHODS, registry_of_call
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import REGISTRY_PREFIX, TypeIndex
 from repo_reader.model import CallEdge
@@ -25,6 +25,7 @@ MODULE_METHODS = frozenset(
 DATALOADERS = {"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"}
 LIGHTNING_HOOKS = ("training_step", "validation_step", "test_step", "configure_optimizers")
 DATAMODULE_HOOKS = ("setup", "train_dataloader", "val_dataloader", "test_dataloader")
+IMPLICIT_TRIGGERS = frozenset({"DataLoader", "fit", "validate", "test", "LightningCLI", *BUILD_METHODS})
 
 
 class CallResolver:
@@ -175,6 +176,9 @@ class CallResolver:
 
     # -- edges the libraries make for the user -------------------------------------------------------
     def implicit(self, module: str, call: CallFact, callee: str) -> list[tuple[str, str]]:
+        last = call.callee.rsplit(".", 1)[-1]
+        if last not in IMPLICIT_TRIGGERS and not callee.endswith(".__init__") and callee not in self.classes.classes:
+            return []  # most calls: nothing a library does behind them
         extra: list[tuple[str, str]] = []
         registry = registry_of_call(callee, self.registries) or registry_of_call(
             self.symbols.resolve(module, call.callee).qualname, self.registries)
