@@ -72,3 +72,20 @@ def test_chains_through_a_registry_and_a_console_script() -> None:
 def test_module_level_script_chain() -> None:
     chains = {c.target: c.calls for c in analysis_of("gpt_project").repo_map.chains if c.entry == "train"}
     assert chains["model.GPT.forward"][0] == "train" and chains["model.GPT.forward"][-1] == "model.GPT.forward"
+
+
+def test_a_module_used_as_a_table_of_model_factories(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`models.__dict__[args.arch](...)` (mae, dino): every public factory may be called."""
+    from repo_reader.api import build_map
+
+    (tmp_path / "vits.py").write_text(
+        "import torch.nn as nn\n\nclass ViT(nn.Module):\n    def forward(self, x):\n        return x\n\n"
+        "def vit_small(**kwargs):\n    return ViT(**kwargs)\n\ndef vit_base(**kwargs):\n    return ViT(**kwargs)\n")
+    (tmp_path / "train.py").write_text(
+        "import vits\n\ndef main(arch):\n    model = vits.__dict__[arch](depth=2)\n    model(1)\n\n"
+        "if __name__ == '__main__':\n    main('vit_small')\n")
+    repo_map = build_map(tmp_path, use_cache=False)
+    edges = {(e.caller, e.callee) for e in repo_map.edges}
+    assert {("train.main", "vits.vit_small"), ("train.main", "vits.vit_base"), ("train.main", "vits.ViT.forward")} <= edges
+    (vit,) = repo_map.models
+    assert vit.top_level and vit.top_level_reason == "constructed by an entry point"  # through the factories

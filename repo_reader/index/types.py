@@ -18,6 +18,7 @@ WRAPPERS = {
     "torch.jit.script", "torch.nn.DistributedDataParallel",
 }
 PROPAGATION_ROUNDS = 3
+MODULE_TABLE = ".__dict__[]"  # `models.__dict__[name](...)`: a module used as a table of model factories
 REGISTRY_PREFIX = "<registry>"  # the type of what `MODELS.build(cfg)` returns: any class registered there
 
 
@@ -26,13 +27,14 @@ class TypeIndex:
 
     def __init__(self, modules: tuple[ModuleFacts, ...], symbols: SymbolTable, classes: ClassIndex,
                  registries: dict[str, dict[str, str]] | None = None) -> None:
-        self.registries = registries or {}
+        self.registries = registries if registries is not None else {}  # factory tables are added here
         self.symbols = symbols
         self.classes = classes
         self.locals: dict[tuple[str, str, str], str] = {}
         self.attributes: dict[tuple[str, str], str] = {}  # (class qualname, attribute) → type
         self.containers: dict[tuple[str, str], tuple[str, ...]] = {}  # (class, attribute) → element types
         self.returns: dict[str, str] = {}  # function qualname → class it returns
+        self.modules = {facts.module: facts for facts in modules}
         self.functions: dict[str, tuple[str, DefFact]] = {
             f"{facts.module}.{definition.qualname}": (facts.module, definition)
             for facts in modules for definition in facts.definitions if definition.kind != "class"
@@ -99,6 +101,8 @@ class TypeIndex:
             if receiver.endswith("()"):
                 return self.type_of_callee(module, scope, receiver[:-2])
             return self.type_of_reference(module, scope, receiver)
+        if callee.endswith(MODULE_TABLE):
+            return self._factory_table_type(module, callee)
         resolved = self.symbols.resolve(module, callee)
         registry = registry_of_call(resolved.qualname, self.registries)
         if registry:
@@ -113,6 +117,29 @@ class TypeIndex:
             last = resolved.qualname.rsplit(".", 1)[-1]
             return resolved.qualname if last[:1].isupper() else None
         return None
+
+    def factories(self, module: str, callee: str) -> list[str]:
+        """`models_mae.__dict__[args.model]`: the public functions of that repo module that build a class."""
+        if not callee.endswith(MODULE_TABLE):
+            return []
+        target = self.symbols.resolve(module, callee[: -len(MODULE_TABLE)]).qualname
+        facts = self.modules.get(target)
+        if facts is None:
+            return []
+        return [f"{target}.{d.qualname}" for d in facts.definitions
+                if d.kind == "function" and "." not in d.qualname and not d.qualname.startswith("_")
+                and f"{target}.{d.qualname}" in self.returns]
+
+    def _factory_table_type(self, module: str, callee: str) -> str | None:
+        """One class when every factory builds the same one; else a registry-like union of them."""
+        built = {function: self.returns[function] for function in self.factories(module, callee)}
+        if not built:
+            return None
+        if len(set(built.values())) == 1:
+            return next(iter(built.values()))
+        table = self.symbols.resolve(module, callee[: -len(MODULE_TABLE)]).qualname + ".__dict__"
+        self.registries[table] = {function.rsplit(".", 1)[1]: cls for function, cls in built.items()}
+        return REGISTRY_PREFIX + table
 
     def type_of_reference(self, module: str, scope: str, reference: str) -> str | None:
         """The class a dotted reference (`model`, `self.encoder`) holds."""

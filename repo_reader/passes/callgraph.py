@@ -41,6 +41,10 @@ class CallResolver:
         for call in facts.calls:
             caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
             path, line = facts.where(call.line)
+            factories = self.types.factories(facts.module, call.callee)
+            if factories:  # `models_mae.__dict__[args.model](...)` may call any of them
+                result += [CallEdge(caller, function, path, line, call.col, True, "call") for function in factories]
+                continue
             callee, resolved, kind = self.resolve(facts.module, call)
             if not resolved and registry_of_call(callee, self.registries):
                 resolved = True  # the registry's own build method, defined in a library or by the repo
@@ -56,7 +60,7 @@ class CallResolver:
             return [callee]
         registry, _, method = callee[len(REGISTRY_PREFIX) :].partition(":")
         found = []
-        for qualname in sorted(self.registries.get(registry, {}).values()):
+        for qualname in sorted(set(self.registries.get(registry, {}).values())):
             info = self.classes.classes[qualname]
             name = method or ("forward" if info.framework else "__call__")
             found.append(self.classes.find_method(qualname, name) or f"{qualname}.{name}")
