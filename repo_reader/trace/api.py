@@ -51,13 +51,9 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
 
 
 def load_map(root: Path, *, use_cache: bool = True) -> RepoMap:
-    """The static map from `repo_reader.api`, or trace's own minimal one while that is missing."""
-    try:
-        from repo_reader.api import build_map
-    except ImportError:
-        from repo_reader.trace.fallback_map import build_fallback_map
+    """The static map (`repo_reader.api`), imported here so that the trace package stays importable alone."""
+    from repo_reader.api import build_map
 
-        return build_fallback_map(root)
     return build_map(root, use_cache=use_cache)
 
 
