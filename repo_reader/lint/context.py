@@ -132,18 +132,6 @@ class LintContext:
     def call_name(self, node: ast.AST, module: str | None = None) -> str:
         return self.resolve(node.func, module) if isinstance(node, ast.Call) else ""
 
-    def spelling(self, qualname: str) -> str | None:
-        """How this file can spell `qualname` with its own imports (`torch.nn.ModuleList` → `nn.ModuleList`)."""
-        best: str | None = None
-        for fact in self.facts.imports:
-            target = fact.target
-            if qualname == target:
-                return fact.local
-            if qualname.startswith(target + ".") and fact.local != "*" and "." not in fact.local:
-                candidate = fact.local + qualname[len(target):]
-                if best is None or len(candidate) < len(best):
-                    best = candidate
-        return best
 
     # -- classes ------------------------------------------------------------------------------
     @cached_property

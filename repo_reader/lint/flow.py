@@ -17,9 +17,6 @@ from repo_reader.scan.collect import dotted
 MAX_DEPTH = 3
 OPTIMIZER_NAME = re.compile(r"(^|[._])(opt\w*|optim\w*|\w*optimi[sz]er\w*|scaler|accelerator)$", re.IGNORECASE)
 SCHEDULER_NAME = re.compile(r"sched|lr_|warmup", re.IGNORECASE)
-BACKWARD_OWNERS = re.compile(r"(^|\.)(accelerator|fabric|engine|amp|scaler)$")
-
-
 @dataclass(frozen=True, slots=True)
 class Effects:
     backward: bool = False

@@ -90,5 +90,3 @@ def _edges_of(graph: nx.DiGraph, node: str, direction: str) -> list[CallEdge]:
                   else (e.caller, e.path, e.line, e.col))
 
 
-def definition_named(repo_map: RepoMap, qualname: str) -> Definition | None:
-    return next((d for d in repo_map.definitions if d.qualname == qualname), None)

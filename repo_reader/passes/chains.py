@@ -22,14 +22,6 @@ def find_chains(graph: nx.DiGraph, entries: tuple[EntryPoint, ...], models: list
     for entry in entries[:MAX_ENTRIES]:
         if entry.name not in internal:
             continue
-        lengths, paths = nx.single_source_dijkstra(internal, entry.name)
-        for target in targets:
-            resolved = _defined_target(internal, target)
-            if resolved in paths:
-                chains.append(Chain(entry.name, resolved, tuple(paths[resolved])))
+        paths = nx.single_source_shortest_path(internal, entry.name)
+        chains += [Chain(entry.name, target, tuple(paths[target])) for target in targets if target in paths]
     return tuple(chains)
-
-
-def _defined_target(graph: nx.DiGraph, target: str) -> str:
-    """`Net.forward` when Net defines it; the inherited one is reached by its own name anyway."""
-    return target
