@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from repo_reader.cli.app import UsageError, command
+from repo_reader.cli.options import NoCache
 from repo_reader.lint.registry import SelectionError, parse_codes, rule_by_code, select_dynamic_rules
 from repo_reader.lint.run import check_repository, fix_repository
 from repo_reader.model import CheckReport, ExitCode
@@ -41,7 +42,7 @@ def check_command(
     fix: Annotated[bool, typer.Option("--fix", help="Apply the safe rewrites in place (formatting kept).")] = False,
     explain: Annotated[str | None, typer.Option("--explain", help="Print what a rule checks and why, e.g. RR101.")]
     = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-parse every file; ignore the cache.")] = False,
+    no_cache: NoCache = False,
 ) -> None:
     """Find PyTorch pitfalls: unregistered layers, evaluation in training mode, DataLoader conflicts, ..."""
     if explain is not None:

@@ -10,6 +10,7 @@ import typer
 
 from repo_reader.api import RepoError, build_map
 from repo_reader.cli.app import UsageError, command
+from repo_reader.cli.options import Force, NoCache, Output, PathArgument
 from repo_reader.cli.output import make_console, write_text
 from repo_reader.cli.progress import scan_progress
 from repo_reader.render.locations import Locator
@@ -35,10 +36,6 @@ class CallsFormat(StrEnum):
     JSON = "json"
 
 
-PathArgument = Annotated[Path, typer.Argument(help="The repository's root folder.", show_default=False, readable=False)]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="Re-parse every file; ignore the on-disk cache.")]
-Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
-Force = Annotated[bool, typer.Option("--force", help="Overwrite the --output file if it exists.")]
 
 
 @command("map")

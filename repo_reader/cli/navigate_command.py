@@ -11,6 +11,7 @@ from rich.console import Console
 
 from repo_reader.api import Analysis, RepoError, analyse
 from repo_reader.cli.app import UsageError, command
+from repo_reader.cli.options import Force, NoCache, Output, PathArgument
 from repo_reader.cli.output import make_console, write_text
 from repo_reader.model import Lookup
 from repo_reader.navigate.api import calls, lookup, tour_of
@@ -33,13 +34,9 @@ class TourFormat(StrEnum):
     CODETOUR = "codetour"
 
 
-PathArgument = Annotated[Path, typer.Argument(help="The repository's root folder.", show_default=False)]
 Symbol = Annotated[str, typer.Argument(help="Full or partial qualified name: GPT.forward, train.main.",
                                        show_default=False)]
 Depth = Annotated[int, typer.Option("--depth", "-d", min=1, max=10, help="How many calls deep to walk.")]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="Re-parse every file; ignore the on-disk cache.")]
-Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
-Force = Annotated[bool, typer.Option("--force", help="Overwrite the --output file if it exists.")]
 
 
 @command("tour")

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from repo_reader.cli.app import command, fail
+from repo_reader.cli.options import Force, NoCache, Output, PathArgument
 from repo_reader.cli.output import make_console, write_text
 from repo_reader.model import ExitCode, ShapeTrace, TraceDevice, TraceStatus
 from repo_reader.render.trace_json import render_trace_json
@@ -27,7 +28,7 @@ class TraceFormat(StrEnum):
 
 @command("trace")
 def trace_command(
-    path: Annotated[Path, typer.Argument(help="The repository's root folder.", show_default=False)],
+    path: PathArgument,
     models: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trace this model (qualname or class name); repeatable.")] = None,
     inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input, [name=]2x3x224x224[:dtype]; repeatable.")] = None,
     init: Annotated[list[str] | None, typer.Option("--init", help="A constructor argument, key=value; repeatable.")] = None,
@@ -37,9 +38,9 @@ def trace_command(
     depth: Annotated[int | None, typer.Option("--depth", help="Show the module tree down to this depth.")] = None,
     expand: Annotated[bool, typer.Option("--expand", help="Do not fold repeated identical blocks.")] = False,
     output_format: Annotated[TraceFormat, typer.Option("--format", "-f", help="rich, json or markdown.")] = TraceFormat.RICH,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-parse every file for the map.")] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite the --output file if it exists.")] = False,
+    no_cache: NoCache = False,
+    output: Output = None,
+    force: Force = False,
 ) -> None:
     """Trace the shapes through the repository's model(s). Runs the repository's code, in a child process."""
     from repo_reader.trace.api import TraceOptions

@@ -1,0 +1,14 @@
+"""Command-line options that several commands share, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# readable=False: the api checks the folder itself and reports one line, not typer's boxed error.
+PathArgument = Annotated[Path, typer.Argument(help="The repository's root folder.", show_default=False, readable=False)]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Re-parse every file; ignore the on-disk cache.")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite the --output file if it exists.")]
