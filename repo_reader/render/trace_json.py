@@ -4,19 +4,18 @@ measured on CUDA, and a schema version.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
 import re
 from typing import Any
 
 from repo_reader.model import ShapeTrace, TracedValue
+from repo_reader.plain import to_plain
 
 _NUMBER_LIST = re.compile(r"\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]")
 
 
 def trace_to_dict(trace: ShapeTrace) -> dict[str, Any]:
-    plain = _plain(trace)
+    plain = to_plain(trace, lambda value: value_to_dict(value) if isinstance(value, TracedValue) else None)
     assert isinstance(plain, dict)
     first = {key: plain.pop(key) for key in ("schema_version", "root", "notice")}
     return first | plain
@@ -39,15 +38,3 @@ def value_to_dict(value: TracedValue) -> Any:
     if value.text:
         found["type"] = value.text
     return found
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, TracedValue):
-        return value_to_dict(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value

@@ -8,22 +8,13 @@ import types
 import typing
 from typing import Any, TypeVar
 
+from repo_reader.plain import to_plain  # re-exported: the wire format
+
+__all__ = ["from_plain", "to_plain"]
+
 T = TypeVar("T")
 
 _HINTS: dict[type, dict[str, Any]] = {}
-
-
-def to_plain(value: Any) -> Any:
-    """Dataclasses → dicts, tuples → lists, enums → their value, recursively."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (list, tuple)):
-        return [to_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): to_plain(item) for key, item in value.items()}
-    return value
 
 
 def from_plain(cls: type[T], data: Any) -> T:
