@@ -51,9 +51,10 @@ def main() -> None:
         seconds[name] = time.perf_counter() - started
         traces.append(trace)
         print(f"{name}: {len(trace.models)} model(s), {seconds[name]:.1f} s", flush=True)
-    combined = {name: json.loads(render_trace_json(trace)) for name, trace in zip(names, traces)}
-    (args.out / "gpu_trace.json").write_text(json.dumps(combined, indent=1) + "\n", encoding="utf-8")
-    (args.out / "gpu_trace.md").write_text(report(names, traces, seconds), encoding="utf-8")
+        done = names[: len(traces)]  # written after each fixture: a run stopped at its limit keeps what it traced
+        combined = {name: json.loads(render_trace_json(trace)) for name, trace in zip(done, traces)}
+        (args.out / "gpu_trace.json").write_text(json.dumps(combined, indent=1) + "\n", encoding="utf-8")
+        (args.out / "gpu_trace.md").write_text(report(done, traces, seconds), encoding="utf-8")
 
 
 def trace_fixture(root: Path, name: str, device: TraceDevice, timeout: float) -> ShapeTrace:
@@ -67,8 +68,10 @@ def trace_fixture(root: Path, name: str, device: TraceDevice, timeout: float) ->
 
 def report(names: list[str], traces: list[ShapeTrace], seconds: dict[str, float]) -> str:
     lines = ["# `repo-reader trace --device cuda` on the fixtures", "", *environment(), ""]
-    lines += ["Time is wall time per module call (synchronised, inclusive of children, after one warm-up",
-              "forward); peak memory is the CUDA allocator's peak while the module ran (weights included).", ""]
+    lines += ["Time is wall time per module, summed over its calls: synchronised, children included, measured in a",
+              "forward of its own after a warm-up forward, with no shape recording or FLOP counting in it. Peak",
+              "memory is the CUDA allocator's peak while the module ran: weights, inputs and whatever the libraries",
+              "allocate through it included.", ""]
     lines += ["| fixture | model | status | device | params | FLOPs | forward ms | peak MiB |",
               "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
     for name, trace in zip(names, traces):
@@ -92,9 +95,16 @@ def environment() -> list[str]:
         gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA device"
         versions = f"torch {torch.__version__}, CUDA {torch.version.cuda}"
     except ImportError:
-        gpu, versions = "torch missing", ""
-    return [f"- GPU: {gpu}", f"- {versions}, Python {platform.python_version()}",
-            f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
+        return ["- torch missing"]
+    lines = [f"- GPU: {gpu}", f"- {versions}, Python {platform.python_version()}",
+             f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
+    if torch.cuda.is_available():  # the floor under every peak: what the first small Linear leaves allocated
+        x, weight, bias = (torch.ones(*shape, device="cuda") for shape in ((2, 4), (3, 4), (3,)))
+        before = torch.cuda.memory_allocated()
+        torch.nn.functional.linear(x, weight, bias).sum().item()  # addmm: cuBLASLt and its workspace
+        floor = torch.cuda.memory_allocated() - before
+        lines.append(f"- allocated by a process's first Linear (2x4 input, with bias): {floor / 2**20:.1f} MiB")
+    return lines
 
 
 def model_section(name: str, model: ModelTrace) -> list[str]:

@@ -31,7 +31,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 } 2>&1 | tee "$OUT/log.txt"
 
 # 1. every fixture, --device cuda, JSON and the Markdown report (gpu_trace.json, gpu_trace.md)
-timeout 420 python3 benchmarks/gpu_trace.py "$OUT" --timeout 240 2>&1 | tee -a "$OUT/log.txt"
+timeout 330 python3 benchmarks/gpu_trace.py "$OUT" --timeout 240 2>&1 | tee -a "$OUT/log.txt"
 
 # 2. the GPU test that skips without CUDA
 timeout 60 python3 -m pytest -q -p no:cacheprovider -m gpu tests/test_trace_zoo.py 2>&1 | tee -a "$OUT/log.txt"

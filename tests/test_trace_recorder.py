@@ -48,12 +48,18 @@ def test_cuda_clock_nests_time_and_peak_memory(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *args: allocator.peak)
     monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda *args: allocator.reset())
     model = nn.Sequential(Allocates(allocator, 100, keep=10), Allocates(allocator, 50, keep=0))
-    recorder = Recorder(model, cuda=True)
+    recorder = Recorder(model)
     recorder.attach()
     try:
-        model(torch.zeros(2, 3))
+        model(torch.zeros(2, 3))  # the shapes pass: no clock
+        assert all(record.time_ms == 0 and record.peak_memory == 0 for record in recorder.records.values())
+        allocator.current = 0
+        recorder.phase = "timing"
+        model(torch.zeros(2, 3))  # the clock alone: order, counts and shapes stay the shapes pass's
     finally:
         recorder.detach()
+    assert [(path, record.order, record.calls) for path, record in recorder.records.items()] == [
+        ("", 0, 1), ("0", 1, 1), ("1", 2, 1)]
     # 0 peaks at 100 and keeps 10; 1 starts from 10 and peaks at 60; the model's peak is its children's
     assert {path: record.peak_memory for path, record in recorder.records.items()} == {"": 100, "0": 100, "1": 60}
     assert all(record.time_ms > 0 for record in recorder.records.values())

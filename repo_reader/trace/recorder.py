@@ -1,5 +1,10 @@
 """Forward pre/post hooks on every submodule: call order, counts, shapes, time and memory.
 
+One Recorder serves several forward passes, told apart by `phase`: "shapes" records order, call
+counts and shapes; "modes" only notes that a module ran in `mode` (the train-mode pass); "timing"
+only runs the CUDA clock, in a pass of its own, so that shape description and FLOP counting (a
+Python dispatch mode, with a slow first use) stay out of the times.
+
 Child side: imports torch. Hooks are removed in `detach`, which callers run in `finally`.
 """
 
@@ -32,13 +37,12 @@ class CallRecord:
 class Recorder:
     """Records calls of `model`'s submodules by path; `stack` is the current call path."""
 
-    def __init__(self, model: nn.Module, *, cuda: bool = False) -> None:
+    def __init__(self, model: nn.Module) -> None:
         self.model = model
-        self.cuda = cuda
         self.records: dict[str, CallRecord] = {}
         self.stack: list[str] = []
         self.mode = "eval"
-        self.shapes = True
+        self.phase = "shapes"
         self._paths: dict[int, list[str]] = {}
         self._started: list[tuple[float, int]] = []
         self._order = 0
@@ -70,10 +74,13 @@ class Recorder:
 
     def _before(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         path = self._path_of(module)
+        self.stack.append(path)
+        if self.phase == "timing":
+            self._start_cuda_clock()
+            return
         record = self.records.setdefault(path, CallRecord())
         record.modes.add(self.mode)
-        self.stack.append(path)
-        if not self.shapes:  # a second pass only notes which modes ran the module
+        if self.phase != "shapes":
             return
         record.calls += 1
         if record.order < 0:
@@ -81,20 +88,16 @@ class Recorder:
             self._order += 1
         if record.inputs is None:
             record.inputs = describe_call(args, kwargs)
-        if self.cuda:
-            self._start_cuda_clock()
 
     def _after(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
         path = self.stack.pop() if self.stack else self._path_of(module)
         record = self.records[path]
-        if not self.shapes:
-            return
-        if record.outputs is None:
-            record.outputs = describe(output)
-        if self.cuda:
+        if self.phase == "timing":
             self._stop_cuda_clock(record)
+        elif self.phase == "shapes" and record.outputs is None:
+            record.outputs = describe(output)
 
     def _start_cuda_clock(self) -> None:
         torch.cuda.synchronize()

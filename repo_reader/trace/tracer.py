@@ -145,19 +145,18 @@ class _Tracer:
 
     def _record(self, model: nn.Module, plan: DevicePlan, candidate: Candidate, *, default_device: bool) -> ModelTrace:
         modes = {module: module.training for module in model.modules()}
-        recorder = Recorder(model, cuda=plan.name == "cuda")
+        recorder = Recorder(model)
         counter = ModuleFlopCounter(recorder.stack)
         fastpath = _set_attention_fastpath(False)
         try:
             with plan.active(default_device=default_device):
                 args, kwargs = candidate.build(plan.device)
                 model.eval()
-                if plan.name == "cuda":  # warm-up: context, kernel loading and autotuning stay out of the timings
-                    with torch.no_grad():
-                        model(*args, **kwargs)
                 recorder.attach()
                 with torch.no_grad(), counter:
                     model(*args, **kwargs)
+                if plan.name == "cuda":
+                    _timing_pass(model, recorder, args, kwargs)
                 train_flags, ran_train = self._train_pass(model, recorder, args, kwargs)
         finally:
             recorder.detach()
@@ -167,7 +166,7 @@ class _Tracer:
         return self._assemble(model, plan, recorder, counter, train_flags, ran_train)
 
     def _train_pass(self, model: nn.Module, recorder: Recorder, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[TraceFlag], bool]:
-        recorder.shapes, recorder.mode = False, "train"
+        recorder.phase, recorder.mode = "modes", "train"
         model.train()
         grad = torch.enable_grad() if self.request.backward else torch.no_grad()
         try:
@@ -201,6 +200,17 @@ class _Tracer:
             trainable_params=sum(p.numel() for p in unique.values() if p.requires_grad),
             flops=counter.total, backward=self.request.backward,
         )
+
+
+def _timing_pass(model: nn.Module, recorder: Recorder, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Per-module CUDA time and peak memory, from a forward of their own after an untimed warm-up:
+    context creation, kernel loading and autotuning, and the shape and FLOP bookkeeping of the
+    recording pass, all stay out of the times."""
+    with torch.no_grad():
+        recorder.phase = "off"
+        model(*args, **kwargs)  # warm-up, hooks idle
+        recorder.phase = "timing"
+        model(*args, **kwargs)
 
 
 def _set_attention_fastpath(enabled: bool) -> bool:
