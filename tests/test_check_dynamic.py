@@ -269,3 +269,38 @@ def test_dynamic_sarif_carries_rule_metadata_and_honours_select() -> None:
     assert finding["ruleId"] == "RR452" and rules[finding["ruleIndex"]]["id"] == "RR452"
     assert finding["locations"][0]["physicalLocation"]["region"] == {"startLine": 48, "startColumn": 13}
     assert finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "train.py"
+
+
+FACTORY_MODEL = '''import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, num_classes=10, width=8):
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3, padding=1)
+        self.fc = nn.Linear(width * 8 * 8, num_classes)
+
+    @classmethod
+    def from_pretrained(cls, name, **kwargs):
+        model = cls(**kwargs)
+        model.load_state_dict(torch.hub.load_state_dict_from_url(f"https://example.invalid/{name}.pth"))
+        return model
+
+    def forward(self, x):
+        return self.fc(nn.functional.adaptive_avg_pool2d(torch.relu(self.conv(x)), 8).flatten(1))
+'''
+
+FACTORY_TRAIN = '''import torch
+from net import Net
+
+model = Net.from_pretrained("tiny-cifar", num_classes=10)
+optimizer = torch.optim.Adam(model.parameters())
+'''
+
+
+def test_a_model_built_by_its_from_pretrained_factory_is_checked(tmp_path: Path) -> None:
+    (tmp_path / "net.py").write_text(FACTORY_MODEL)
+    (tmp_path / "train.py").write_text(FACTORY_TRAIN)
+    findings, warnings = run_health_checks(tmp_path)
+    assert warnings == () and findings == ()  # built as the repo builds it: Net(num_classes=10), random weights

@@ -44,11 +44,11 @@ def check_model(request: TraceRequest, loss: dict[str, Any] | None = None) -> di
         notes: list[str] = []  # fallbacks the construction used (not shown by check)
         args, kwargs, _ = constructor_arguments(request, module, notes)
         plan = device_plan("cpu")
-        model = build(cls, args, kwargs, plan, root)
+        model = build(cls, args, kwargs, plan, root, request.factory)
     except StageError as stage:
         return {"findings": [], "skipped": f"{request.qualname}: not built: {stage.failure.message}"}
     where = _locator(request, cls)
-    for candidate in candidates(model, request.inputs, request.hints, small=True):
+    for candidate in candidates(model, request.inputs, request.hints, small=True, examples=request.examples):
         call_args, call_kwargs = candidate.build(plan.device)
         run = lambda: model(*call_args, **call_kwargs)  # noqa: E731
         try:
