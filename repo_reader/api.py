@@ -5,8 +5,11 @@ scan (files → facts) → index (names, classes, types) → passes (calls, role
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,20 +59,39 @@ def check_root(root: Path) -> Path:
 
 def build_map(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> RepoMap:
     """The map; an unchanged repository (same content, same version of this tool) comes from the cache."""
-    sources = list_sources(check_root(root))
-    if not use_cache:
-        return _analyse_sources(root, sources, False, progress).repo_map
-    key = sources.fingerprint()
-    cached = load_map(key)
-    if cached is not None:
-        return cached
-    repo_map = _analyse_sources(root, sources, True, progress).repo_map
-    store_map(key, repo_map)
-    return repo_map
+    with collector_paused():
+        sources = list_sources(check_root(root))
+        if not use_cache:
+            return _analyse_sources(root, sources, False, progress).repo_map
+        key = sources.fingerprint()
+        cached = load_map(key)
+        if cached is not None:
+            return cached
+        repo_map = _analyse_sources(root, sources, True, progress).repo_map
+        store_map(key, repo_map)
+        return repo_map
 
 
 def analyse(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> Analysis:
-    return _analyse_sources(root, list_sources(check_root(root)), use_cache, progress)
+    with collector_paused():
+        return _analyse_sources(root, list_sources(check_root(root)), use_cache, progress)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the analysis, then back as it was.
+
+    The analysis allocates millions of small objects (facts, symbols, edges) that hold no cycles and
+    live until the map is built; the collector would walk them again and again, which took a third of
+    a no-cache map of transformers (21.4 s with it, 13.3 s without). The forked scan workers inherit
+    the setting."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Progress | None) -> Analysis:
