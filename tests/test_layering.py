@@ -17,6 +17,7 @@ FORBIDDEN = {
     "passes": {"api", "render", "cli", "trace", "navigate"},
     "render": {"cli", "trace", "scan", "index", "passes"},
     "api": {"render", "cli"},
+    "forking": {"model", "scan", "index", "passes", "api", "render", "cli", "trace", "lint", "navigate"},
 }
 
 

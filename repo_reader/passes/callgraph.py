@@ -7,8 +7,12 @@ Calls it cannot resolve stay in the graph as unresolved edges.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import itemgetter
+
 import networkx as nx
 
+from repo_reader.forking import in_two_halves
 from repo_reader.index.classes import ClassIndex
 from repo_reader.index.registries import BUILD_METHODS, registry_of_call
 from repo_reader.index.symbols import SymbolTable
@@ -26,6 +30,8 @@ DATALOADERS = {"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataL
 LIGHTNING_HOOKS = ("training_step", "validation_step", "test_step", "configure_optimizers")
 DATAMODULE_HOOKS = ("setup", "train_dataloader", "val_dataloader", "test_dataloader")
 IMPLICIT_TRIGGERS = frozenset({"DataLoader", "fit", "validate", "test", "LightningCLI", *BUILD_METHODS})
+EdgeRow = tuple[str, str, str, int, int, bool, str]  # CallEdge's fields, in order
+_EDGE_ORDER = itemgetter(0, 2, 3, 4, 1)  # caller, path, line, col, callee
 
 
 class CallResolver:
@@ -36,23 +42,27 @@ class CallResolver:
         self.types = types
         self.registries = registries
 
-    def edges(self, facts: ModuleFacts) -> list[CallEdge]:
-        result: list[CallEdge] = []
+    def edges(self, facts: ModuleFacts) -> list[EdgeRow]:
+        """One module's call edges, as rows in CallEdge's field order."""
+        result: list[EdgeRow] = []
         for call in facts.calls:
             caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
             path, line = facts.where(call.line)
             factories = self.types.factories(facts.module, call.callee)
             if factories:  # `models_mae.__dict__[args.model](...)` may call any of them
-                result += [CallEdge(caller, function, path, line, call.col, True, "call") for function in factories]
+                result += [(caller, function, path, line, call.col, True, "call") for function in factories]
                 continue
             callee, resolved, kind = self.resolve(facts.module, call)
             if not resolved and registry_of_call(callee, self.registries):
                 resolved = True  # the registry's own build method, defined in a library or by the repo
             for one in self._expand_registry(callee):
-                result.append(CallEdge(caller, one, path, line, call.col, resolved, kind))
+                result.append((caller, one, path, line, call.col, resolved, kind))
             for extra, extra_kind in self.implicit(facts.module, call, callee):
-                result.append(CallEdge(caller, extra, path, line, call.col, True, extra_kind))
+                result.append((caller, extra, path, line, call.col, True, extra_kind))
         return result
+
+    def all_edges(self, modules: Sequence[ModuleFacts]) -> list[EdgeRow]:
+        return [row for facts in modules for row in self.edges(facts)]
 
     def _expand_registry(self, callee: str) -> list[str]:
         """A call on an object built by a registry may reach any class registered there."""
@@ -224,8 +234,11 @@ class CallResolver:
 
 
 def build_edges(modules: tuple[ModuleFacts, ...], resolver: CallResolver) -> tuple[CallEdge, ...]:
-    edges = [edge for facts in modules for edge in resolver.edges(facts)]
-    return tuple(sorted(edges, key=lambda edge: (edge.caller, edge.path, edge.line, edge.col, edge.callee)))
+    """Every call edge, sorted by caller and place; half the modules are resolved in a forked child."""
+    rows = in_two_halves(modules, resolver.all_edges)
+    rows.sort(key=_EDGE_ORDER)
+    return tuple(CallEdge(*row) for row in rows)
+
 
 
 def build_graph(edges: tuple[CallEdge, ...], nodes: list[str]) -> nx.DiGraph:

@@ -1,0 +1,61 @@
+"""`in_two_halves`: the same rows as doing the work in one process, in order, whatever the child does."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import pytest
+
+from repo_reader.forking import MIN_ITEMS, in_two_halves
+
+ITEMS = list(range(MIN_ITEMS * 3 + 1))
+
+
+def rows(items: Sequence[int]) -> list[tuple[object, ...]]:
+    return [(item, f"n{item}", item % 2 == 0, None) for item in items]
+
+
+def test_halves_give_the_rows_of_one_pass_in_order() -> None:
+    assert in_two_halves(ITEMS, rows) == rows(ITEMS)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no child is forked")
+def test_the_second_half_runs_in_another_process() -> None:
+    parent = os.getpid()
+    found = in_two_halves(ITEMS, lambda items: [(item, os.getpid()) for item in items])
+    assert {pid for item, pid in found if item < len(ITEMS) // 2} == {parent}
+    assert parent not in {pid for item, pid in found if item >= len(ITEMS) // 2}
+
+
+def test_a_child_that_fails_costs_time_not_rows() -> None:
+    parent = os.getpid()
+
+    def fails_in_the_child(items: Sequence[int]) -> list[tuple[object, ...]]:
+        if os.getpid() != parent:
+            raise RuntimeError("child only")
+        return rows(items)
+
+    assert in_two_halves(ITEMS, fails_in_the_child) == rows(ITEMS)
+
+
+def test_an_error_in_the_parent_still_reaps_the_child() -> None:
+    parent = os.getpid()
+
+    def fails_in_the_parent(items: Sequence[int]) -> list[tuple[object, ...]]:
+        if os.getpid() == parent:
+            raise ValueError("parent")
+        return rows(items)
+
+    with pytest.raises(ValueError, match="parent"):
+        in_two_halves(ITEMS, fails_in_the_parent)
+    try:
+        leftover, _ = os.waitpid(-1, os.WNOHANG)  # the child was waited for before the error went on
+    except ChildProcessError:
+        leftover = 0
+    assert leftover == 0
+
+
+def test_few_items_stay_in_this_process() -> None:
+    parent = os.getpid()
+    assert {pid for _, pid in in_two_halves(ITEMS[:10], lambda items: [(i, os.getpid()) for i in items])} == {parent}
