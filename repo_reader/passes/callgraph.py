@@ -41,12 +41,17 @@ class CallResolver:
         self.classes = classes
         self.types = types
         self.registries = registries
+        self._strings: dict[str, str] = {}
 
     def edges(self, facts: ModuleFacts) -> list[EdgeRow]:
         """One module's call edges, as rows in CallEdge's field order."""
         result: list[EdgeRow] = []
+        callers: dict[str, str] = {}  # one string per scope: the cached map stores each once
+        intern = self._strings.setdefault
         for call in facts.calls:
-            caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
+            caller = callers.get(call.scope)
+            if caller is None:
+                caller = callers[call.scope] = f"{facts.module}.{call.scope}" if call.scope else facts.module
             path, line = facts.where(call.line)
             factories = self.types.factories(facts.module, call.callee)
             if factories:  # `models_mae.__dict__[args.model](...)` may call any of them
@@ -56,7 +61,7 @@ class CallResolver:
             if not resolved and registry_of_call(callee, self.registries):
                 resolved = True  # the registry's own build method, defined in a library or by the repo
             for one in self._expand_registry(callee):
-                result.append((caller, one, path, line, call.col, resolved, kind))
+                result.append((caller, intern(one, one), path, line, call.col, resolved, kind))
             for extra, extra_kind in self.implicit(facts.module, call, callee):
                 result.append((caller, extra, path, line, call.col, True, extra_kind))
         return result

@@ -106,6 +106,8 @@ class Collector:
         self.module = module
         self.is_package = is_package
         self.scope: list[str] = []
+        self._current: list[str] = []  # the dotted scope at each depth
+        self._strings: dict[str, str] = {}
         self.kinds: list[str] = []  # "class" | "function" for each scope level
         self.loop_depth = 0
         self.imports: list[ImportFact] = []
@@ -138,9 +140,13 @@ class Collector:
             raw = " ".join(piece.strip() for piece in pieces)
         return str(raw) if len(raw) <= limit else raw[: limit - 3] + "..."
 
+    def shared(self, name: str) -> str:
+        """One string object per distinct name in the file: pickled once, however often it is spelled."""
+        return self._strings.setdefault(name, name)
+
     @property
     def current(self) -> str:
-        return ".".join(self.scope)
+        return self._current[-1] if self._current else ""
 
     def in_function(self) -> bool:
         return "function" in self.kinds
@@ -245,11 +251,13 @@ class Collector:
     def enter(self, name: str, kind: str, body: list[ast.stmt]) -> None:
         saved_loops = self.loop_depth
         self.scope.append(name)
+        self._current.append(".".join(self.scope))  # one string per scope, shared by all its facts
         self.kinds.append(kind)
         self.loop_depth = 0
         for statement in body:
             self.visit(statement)
         self.scope.pop()
+        self._current.pop()
         self.kinds.pop()
         self.loop_depth = saved_loops
 
@@ -352,10 +360,10 @@ class Collector:
             )
         self.calls.append(
             CallFact(
-                self.current, callee, node.lineno, node.col_offset + 1, args,
+                self.current, self.shared(callee), node.lineno, node.col_offset + 1, args,
                 tuple(keyword.arg for keyword in node.keywords if keyword.arg), self.loop_depth > 0,
-                tuple(dotted(arg) for arg in node.args),
-                tuple((keyword.arg, dotted(keyword.value)) for keyword in node.keywords if keyword.arg),
+                tuple(self.shared(dotted(arg)) for arg in node.args),
+                tuple((keyword.arg, self.shared(dotted(keyword.value))) for keyword in node.keywords if keyword.arg),
             )
         )
         if last == "add_argument":
