@@ -7,9 +7,7 @@ several times faster than pickling hundreds of thousands of dataclasses; the res
 from __future__ import annotations
 
 import marshal
-import os
 import pickle
-import tempfile
 from dataclasses import fields, replace
 from operator import attrgetter
 from pathlib import Path
@@ -40,13 +38,9 @@ def load_map(key: str) -> RepoMap | None:
 
 
 def store_map(key: str, repo_map: RepoMap) -> None:
-    target = _path(key)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
-            pickle.dump(replace(repo_map, edges=(), definitions=()), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            marshal.dump((tuple(map(_EDGE_ROW, repo_map.edges)),
-                          tuple(map(_DEFINITION_ROW, repo_map.definitions))), handle)
-        os.replace(handle.name, target)
-    except (OSError, ValueError):
-        pass  # no cache costs speed, not correctness
+        rest = pickle.dumps(replace(repo_map, edges=(), definitions=()), protocol=pickle.HIGHEST_PROTOCOL)
+        rows = marshal.dumps((tuple(map(_EDGE_ROW, repo_map.edges)), tuple(map(_DEFINITION_ROW, repo_map.definitions))))
+    except (ValueError, pickle.PicklingError):
+        return  # no cache costs speed, not correctness
+    cache.write_atomically(_path(key), rest + rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from helpers import FIXTURES
 
 from repo_reader.api import build_map
 from repo_reader.render.map_json import render_map_json
+from repo_reader.scan.load import scan_repository
 
 
 def test_warm_map_equals_cold_map_and_notices_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,3 +55,30 @@ def test_the_cached_map_is_the_map(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     cached = build_map(FIXTURES / "gpt_project")  # loads
     assert cached == fresh and cached.edges and cached.definitions
     assert any((tmp_path / "cache" / "repo-reader").glob("maps-*/*/*"))
+
+
+def test_one_pack_per_repository_and_an_edited_file_misses_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in "abc":
+        (repo / f"{name}.py").write_text(f"def {name}():\n    return 1\n")
+    assert scan_repository(repo).cache_hits == 0
+    packs = list((tmp_path / "cache").rglob("*.pack"))
+    assert len(packs) == 1 and [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == packs
+    assert scan_repository(repo).cache_hits == 3
+    (repo / "b.py").write_text("def b2():\n    return 2\n")
+    (repo / "c.py").unlink()
+    scan = scan_repository(repo)
+    assert scan.cache_hits == 1 and sorted(d.qualname for m in scan.modules for d in m.definitions) == ["a", "b2"]
+    assert len(marshal.loads(packs[0].read_bytes())) == 2  # only the latest map's entries are kept
+
+
+def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("def f():\n    return 1\n")
+    assert [d.qualname for d in build_map(repo).definitions if d.kind == "function"] == ["a.f"]
+    assert scan_repository(repo).cache_hits == 0

@@ -6,6 +6,8 @@ Good enough to send `model(x)` to `Net.forward`; when it cannot tell, it says no
 
 from __future__ import annotations
 
+import functools
+
 from repo_reader.index.classes import ClassIndex
 from repo_reader.index.registries import registry_of_call
 from repo_reader.index.symbols import SymbolTable
@@ -31,6 +33,7 @@ class TypeIndex:
         self.symbols = symbols
         self.classes = classes
         self.locals: dict[tuple[str, str, str], str] = {}
+        self._owners: dict[tuple[str, str], str | None] = {}  # owner_class's answers
         self.attributes: dict[tuple[str, str], str] = {}  # (class qualname, attribute) → type
         self.containers: dict[tuple[str, str], tuple[str, ...]] = {}  # (class, attribute) → element types
         self.returns: dict[str, str] = {}  # function qualname → class it returns
@@ -53,21 +56,27 @@ class TypeIndex:
     # -- queries ----------------------------------------------------------------------------------
     def variable(self, module: str, scope: str, name: str) -> str | None:
         """The class held by `name` in `scope`, falling back to enclosing scopes and module globals."""
-        parts = scope.split(".") if scope else []
-        while True:
-            found = self.locals.get((module, ".".join(parts), name))
-            if found or not parts:
+        found = None
+        for enclosing in _scopes_outwards(scope):
+            found = self.locals.get((module, enclosing, name))
+            if found:
                 return found
-            parts.pop()
+        return found
 
     def owner_class(self, module: str, scope: str) -> str | None:
-        """The repo class whose method `scope` is (`Net.forward` → `models.Net`)."""
+        """The repo class whose method `scope` is (`Net.forward` → `models.Net`); memoised."""
+        key = (module, scope)
+        if key in self._owners:
+            return self._owners[key]
+        found = None
         parts = scope.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             candidate = f"{module}.{'.'.join(parts[:cut])}"
             if candidate in self.classes.classes:
-                return candidate
-        return None
+                found = candidate
+                break
+        self._owners[key] = found
+        return found
 
     def attribute(self, class_qualname: str, name: str) -> str | None:
         for owner in self.classes.mro(class_qualname):
@@ -269,6 +278,13 @@ class TypeIndex:
                     self.locals[key] = found
                     changed = True
         return changed
+
+
+@functools.lru_cache(maxsize=65536)
+def _scopes_outwards(scope: str) -> tuple[str, ...]:
+    """`A.f.g` → ("A.f.g", "A.f", "A", ""): where a name is looked up, innermost first."""
+    parts = scope.split(".") if scope else []
+    return tuple(".".join(parts[:cut]) for cut in range(len(parts), -1, -1))
 
 
 def _module_output(assign: AssignFact) -> bool:

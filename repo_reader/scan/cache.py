@@ -5,18 +5,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import marshal
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
-FACTS_VERSION = "7"  # bump whenever ModuleFacts or the collector changes what it records
+FACTS_VERSION = "8"  # bump whenever ModuleFacts or the collector changes what it records
 
 
 def cache_folder(kind: str = "facts") -> Path:
-    """`facts-N` holds one entry per file; `maps-N` one finished map per repository content."""
+    """`facts-N` holds one pack of per-file facts per repository; `maps-N` one finished map per
+    repository content."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "repo-reader" / f"{kind}-{FACTS_VERSION}"
 
@@ -40,26 +42,60 @@ def cache_key(data: bytes, path: str, module: str) -> str:
     return digest.hexdigest()
 
 
-def load(folder: Path, key: str) -> object | None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a cache file so that a reader never sees half of it. A read-only home or a full disk
+    costs speed, not correctness: nothing is raised."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(folder / key[:2] / key, "rb") as handle:
-            found: object = pickle.load(handle)
-            return found
-    except Exception:  # a missing, truncated or stale entry is simply a miss
-        return None
-
-
-def store(folder: Path, key: str, value: object) -> None:
-    store_bytes(folder, key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def store_bytes(folder: Path, key: str, data: bytes) -> None:
-    """Write an already pickled entry atomically (a reader never sees half a file)."""
-    target = folder / key[:2]
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target, delete=False) as handle:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "wb") as handle:
             handle.write(data)
-        os.replace(handle.name, target / key)
+        os.replace(temporary, path)
     except OSError:
-        pass  # a read-only home or a full disk costs speed, not correctness
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+
+
+class FactsPack:
+    """The cached facts of one repository's files: one file per repository, read and written whole.
+
+    Entries are keyed by each file's content hash (`cache_key`), so an edited file misses alone while
+    the others hit. One file instead of one per source file: a cold map of transformers wrote 2,912
+    small files, which cost 2 s more than the same bytes written at once. The pack keeps only the
+    entries of the latest map, so it never grows with a repository's history."""
+
+    def __init__(self, path: Path | None, entries: dict[str, bytes]) -> None:
+        self.path = path
+        self.entries = entries  # as read
+        self.used: dict[str, bytes] = {}  # this map's entries: what `save` writes
+
+    @classmethod
+    def open(cls, root: Path) -> FactsPack:
+        name = hashlib.blake2b(str(root.resolve()).encode(), digest_size=16).hexdigest()
+        path = cache_folder() / f"{name}.pack"
+        try:
+            entries = marshal.loads(path.read_bytes())
+            if not isinstance(entries, dict):
+                entries = {}
+        except Exception:  # missing, truncated, or written by another Python: a miss
+            entries = {}
+        return cls(path, entries)
+
+    def get(self, key: str) -> object | None:
+        """The unpickled entry, kept for this map; None when missing or unreadable."""
+        data = self.entries.get(key)
+        if data is None:
+            return None
+        try:
+            found: object = pickle.loads(data)
+        except Exception:  # a broken or stale entry is simply a miss
+            return None
+        self.used[key] = data
+        return found
+
+    def keep(self, key: str, data: bytes) -> None:
+        self.used[key] = data
+
+    def save(self) -> None:
+        if self.path is not None and self.used != self.entries:
+            write_atomically(self.path, marshal.dumps(self.used))

@@ -88,14 +88,9 @@ def _syntax_reason(error: SyntaxError, text: str) -> str:
 _FORKED_JOBS: list[_Job] = []  # set before the pool forks: workers read jobs from memory, not a pipe
 
 
-def _analyse_forked(index_and_store: tuple[int, bool]) -> bytes:
-    """In a worker: analyse one job and pickle the outcome once, for the cache and for the parent."""
-    index, store = index_and_store
-    job = _FORKED_JOBS[index]
-    data = pickle.dumps(_analyse(job), protocol=pickle.HIGHEST_PROTOCOL)
-    if store:
-        cache.store_bytes(cache.cache_folder(), job.key, data)
-    return data
+def _analyse_forked(index: int) -> tuple[int, bytes]:
+    """In a worker: analyse one job and pickle the outcome once, for the parent and for the cache."""
+    return index, pickle.dumps(_analyse(_FORKED_JOBS[index]), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,17 +137,19 @@ def scan_repository(root: Path, *, use_cache: bool = True, progress: Progress | 
 
 
 def load_modules(sources: Sources, *, use_cache: bool = True, progress: Progress | None = None) -> Scan:
-    folder = cache.cache_folder()
+    pack = cache.FactsPack.open(sources.root) if use_cache else None
     outcomes: list[_Outcome] = []
     jobs: list[_Job] = []
     for job in sources.jobs:
-        cached = cache.load(folder, job.key) if use_cache else None
+        cached = pack.get(job.key) if pack is not None else None
         if cached is not None:
             outcomes.append(cached)  # type: ignore[arg-type]
         else:
             jobs.append(job)
     hits = len(outcomes)
-    outcomes.extend(_run_jobs(jobs, use_cache, progress, hits, hits + len(jobs)))
+    outcomes.extend(_run_jobs(jobs, pack, progress, hits, hits + len(jobs)))
+    if pack is not None:
+        pack.save()
     warnings = list(sources.warnings)
     modules = []
     for path, facts, warning in sorted(outcomes, key=lambda outcome: outcome[0]):
@@ -164,14 +161,17 @@ def load_modules(sources: Sources, *, use_cache: bool = True, progress: Progress
                 sources.texts, sources.src_roots, hits)
 
 
-def _run_jobs(jobs: list[_Job], use_cache: bool, progress: Progress | None, done: int, total: int) -> list[_Outcome]:
+def _run_jobs(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress | None,
+              done: int, total: int) -> list[_Outcome]:
+    """Parse and collect each job, in a pool of forked workers when there are many; new entries go
+    into `pack` (pickled once, in the worker)."""
     workers = min(os.cpu_count() or 1, 8)
     results: list[_Outcome] = []
     if len(jobs) < PARALLEL_THRESHOLD or workers < 2 or not hasattr(os, "fork"):
         for job in jobs:
             outcome = _analyse(job)
-            if use_cache:
-                cache.store(cache.cache_folder(), job.key, outcome)
+            if pack is not None:
+                pack.keep(job.key, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
             results.append(outcome)
             done += 1
             if progress:
@@ -180,9 +180,10 @@ def _run_jobs(jobs: list[_Job], use_cache: bool, progress: Progress | None, done
     _FORKED_JOBS[:] = jobs
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            tasks = [(index, use_cache) for index in range(len(jobs))]
-            for data in pool.imap_unordered(_analyse_forked, tasks, chunksize=16):
+            for index, data in pool.imap_unordered(_analyse_forked, range(len(jobs)), chunksize=16):
                 results.append(pickle.loads(data))
+                if pack is not None:
+                    pack.keep(jobs[index].key, data)
                 done += 1
                 if progress:
                     progress(done, total)
