@@ -425,6 +425,7 @@ class CheckReport:
     warnings: tuple[ScanWarning, ...] = ()
     fixed: int = 0  # rewrites applied by --fix
     schema_version: int = CHECK_SCHEMA_VERSION
+    templates_skipped: tuple[str, ...] = ()  # code-generation templates (`modular_*.py`), not checked
 
 
 # --- navigate ---

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from repo_reader.lint.context import LintContext, RepoView, parse
 from repo_reader.lint.noqa import noqa_lines, silenced
 from repo_reader.lint.rule import Hit, Rule
+from repo_reader.lint.templates import generation_templates
 from repo_reader.lint.usage import Usage
 from repo_reader.model import Finding, Fix
 from repo_reader.scan.collect import collect_facts
@@ -29,6 +30,7 @@ class LintResult:
     findings: tuple[Finding, ...]
     files: int
     lines: int
+    templates: tuple[str, ...] = ()  # code-generation templates, not checked
 
 
 def lint_modules(modules: tuple[ModuleFacts, ...], read: Callable[[str], str | None],
@@ -39,7 +41,10 @@ def lint_modules(modules: tuple[ModuleFacts, ...], read: Callable[[str], str | N
     findings: list[Finding] = []
     deferred: list[tuple[Rule, tuple[str, ...], Finding]] = []
     files = lines = 0
+    templates = generation_templates(modules, read)
     for facts in modules:
+        if facts.path in templates:
+            continue
         text = read(facts.path)
         tree = parse(text, facts.path) if text is not None else None
         if tree is None or text is None:
@@ -64,7 +69,7 @@ def lint_modules(modules: tuple[ModuleFacts, ...], read: Callable[[str], str | N
         if usage is not None and rule.keep(key, usage, repo):
             findings.append(finding)
     unique = sorted(set(findings), key=lambda f: (f.path, f.line, f.col, f.code, f.message))
-    return LintResult(tuple(unique), files, lines)
+    return LintResult(tuple(unique), files, lines, tuple(sorted(templates)))
 
 
 def to_finding(rule: Rule, hit: Hit, context: LintContext) -> Finding:

@@ -32,7 +32,7 @@ def check_repository(root: Path, select: list[str] | None = None, ignore: list[s
     result = lint_modules(scan.modules, reader(root), rules)
     warnings = tuple(ScanWarning(path, message, line) for path, message, line in scan.warnings)
     return CheckReport(str(root), result.findings, tuple(rule.info() for rule in rules), result.files,
-                       result.lines, warnings)
+                       result.lines, warnings, templates_skipped=result.templates)
 
 
 def fix_repository(root: Path, findings: tuple[Finding, ...]) -> int:

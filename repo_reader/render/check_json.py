@@ -36,6 +36,7 @@ def check_to_dict(report: CheckReport) -> dict[str, Any]:
         "rules": [{"code": r.code, "name": r.name, "severity": str(r.severity), "family": str(r.family),
                    "fixable": r.fixable} for r in report.rules],
         "warnings": [{"path": w.path, "message": w.message, "line": w.line} for w in report.warnings],
+        "templates_skipped": list(report.templates_skipped),
     }
 
 
