@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from repo_reader.api import collector_paused
 from repo_reader.lint.engine import lint_modules
 from repo_reader.lint.fix import apply_fixes
 from repo_reader.lint.registry import select_rules
@@ -28,8 +29,9 @@ def check_repository(root: Path, select: list[str] | None = None, ignore: list[s
                      use_cache: bool = True) -> CheckReport:
     """Run the static rules over every Python file and notebook under `root` (never executes it)."""
     rules = select_rules(select, ignore)
-    scan = scan_repository(root, use_cache=use_cache)
-    result = lint_modules(scan.modules, reader(root), rules)
+    with collector_paused():  # 83 s -> 44 s on transformers: the trees and facts hold no cycles
+        scan = scan_repository(root, use_cache=use_cache)
+        result = lint_modules(scan.modules, reader(root), rules)
     warnings = tuple(ScanWarning(path, message, line) for path, message, line in scan.warnings)
     return CheckReport(str(root), result.findings, tuple(rule.info() for rule in rules), result.files,
                        result.lines, warnings, templates_skipped=result.templates)
