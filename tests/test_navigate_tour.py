@@ -69,6 +69,25 @@ def test_stop_details_point_at_the_calls() -> None:
     assert stops["Entry function: train.main"].next[:3] == ("train.parse_args", "model.ResNet.__init__",
                                                             "dataset.get_loaders")
     assert stops["What the README says"].details[0].text == "$ python train.py --epochs 10 --lr 0.05"
+    options = stops["Options: train.parse_args"]
+    assert [(d.text.split(" = ")[0], str(d.at)) for d in options.details] == [
+        ("--lr", "train.py:17:5"), ("--batch-size", "train.py:18:5"), ("--epochs", "train.py:19:5"),
+        ("--depth", "train.py:20:5"), ("--num-classes", "train.py:21:5"), ("--workers", "train.py:22:5"),
+        ("--seed", "train.py:23:5"), ("--resume", "train.py:24:5")]
+
+
+@pytest.mark.parametrize("fixture", ALL_FIXTURES)
+def test_every_option_line_is_clickable_at_its_add_argument(fixture: str) -> None:
+    sources = Sources(FIXTURES / fixture)
+    for stop in tour_of(analysis_of(fixture), max_stops=100).stops:
+        if not stop.title.startswith("Options: "):
+            continue
+        for detail in stop.details:
+            assert detail.at is not None, detail.text
+            line = sources.text(detail.at.path).splitlines()[sources.file_line(detail.at.path, detail.at.line) - 1]
+            flag = detail.text.split(" = ")[0].split()[0]
+            assert line[detail.at.col - 1:].split("(")[0].endswith("add_argument"), (str(detail.at), line)
+            assert flag in line or flag.lstrip("-") in line, (flag, line)
 
 
 def _line_holds(stop: TourStop, line: str) -> bool:
@@ -106,12 +125,15 @@ def test_sections_follow_the_reading_order_on_every_fixture() -> None:
         assert kinds == sorted(kinds), fixture
 
 
-def test_budget_keeps_readme_entry_and_the_most_central() -> None:
+def test_budget_keeps_readme_entry_then_model_and_loop_first() -> None:
     tour = tour_of(analysis_of("flat_scripts"), max_stops=5)
     assert triples(tour.stops) == [
         ("readme", "", "README.md:1:1"), ("entry", "train", "train.py:90:1"), ("entry", "train.main", "train.py:56:1"),
-        ("config", "train.parse_args", "train.py:15:1"), ("optimisation", "train.main", "train.py:64:17")]
+        ("model", "model.ResNet.__init__", "model.py:37:5"), ("training", "train.train_one_epoch", "train.py:28:1")]
     assert tour.dropped == 16
+    # a budget of pinned stops + one per section covers every section once
+    kinds = [s.kind.value for s in tour_of(analysis_of("flat_scripts"), max_stops=9).stops]
+    assert kinds == ["readme", "entry", "entry", "config", "data", "model", "optimisation", "training", "evaluation"]
 
 
 def test_centrality_is_seeded_at_the_entry_point() -> None:

@@ -156,8 +156,8 @@ class Sections:
                 if qualname not in self.inputs.reach:
                     continue
                 options = [o for o in facts.options if o.scope == scope]
-                details = [StopDetail(f"{' '.join(o.flags) or o.dest} = {o.default}" + (f"  {o.help}" if o.help else ""))
-                           for o in options]
+                details = [StopDetail(f"{' '.join(o.flags) or o.dest} = {o.default}" + (f"  {o.help}" if o.help else ""),
+                                      self._option_location(facts, o.line)) for o in options]
                 first = self._line_edge(facts, options[0].line)
                 stops.append(self.stop(StopKind.CONFIG, f"Options: {qualname}", qualname, details, at=first,
                                    site_summary=f"{len(options)} command-line option(s)"))
@@ -165,6 +165,13 @@ class Sections:
             if info.role == "config" and info.module in self.definitions:
                 stops.append(self.stop(StopKind.CONFIG, f"Configuration: {info.module}", info.module))
         return [s for s in stops if s is not None]
+
+    @staticmethod
+    def _option_location(facts: ModuleFacts, line: int) -> Location:
+        """Where an option is declared: its `add_argument(...)` call (`path:line:col`)."""
+        col = next((call.col for call in facts.calls if call.line == line and call.callee.endswith("add_argument")), 1)
+        path, shown = facts.where(line)
+        return Location(path, shown, col)
 
     def _line_edge(self, facts: ModuleFacts, line: int) -> CallEdge:
         path, shown = facts.where(line)

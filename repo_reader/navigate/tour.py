@@ -17,6 +17,9 @@ from repo_reader.passes.entry import reachable
 DEFAULT_MAX_STOPS = 20
 MAX_HELPERS = 6
 PINNED = (StopKind.README, StopKind.ENTRY)  # always kept, whatever the budget
+# then one stop of each section, in this order, before any second stop of a section
+SECTION_PRIORITY = (StopKind.MODEL, StopKind.TRAINING, StopKind.DATA, StopKind.CONFIG, StopKind.OPTIMISATION,
+                    StopKind.EVALUATION)
 DAMPING = 0.85
 ITERATIONS = 100
 
@@ -66,10 +69,18 @@ def _cap_helpers(stops: list[TourStop]) -> list[TourStop]:
 
 
 def _within_budget(stops: list[TourStop], max_stops: int) -> list[TourStop]:
-    """The pinned stops, then the most central of the rest; reading order is kept."""
-    pinned = [s for s in stops if s.kind in PINNED]
-    rest = sorted((s for s in stops if s.kind not in PINNED), key=lambda s: -s.score)  # stable: ties keep order
-    keep = {id(s) for s in pinned[:max_stops] + rest[: max(0, max_stops - len(pinned))]}
+    """The pinned stops, then the most central stop of each section (model and training loop first),
+    then the most central of the rest; reading order is kept."""
+    by_score = sorted(stops, key=lambda s: -s.score)  # stable: ties keep reading order
+    chosen = [s for s in stops if s.kind in PINNED]
+    for kind in SECTION_PRIORITY:
+        chosen += [s for s in by_score if s.kind == kind][:1]
+    chosen += by_score
+    keep: set[int] = set()
+    for stop in chosen:
+        if len(keep) == max_stops:
+            break
+        keep.add(id(stop))
     return [s for s in stops if id(s) in keep]
 
 
