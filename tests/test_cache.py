@@ -82,3 +82,23 @@ def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path: Path, monkeypatch
     (repo / "a.py").write_text("def f():\n    return 1\n")
     assert [d.qualname for d in build_map(repo).definitions if d.kind == "function"] == ["a.f"]
     assert scan_repository(repo).cache_hits == 0
+
+
+def test_the_garbage_collector_is_paused_during_analysis_and_restored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from repo_reader import api
+
+    seen: list[bool] = []
+    real = api.build_graph
+    monkeypatch.setattr(api, "build_graph", lambda *args: seen.append(gc.isenabled()) or real(*args))
+    (tmp_path / "a.py").write_text("def f():\n    return 1\n")
+    assert gc.isenabled()
+    build_map(tmp_path, use_cache=False)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        build_map(tmp_path, use_cache=False)
+        assert not gc.isenabled()  # restored as it was, not switched on
+    finally:
+        gc.enable()
