@@ -27,3 +27,34 @@ def test_which_modules_count_as_scripts() -> None:
     assert does_work_at_module_level(script) and not does_work_at_module_level(library)
     assert not does_work_at_module_level(ast.parse("import torch\nx = 1\nif __name__ == '__main__':\n    main()\n"))
     assert does_work_at_module_level(ast.parse("main()\n"))
+
+
+def _package_with_heavy_init(root: Path, model_imports: str = "") -> None:
+    package = root / "vision"
+    (package / "ops").mkdir(parents=True)
+    (package / "__init__.py").write_text("from .viz import show\nfrom .net import Net\n")
+    (package / "viz.py").write_text("import not_installed_plotting_lib\n\n\ndef show(x):\n    return x\n")
+    (package / "ops" / "__init__.py").write_text("import not_installed_plotting_lib\n")
+    (package / "ops" / "blocks.py").write_text(
+        "from torch import nn\n\n\nclass Block(nn.Sequential):\n"
+        "    def __init__(self, width=8):\n        super().__init__(nn.Linear(width, width), nn.ReLU())\n")
+    (package / "net.py").write_text(
+        f"{model_imports}from torch import nn\n\nfrom .ops.blocks import Block\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self, width=8):\n        super().__init__()\n        self.block = Block(width)\n"
+        "        self.head = nn.Linear(width, 2)\n\n    def forward(self, x):\n        return self.head(self.block(x))\n")
+
+
+def test_a_package_init_that_needs_a_missing_package_is_bypassed(tmp_path: Path) -> None:
+    _package_with_heavy_init(tmp_path)
+    (model,) = trace_repository(tmp_path, TraceOptions(models=("vision.net.Net",), timeout=60)).models
+    assert model.status is TraceStatus.OK, model.failure
+    assert model.modules[0].outputs is not None and model.modules[0].outputs.shape == (2, 2)
+    note = next(note for note in model.construction.notes if "not_installed_plotting_lib" in note)
+    assert "vision/__init__.py" in note and "vision.net" in note and "without running" in note
+
+
+def test_a_model_file_that_needs_the_missing_package_still_says_so(tmp_path: Path) -> None:
+    _package_with_heavy_init(tmp_path, model_imports="import not_installed_plotting_lib\n")
+    (model,) = trace_repository(tmp_path, TraceOptions(models=("vision.net.Net",), timeout=60)).models
+    assert model.status is TraceStatus.MISSING_PACKAGE and model.failure is not None
+    assert "`not_installed_plotting_lib` is not installed; imported by vision/net.py:1" in model.failure.message

@@ -95,3 +95,4 @@ def test_parent_side_never_imports_torch() -> None:
     import repo_reader.trace.api  # noqa: F401
 
     assert "torch" not in sys.modules or "repo_reader.trace.child" not in sys.modules
+

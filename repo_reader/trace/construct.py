@@ -20,8 +20,11 @@ from torch import nn
 
 from repo_reader.model import ConstructorArg, TraceFailure, TraceStatus
 from repo_reader.trace.locations import innermost_repo_frame, repo_frames
-from repo_reader.trace.loading import load_module
+from repo_reader.trace.loading import Loaded, load_module, load_module_without_packages, package_base
 from repo_reader.trace.request import ArgSpec, TraceRequest
+
+
+MAX_BYPASSED_PACKAGES = 8  # package __init__ files a model's import may skip
 
 
 class StageError(Exception):
@@ -76,12 +79,17 @@ def import_class(request: TraceRequest, notes: list[str] | None = None) -> tuple
     at module level is loaded definitions-first (see `loading`), and `notes` says what was not run."""
     root = Path(request.root)
     try:
-        loaded = load_module(request.module_name, root / request.path)
+        try:
+            loaded = load_module(request.module_name, root / request.path)
+        except ModuleNotFoundError as error:
+            loaded = _load_past_package_init(request, _missing_package(error, root), notes)
         module = loaded.module
         if loaded.skipped and notes is not None:
             lines = ", ".join(str(line) for line in loaded.skipped[:8]) + (" ..." if len(loaded.skipped) > 8 else "")
             notes.append(f"{request.path} works at module level: only its imports, definitions and "
                          f"assignments were run; statements at lines {lines} were not")
+    except StageError:
+        raise
     except ModuleNotFoundError as error:
         raise _missing_package(error, root) from None
     except BaseException as error:  # the repo's module-level code may raise anything
@@ -93,6 +101,50 @@ def import_class(request: TraceRequest, notes: list[str] | None = None) -> tuple
         message = f"{request.class_name} is not an nn.Module class in {request.module_name}"
         raise StageError(TraceStatus.IMPORT_ERROR, TraceFailure(message))
     return target, module
+
+
+def _load_past_package_init(request: TraceRequest, missing: StageError, notes: list[str] | None) -> Loaded:
+    """A missing package stopped the import. When a package `__init__.py` of the repo needed it (the
+    model's own package, or one the model imports from), load the model's module without running
+    those `__init__`s; when the model's own code needs it, report the missing package."""
+    if "." not in request.module_name or missing.status is not TraceStatus.MISSING_PACKAGE:
+        raise missing
+    root = Path(request.root)
+    file = root / request.path
+    base = package_base(request.module_name, file)
+    skipped: list[str] = []
+    error: ModuleNotFoundError | None = None
+    for _ in range(MAX_BYPASSED_PACKAGES):
+        try:
+            loaded = load_module_without_packages(request.module_name, file, frozenset(skipped))
+            break
+        except ModuleNotFoundError as failed:
+            error = failed
+            package = _failing_package_init(failed, base)
+            if package is None or package in skipped:
+                raise _missing_package(failed, root) from None
+            skipped.append(package)
+    else:
+        raise _missing_package(error, root) if error is not None else missing
+    if notes is not None:
+        parents = request.module_name.split(".")[:-1]
+        inits = [f"{'.'.join(parents[:depth])}" for depth in range(1, len(parents) + 1)] + skipped
+        shown = ", ".join(dict.fromkeys(f"{name.replace('.', '/')}/__init__.py" for name in inits))
+        notes.append(f"{missing.failure.message}: {request.module_name} was loaded without running {shown} "
+                     "(package __init__ files it does not need)")
+    return loaded
+
+
+def _failing_package_init(error: ModuleNotFoundError, base: Path) -> str | None:
+    """The repo package whose `__init__.py` made the failing import (the innermost one), if any."""
+    found = None
+    frame = error.__traceback__
+    while frame is not None:
+        path = Path(frame.tb_frame.f_code.co_filename)
+        if path.name == "__init__.py" and path.is_relative_to(base):
+            found = ".".join(path.parent.relative_to(base).parts)
+        frame = frame.tb_next
+    return found or None
 
 
 def _missing_package(error: ModuleNotFoundError, root: Path) -> StageError:

@@ -19,7 +19,8 @@ from torch import nn
 from repo_reader.trace.request import ExampleInput, InputSpec, SizeHint
 
 BATCH = 2  # BatchNorm in train mode needs more than one value per channel
-_ID_NAMES = {"input_ids", "idx", "ids", "tokens", "token_ids", "src", "tgt", "x_ids", "input_tokens"}
+_ID_NAMES = {"input_ids", "idx", "ids", "tokens", "token_ids", "src", "tgt", "x_ids", "input_tokens", "text", "texts",
+             "text_ids", "text_tokens", "caption", "captions"}
 _TARGET_NAMES = {"targets", "target", "labels", "label", "y"}
 _MASK_NAMES = {"mask", "attention_mask", "attn_mask", "padding_mask"}
 _LENGTH_ATTRIBUTES = (
@@ -239,8 +240,11 @@ def _spec_for(name: str, hint: str, primary: TensorSpec, model: nn.Module) -> Te
         if is_ids:
             return TensorSpec(primary.shape, torch.int64, high=primary.high)
         return TensorSpec((BATCH,), torch.int64, high=_classes(model))
-    if (lowered in _ID_NAMES or "Long" in hint) and not is_ids:
-        return TensorSpec((BATCH, 16), torch.int64, high=2)
+    if (lowered in _ID_NAMES or "Long" in hint) and not is_ids:  # token ids beside an image (`forward(image, text)`)
+        embedding = next((m for m in model.modules() if isinstance(m, nn.Embedding)), None)
+        lengths = _config_lengths(model)
+        return TensorSpec((BATCH, lengths[0][0] if lengths else 16), torch.int64,
+                          high=embedding.num_embeddings if embedding is not None else 2)
     return primary
 
 

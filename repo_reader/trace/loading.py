@@ -65,6 +65,35 @@ def load_module(module_name: str, file: Path) -> Loaded:
     return loaded
 
 
+def load_module_without_packages(module_name: str, file: Path, also: frozenset[str] = frozenset()) -> Loaded:
+    """`load_module` with the parent packages (and the packages in `also`) as empty stand-ins whose
+    `__init__.py` never runs.
+
+    For a package whose `__init__` imports something the model does not need (plotting, a tokenizer's
+    image library) and that is not installed: the model's own module, and the submodules it imports,
+    load from the package folders as usual. A package already imported stays as it is."""
+    parts = module_name.split(".")
+    base = package_base(module_name, file)
+    names = {".".join(parts[:depth]) for depth in range(1, len(parts))} | set(also)
+    for name in sorted(names, key=lambda name: name.count(".")):  # outermost first
+        if name in sys.modules:
+            continue
+        package = ModuleType(name)
+        package.__path__ = [str(base.joinpath(*name.split(".")))]
+        package.__package__ = name
+        sys.modules[name] = package
+        outer, _, last = name.rpartition(".")
+        if outer in sys.modules:
+            setattr(sys.modules[outer], last, package)
+    return load_module(module_name, file)
+
+
+def package_base(module_name: str, file: Path) -> Path:
+    """The folder on `sys.path` that `module_name` (defined in `file`) is imported from."""
+    depth = module_name.count(".") + (1 if file.name == "__init__.py" else 0)
+    return file.parents[depth]
+
+
 def _run(statement: ast.stmt, file: Path, loaded: Loaded) -> None:
     code = compile(ast.Module(body=[statement], type_ignores=[]), str(file), "exec")
     if isinstance(statement, DEFINITIONS):

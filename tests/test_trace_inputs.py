@@ -1,0 +1,32 @@
+"""Input synthesis from `forward`'s signature, on models built in this process (torch, no child)."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from repo_reader.trace.inputs import TensorSpec, candidates  # noqa: E402
+
+
+class ImageText(nn.Module):
+    """CLIP's shape: `forward(image, text)`, the text as token ids."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.context_length = 12
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.token_embedding = nn.Embedding(100, 4)
+
+    def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        return self.conv(image).mean() + self.token_embedding(text).mean()
+
+
+def test_token_ids_beside_an_image_take_the_models_context_length_and_vocabulary() -> None:
+    first = next(iter(candidates(ImageText(), (), (), small=False)))
+    image, text = first.args
+    assert isinstance(image, TensorSpec) and image.dtype == torch.float32 and image.shape[:2] == (2, 3)
+    assert isinstance(text, TensorSpec) and (text.shape, text.dtype, text.high) == ((2, 12), torch.int64, 100)
+    args, _ = first.build(torch.device("cpu"))
+    ImageText()(*args)  # runs: ids within the vocabulary, the image the first convolution's size
