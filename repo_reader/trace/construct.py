@@ -193,7 +193,9 @@ def _evaluate(spec: ArgSpec, module: ModuleType, request: TraceRequest, notes: l
             notes.append(f"`{spec.value}` could not be evaluated here ({type(error).__name__}: {error}); "
                          f"built {type(fallback).__name__} from its own defaults and the entry point's option defaults")
             return fallback
-        message = f"could not evaluate constructor argument `{spec.value}`: {type(error).__name__}: {error}"
+        name = spec.name or (spec.value if spec.value.isidentifier() else "NAME")
+        message = (f"could not evaluate constructor argument `{spec.value}`: {type(error).__name__}: {error}; "
+                   f"give it with --init {name}=VALUE")
         raise StageError(TraceStatus.CONSTRUCTOR_ERROR, TraceFailure(message, type(error).__name__)) from None
 
 
