@@ -77,6 +77,15 @@ def is_zero_grad(call: ast.Call) -> bool:
     return "zero_grad" in name
 
 
+UNTRAINED_COPY = re.compile(r"(?:^|[._])(?:ema|teacher|target|momentum|swa|averaged?|shadow)(?:[._]|$)", re.IGNORECASE)
+
+
+def is_untrained_copy(name: str) -> bool:
+    """`self.ema.ema_model`, `model_ema`, `teacher`, `target_net`: a copy that follows the trained
+    model (averaged or frozen) and is never trained itself."""
+    return bool(UNTRAINED_COPY.search(name))
+
+
 def is_mode_call(call: ast.Call) -> str | None:
     """"train" for `m.train()` / `m.train(True)`, "eval" for `m.eval()` / `m.train(False)`."""
     name = method_name(call)
@@ -117,8 +126,9 @@ class EffectFinder:
             if not isinstance(node, ast.Call):
                 continue
             mode = is_mode_call(node)
+            evaluates = mode == "eval" and not is_untrained_copy(receiver(node))
             found = found | Effects(is_backward(node), is_optimizer_step(node), is_zero_grad(node),
-                                    mode == "train", mode == "eval")
+                                    mode == "train", evaluates)
             if depth > 0:
                 target = self.callee(node, owner, module)
                 if target is not None:

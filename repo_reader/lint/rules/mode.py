@@ -10,7 +10,7 @@ from repo_reader.lint.evaluation import (
     EVAL_NAME, caller_function, callers, eval_before, grad_off_ranges, has_backward, inside, is_stochastic,
     model_calls, repo_has_stochastic_model,
 )
-from repo_reader.lint.flow import is_mode_call, loop_effects, owner_of, scopes, walk_local
+from repo_reader.lint.flow import is_mode_call, is_untrained_copy, loop_effects, owner_of, receiver, scopes, walk_local
 from repo_reader.lint.names import FUNCTIONAL_DROPOUT
 from repo_reader.lint.rule import Hit, Rule
 from repo_reader.lint.rules.common import is_test_file
@@ -176,7 +176,8 @@ class EvalWithoutEvalMode(Rule):
 class EvalModeNeverReset(Rule):
     """## What it does
     Finds a training loop that switches the model to `.eval()` (directly or in a function it calls)
-    and never calls `.train()` before the next training step.
+    and never calls `.train()` before the next training step. A copy that is never trained (an EMA,
+    teacher, target or SWA model, by its name) may stay in eval mode.
 
     ## Why is this bad
     After the first evaluation every later epoch trains in evaluation mode: Dropout is off and
@@ -202,6 +203,9 @@ class EvalModeNeverReset(Rule):
         "def fit(model, opt, loader, epochs):\n    for epoch in range(epochs):\n        model.train()\n"
         "        for x in loader:\n            model(x).sum().backward()\n            opt.step()\n"
         "            opt.zero_grad()\n        model.eval()\n",
+        "def fit(model, ema, opt, loader, epochs):\n    model.train()\n    for epoch in range(epochs):\n"
+        "        for x in loader:\n            model(x).sum().backward()\n            opt.step()\n"
+        "            opt.zero_grad()\n        ema.ema_model.eval()\n",
     )
     INVALID = (
         "def fit(model, opt, loader, epochs):\n    model.train()\n    for epoch in range(epochs):\n"
@@ -222,7 +226,8 @@ class EvalModeNeverReset(Rule):
             for loop in flagged:
                 if any(other is not loop and _contains(loop, other) for other in flagged):
                     continue  # report the innermost loop only
-                direct = [n for n in walk_local(loop.body) if isinstance(n, ast.Call) and is_mode_call(n) == "eval"]
+                direct = [n for n in walk_local(loop.body) if isinstance(n, ast.Call) and is_mode_call(n) == "eval"
+                          and not is_untrained_copy(receiver(n))]
                 yield Hit(direct[0] if direct else loop,
                           "the loop switches to eval mode and never back: later training steps run with Dropout "
                           "off and BatchNorm frozen; call model.train() before training")
