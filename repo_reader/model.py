@@ -218,6 +218,16 @@ class RepoMap:
     schema_version: int = SCHEMA_VERSION
     readme_commands: tuple[str, ...] = field(default=())
 
+    def ranked_top_level(self) -> list[ModelInfo]:
+        """The top-level models, the ones to read first first: built by a training entry point, then by
+        any entry point, then the biggest networks (most repo submodules, then most layers)."""
+        return sorted((model for model in self.models if model.top_level),
+                      key=lambda model: (TOP_LEVEL_REASON_ORDER.get(model.top_level_reason, len(TOP_LEVEL_REASON_ORDER)),
+                                         -len(model.contains), -len(model.submodules)))
+
+
+TOP_LEVEL_REASON_ORDER = {"constructed by a training entry point": 0, "constructed by an entry point": 1}
+
 
 # --- trace ---
 # Result types of `repo-reader trace` (owned by repo_reader/trace/). Built in the child process,
@@ -356,6 +366,7 @@ class ShapeTrace:
     models: tuple[ModelTrace, ...]
     notice: str = "trace imports and runs the repository's code, in a child process"
     schema_version: int = TRACE_SCHEMA_VERSION
+    not_traced: tuple[str, ...] = ()  # top-level models past --max-models, in reading order
 
 
 # --- check ---

@@ -100,3 +100,17 @@ def test_cli_json_and_errors() -> None:
     assert model["input_attempts"][0]["source"] == "user"
     missing = runner.invoke(app, ["trace", str(ZOO), "--model", "NoSuchNet"])
     assert missing.exit_code == 2
+
+
+def test_models_past_max_models_are_named_not_traced(tmp_path: Path) -> None:
+    from repo_reader.trace.api import TraceOptions, trace_repository
+
+    (tmp_path / "nets.py").write_text(
+        "from torch import nn\n\n\nclass Small(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n\n    def forward(self, x):\n        return self.fc(x)\n\n\n"
+        "class Big(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 2)\n"
+        "        self.extra = nn.Linear(2, 2)\n\n    def forward(self, x):\n        return self.extra(self.fc(x))\n")
+    trace = trace_repository(tmp_path, TraceOptions(max_models=1, timeout=60, use_cache=False))
+    assert [m.qualname for m in trace.models] == ["nets.Big"] and trace.not_traced == ("nets.Small",)
+    assert render_trace_markdown(trace).rstrip().endswith(
+        "1 more top-level model was not traced (raise --max-models, or name one with --model): nets.Small")

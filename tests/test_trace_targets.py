@@ -96,3 +96,17 @@ def test_parent_side_never_imports_torch() -> None:
 
     assert "torch" not in sys.modules or "repo_reader.trace.child" not in sys.modules
 
+
+
+LIBRARY = "from torch import nn\n\n" + "".join(
+    f"class Layer{i}(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    + "".join(f"        self.fc{j} = nn.Linear(4, 4)\n" for j in range(i)) + "\n" for i in range(1, 8))
+
+
+def test_without_model_names_a_library_traces_its_biggest_few(tmp_path: Path) -> None:
+    (tmp_path / "layers.py").write_text(LIBRARY)
+    repo_map = load_map(tmp_path, use_cache=False)
+    assert len(repo_map.ranked_top_level()) == 7  # no entry point builds any: all are top-level
+    assert [m.qualname for m in select_models(repo_map, ())] == [f"layers.Layer{i}" for i in (7, 6, 5, 4, 3)]
+    assert len(select_models(repo_map, (), limit=0)) == 7
+    assert [m.qualname for m in select_models(repo_map, ("Layer1",))] == ["layers.Layer1"]

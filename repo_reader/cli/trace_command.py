@@ -18,6 +18,7 @@ from repo_reader.model import ExitCode, ShapeTrace, TraceDevice, TraceStatus
 from repo_reader.render.trace_json import render_trace_json
 from repo_reader.render.trace_markdown import render_trace_markdown
 from repo_reader.render.trace_rich import render_trace_rich
+from repo_reader.trace.targets import DEFAULT_MAX_MODELS
 
 
 class TraceFormat(StrEnum):
@@ -35,6 +36,7 @@ def trace_command(
     device: Annotated[TraceDevice, typer.Option("--device", help="meta, fake, cpu, cuda or auto.")] = TraceDevice.AUTO,
     backward: Annotated[bool, typer.Option("--backward", help="Flag trainable parameters that get no gradient.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per model before the child is stopped.")] = 120.0,
+    max_models: Annotated[int, typer.Option("--max-models", min=0, help="Without --model: trace this many top-level models, read-first first (0: all).")] = DEFAULT_MAX_MODELS,
     depth: Annotated[int | None, typer.Option("--depth", help="Show the module tree down to this depth.")] = None,
     expand: Annotated[bool, typer.Option("--expand", help="Do not fold repeated identical blocks.")] = False,
     output_format: Annotated[TraceFormat, typer.Option("--format", "-f", help="rich, json or markdown.")] = TraceFormat.RICH,
@@ -46,7 +48,7 @@ def trace_command(
     from repo_reader.trace.api import TraceOptions
 
     options = TraceOptions(models=tuple(models or ()), inputs=tuple(inputs or ()), init=tuple(init or ()), device=device,
-                           backward=backward, timeout=timeout, use_cache=not no_cache)
+                           backward=backward, timeout=timeout, use_cache=not no_cache, max_models=max_models)
     trace = run_trace(path, options)
     if output_format == TraceFormat.JSON:
         write_text(render_trace_json(trace), output, force)

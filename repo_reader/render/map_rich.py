@@ -22,9 +22,6 @@ MAX_TREE_DEPTH = 4
 MAX_OTHER_MODELS = 25
 MAX_TOP_TREES = 5  # top-level models shown with their layer tree; the rest are listed by name
 MAX_TOP_LISTED = 20
-REASON_ORDER = {"constructed by a training entry point": 0, "constructed by an entry point": 1}
-
-
 def render_map_rich(repo_map: RepoMap, console: Console, locator: Locator) -> None:
     printer = _Printer(console, locator)
     printer.overview(repo_map)
@@ -100,9 +97,7 @@ class _Printer:
     def models(self, repo_map: RepoMap) -> None:
         self.heading("Models")
         by_name = {model.qualname: model for model in repo_map.models}
-        top = sorted((model for model in repo_map.models if model.top_level),
-                     key=lambda model: (REASON_ORDER.get(model.top_level_reason, len(REASON_ORDER)),
-                                        -len(model.contains), -len(model.submodules)))  # biggest networks first
+        top = repo_map.ranked_top_level()
         for model in top[:MAX_TOP_TREES]:
             self.line(f"{self.at(model.path, model.line, model.col)}  [bold]{escape(model.qualname)}[/] "
                       f"[green]top-level[/] [dim]({escape(model.top_level_reason)})[/]")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from repo_reader.model import ModelTrace, ShapeTrace
 from repo_reader.render.trace_text import (count_text, flops_text, location_text, module_tree, never_called,
-                                           row_label, shape_text, walk)
+                                           not_traced_text, row_label, shape_text, walk)
 
 
 def render_trace_markdown(trace: ShapeTrace, *, expand: bool = False, depth: int | None = None) -> str:
     lines = [f"# Shape trace of `{trace.root}`", "", f"> {trace.notice}.", ""]
     for model in trace.models:
         lines += _model(model, expand=expand, depth=depth)
+    if trace.not_traced:
+        lines += [not_traced_text(trace.not_traced), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

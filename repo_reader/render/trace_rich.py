@@ -13,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from repo_reader.model import ModelTrace, ShapeTrace, TraceStatus
-from repo_reader.render.trace_text import (Row, count_text, flops_text, location_text, module_tree,
-                                           never_called, row_label, shape_text, walk, where_text)
+from repo_reader.render.trace_text import (Row, count_text, flops_text, location_text, module_tree, never_called,
+                                           not_traced_text, row_label, shape_text, walk, where_text)
 
 Say = Callable[[str], None]
 WIDE = 130  # narrower consoles get a location line under each module instead of a column
@@ -29,6 +29,9 @@ def render_trace_rich(trace: ShapeTrace, console: Console, *, expand: bool = Fal
         console.print("No model to trace: the map found no nn.Module (use --model).", highlight=False)
     for model in trace.models:
         _model(model, console, expand=expand, depth=depth)
+    if trace.not_traced:
+        console.print("", highlight=False)
+        console.print(f"[dim]{escape(not_traced_text(trace.not_traced))}[/]", highlight=False, soft_wrap=True)
 
 
 def _model(model: ModelTrace, console: Console, *, expand: bool, depth: int | None) -> None:

@@ -126,3 +126,11 @@ def walk(row: Row) -> list[Row]:
     for child in row.children:
         found += walk(child)
     return found
+
+
+def not_traced_text(names: tuple[str, ...], shown: int = 10) -> str:
+    """The top-level models left out by --max-models, the first few by name."""
+    listed = ", ".join(names[:shown]) + (f", ... ({len(names) - shown} more)" if len(names) > shown else "")
+    noun = "model was" if len(names) == 1 else "models were"
+    return (f"{len(names)} more top-level {noun} not traced (raise --max-models, or name one with --model): "
+            f"{listed}")

@@ -14,7 +14,8 @@ from repo_reader.model import ModelTrace, RepoMap, ShapeTrace, TraceDevice
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.request import InputSpec
 from repo_reader.trace.runner import notebook_report, run_all
-from repo_reader.trace.targets import RequestSettings, TargetError, build_request, select_models
+from repo_reader.trace.targets import (DEFAULT_MAX_MODELS, RequestSettings, TargetError, build_request,
+                                      default_models, select_models)
 
 DEFAULT_TIMEOUT = 120.0
 _INPUT = re.compile(r"^(?:(?P<name>[A-Za-z_]\w*)=)?(?P<shape>\d+(?:x\d+)*)(?::(?P<dtype>[\w.]+))?$")
@@ -31,6 +32,7 @@ class TraceOptions:
     memory_limit: int | None = None  # bytes of address space per child; None: 80% of RAM
     jobs: int = 0  # children at a time; 0: one per CPU
     use_cache: bool = True
+    max_models: int = DEFAULT_MAX_MODELS  # without --model: trace this many top-level models; 0: all
 
 
 def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None = None) -> ShapeTrace:
@@ -42,12 +44,13 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
         hints=find_size_hints(root, repo_map), backward=options.backward,
         memory_limit=_memory_limit(options),
     )
-    models = select_models(repo_map, options.models)
+    models = select_models(repo_map, options.models, options.max_models)
+    not_traced = () if options.models else tuple(m.qualname for m in default_models(repo_map)[len(models):])
     requests = [build_request(model, repo_map, root, options.init, settings) for model in models]
     runnable = [request for request in requests if ".ipynb" not in request.path]
     done = iter(run_all(runnable, options.timeout, options.jobs) if runnable else [])
     traces = [next(done) if ".ipynb" not in request.path else notebook_report(request) for request in requests]
-    return ShapeTrace(root=repo_map.root, models=tuple(traces))
+    return ShapeTrace(root=repo_map.root, models=tuple(traces), not_traced=not_traced)
 
 
 def load_map(root: Path, *, use_cache: bool = True) -> RepoMap:

@@ -112,11 +112,12 @@ def _load_past_package_init(request: TraceRequest, missing: StageError, notes: l
     root = Path(request.root)
     file = root / request.path
     base = package_base(request.module_name, file)
-    skipped: list[str] = []
+    skipped: list[str] = []  # packages whose __init__ made a failing import
+    statements: list[str] = []  # `path:line` of the package __init__ statements that were skipped
     error: ModuleNotFoundError | None = None
     for _ in range(MAX_BYPASSED_PACKAGES):
         try:
-            loaded = load_module_without_packages(request.module_name, file, frozenset(skipped))
+            loaded = load_module_without_packages(request.module_name, file, frozenset(skipped), statements)
             break
         except ModuleNotFoundError as failed:
             error = failed
@@ -124,14 +125,14 @@ def _load_past_package_init(request: TraceRequest, missing: StageError, notes: l
             if package is None or package in skipped:
                 raise _missing_package(failed, root) from None
             skipped.append(package)
+        except BaseException:  # the model needs a name the skipped statements define: the first error explains it
+            raise missing from None
     else:
         raise _missing_package(error, root) if error is not None else missing
     if notes is not None:
-        parents = request.module_name.split(".")[:-1]
-        inits = [f"{'.'.join(parents[:depth])}" for depth in range(1, len(parents) + 1)] + skipped
-        shown = ", ".join(dict.fromkeys(f"{name.replace('.', '/')}/__init__.py" for name in inits))
-        notes.append(f"{missing.failure.message}: {request.module_name} was loaded without running {shown} "
-                     "(package __init__ files it does not need)")
+        lines = ", ".join(statements[:6]) + (" ..." if len(statements) > 6 else "")
+        notes.append(f"{missing.failure.message}: {request.module_name} was loaded with the package __init__ "
+                     f"statements that need it skipped ({lines})")
     return loaded
 
 

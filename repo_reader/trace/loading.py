@@ -65,27 +65,50 @@ def load_module(module_name: str, file: Path) -> Loaded:
     return loaded
 
 
-def load_module_without_packages(module_name: str, file: Path, also: frozenset[str] = frozenset()) -> Loaded:
-    """`load_module` with the parent packages (and the packages in `also`) as empty stand-ins whose
-    `__init__.py` never runs.
+def load_module_without_packages(module_name: str, file: Path, also: frozenset[str] = frozenset(),
+                                 skipped: list[str] | None = None) -> Loaded:
+    """`load_module` with the parent packages (and the packages in `also`) loaded leniently: each
+    statement of their `__init__.py` runs on its own, and one that fails (an import of something not
+    installed) is skipped, so the names the rest of the package defines or re-exports are still there.
 
     For a package whose `__init__` imports something the model does not need (plotting, a tokenizer's
-    image library) and that is not installed: the model's own module, and the submodules it imports,
-    load from the package folders as usual. A package already imported stays as it is."""
+    image library): the model's own module, and the submodules it imports, load as usual. A package
+    already imported stays as it is. The skipped statements are added to `skipped` as `path:line`,
+    also when the load then fails (a later attempt adds to the same list)."""
     parts = module_name.split(".")
     base = package_base(module_name, file)
     names = {".".join(parts[:depth]) for depth in range(1, len(parts))} | set(also)
+    skipped = [] if skipped is None else skipped
     for name in sorted(names, key=lambda name: name.count(".")):  # outermost first
         if name in sys.modules:
             continue
+        folder = base.joinpath(*name.split("."))
         package = ModuleType(name)
-        package.__path__ = [str(base.joinpath(*name.split(".")))]
+        package.__path__ = [str(folder)]
         package.__package__ = name
+        package.__file__ = str(folder / "__init__.py")
         sys.modules[name] = package
         outer, _, last = name.rpartition(".")
         if outer in sys.modules:
             setattr(sys.modules[outer], last, package)
+        skipped += _run_leniently(package, folder / "__init__.py", base)
     return load_module(module_name, file)
+
+
+def _run_leniently(package: ModuleType, init: Path, base: Path) -> list[str]:
+    """Run each top-level statement of `init` in `package`; the ones that raise are skipped."""
+    try:
+        with tokenize.open(init) as handle:
+            tree = ast.parse(handle.read(), filename=str(init))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    skipped = []
+    for statement in tree.body:
+        try:
+            exec(compile(ast.Module(body=[statement], type_ignores=[]), str(init), "exec"), package.__dict__)
+        except (Exception, SystemExit):
+            skipped.append(f"{init.relative_to(base).as_posix()}:{statement.lineno}")
+    return skipped
 
 
 def package_base(module_name: str, file: Path) -> Path:

@@ -34,17 +34,28 @@ class RequestSettings:
     memory_limit: int = 0
 
 
-def select_models(repo_map: RepoMap, wanted: tuple[str, ...]) -> list[ModelInfo]:
-    """The models named by --model, else the top-level models (else those no other model contains)."""
+DEFAULT_MAX_MODELS = 5  # a library defines hundreds of top-level modules (timm: 340); name others with --model
+
+
+def select_models(repo_map: RepoMap, wanted: tuple[str, ...], limit: int = DEFAULT_MAX_MODELS) -> list[ModelInfo]:
+    """The models named by --model, else the first `limit` top-level models in reading order (else
+    those no other model contains, biggest first); `limit` 0 keeps them all."""
     if wanted:
         return [_named_model(repo_map, name) for name in wanted]
-    top = [m for m in repo_map.models if m.top_level]
+    chosen = default_models(repo_map)
+    return chosen[:limit] if limit > 0 else chosen
+
+
+def default_models(repo_map: RepoMap) -> list[ModelInfo]:
+    """Every model `trace` would take without --model, the one to read first first."""
+    top = repo_map.ranked_top_level()
     if top:
         return top
     contained = {name for m in repo_map.models for name in m.contains}
     contained |= {m.qualname for m in repo_map.models
                   for site in m.constructed_at if site.caller.endswith(".__init__")}
-    return [m for m in repo_map.models if m.qualname not in contained]
+    return sorted((m for m in repo_map.models if m.qualname not in contained),
+                  key=lambda m: (-len(m.contains), -len(m.submodules)))
 
 
 def _named_model(repo_map: RepoMap, wanted: str) -> ModelInfo:
