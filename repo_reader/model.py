@@ -101,6 +101,7 @@ class Option:
     required: bool = False
     choices: tuple[str, ...] = ()
     line: int | None = None
+    at: Location | None = None  # where it is declared (`add_argument(`, the parameter's function, the YAML key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import analysis_of
+from helpers import FIXTURES, analysis_of
 
 from repo_reader.model import EntryKind, EntrySource
 
@@ -64,3 +64,24 @@ def test_messy_entry_points_include_the_training_test_py() -> None:
     found = {e.path: e for e in entries("messy")}
     assert found["test.py"].kind == EntryKind.TRAIN and found["test.py"].rank == 1
     assert "side_effect.py" not in found  # module-level side effects are not a training script
+
+
+def test_every_option_says_where_it_is_declared() -> None:
+    first, _ = entries("flat_scripts")
+    assert [(o.name, str(o.at)) for o in first.options[:2]] == [("--lr", "train.py:17:5"), ("--batch-size", "train.py:18:5")]
+    (train, _) = entries("registry_config")
+    assert str(next(o for o in train.options if o.name == "model").at) == "configs/train.yaml:2:5"
+    (lightning,) = entries("lightning_project")
+    hidden = next(o for o in lightning.options if o.name == "--model.hidden_dim")
+    assert hidden.at is not None and hidden.at.path == "model.py"  # the LightningModule's __init__
+    gpt, _ = entries("gpt_project")
+    assert str(next(o for o in gpt.options if o.name == "--batch_size").at).startswith("train.py:")
+    for fixture in ("flat_scripts", "package_layout", "lightning_project", "registry_config", "gpt_project", "messy"):
+        root = FIXTURES / fixture
+        for entry in entries(fixture):
+            for option in entry.options:
+                assert option.at is not None, (fixture, entry.name, option.name)
+                if option.at.path.endswith((".py", ".yaml")):
+                    line = (root / option.at.path).read_text().splitlines()[option.at.line - 1]
+                    word = option.name.lstrip("-").split(".")[-1]
+                    assert word in line or word.replace("-", "_") in line or "def " in line, (option.at, line)

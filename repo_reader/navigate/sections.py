@@ -145,7 +145,7 @@ class Sections:
         if self.main is not None and self.main.config_path:
             path = self.main.config_path
             text = self.inputs.texts.get(path, "")
-            details = [StopDetail(f"{o.name} = {o.default}") for o in self.main.options]
+            details = [StopDetail(f"{o.name} = {o.default}", o.at) for o in self.main.options]
             stops.append(TourStop(0, StopKind.CONFIG, f"Configuration: {path}", "", path, 1, 1, path,
                                   "the settings the entry point loads", max(1, min(len(text.splitlines()), 12)),
                                   tuple(details[:MAX_SITES * 2])))

@@ -214,11 +214,11 @@ def _attach_framework_options(candidate: _Candidate, inputs: EntryInputs) -> Non
     if candidate.source == EntrySource.HYDRA and candidate.config_path:
         text = inputs.texts.get(candidate.config_path)
         if text is not None:
-            candidate.options = option_finder.from_yaml(text)
+            candidate.options = option_finder.from_yaml(text, candidate.config_path)
     elif candidate.source == EntrySource.CLICK and candidate.function:
-        candidate.options = option_finder.from_click(candidate.function)
+        candidate.options = option_finder.from_click(candidate.function, candidate.facts)
     elif candidate.source in (EntrySource.TYPER, EntrySource.FIRE) and candidate.function:
-        candidate.options = option_finder.from_signature(candidate.function)
+        candidate.options = option_finder.from_signature(candidate.function, facts=candidate.facts)
     else:
         settings = option_finder.from_module_settings(candidate.facts)
         if settings:
@@ -240,7 +240,7 @@ def _lightning_cli(candidate: _Candidate, inputs: EntryInputs) -> None:
                 facts = next(f for f in inputs.modules if f.module == inputs.classes.classes[init.rsplit(".", 1)[0]].module)
                 definition = _function(facts, init[len(facts.module) + 1 :])
                 if definition:
-                    options += option_finder.from_signature(definition, prefix)
+                    options += option_finder.from_signature(definition, prefix, facts)
         candidate.options = options
         candidate.evidence.append(Evidence(f"LightningCLI at line {call.line} (subcommands fit/validate/test/predict)", 30))
         return
@@ -252,7 +252,7 @@ def _argparse_options(candidate: _Candidate, reach: dict[str, int], inputs: Entr
         for option in facts.options:
             node = f"{facts.module}.{option.scope}" if option.scope else facts.module
             if node in reach or (facts is candidate.facts and (not option.scope or node.startswith(candidate.name))):
-                facts_list.append(option)
+                facts_list.append((facts, option))
     return option_finder.from_argparse(facts_list)
 
 

@@ -7,27 +7,36 @@ from __future__ import annotations
 import ast
 import re
 
-from repo_reader.model import Option
+from repo_reader.model import Location, Option
 from repo_reader.scan.facts import DefFact, ModuleFacts, OptionFact
 
 YAML_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)\s*:\s*(?P<value>[^#\n]*?)\s*(?:#.*)?$")
 YAML_DEFAULT = re.compile(r"^\s*-\s*(?:override\s+)?(?P<key>[\w/.-]+)\s*:\s*(?P<value>[\w/.-]+)")
 
 
-def from_argparse(facts: list[OptionFact]) -> list[Option]:
+def from_argparse(found: list[tuple[ModuleFacts, OptionFact]]) -> list[Option]:
     options: dict[str, Option] = {}
-    for fact in facts:
+    for facts, fact in found:
         name = next((flag for flag in fact.flags if flag.startswith("--")), fact.flags[0])
         default = fact.default
         if default is None and fact.action in ("store_true", "store_false"):
             default = "False" if fact.action == "store_true" else "True"
+        col = next((call.col for call in facts.calls if call.line == fact.line and call.callee.endswith("add_argument")), 1)
         options.setdefault(fact.dest, Option(name, fact.flags, default, fact.help, fact.type, fact.required,
-                                             fact.choices, fact.line))
+                                             fact.choices, fact.line, _at(facts, fact.line, col)))
     return list(options.values())
 
 
-def from_signature(definition: DefFact, prefix: str = "--") -> list[Option]:
+def _at(facts: ModuleFacts | None, line: int, col: int) -> Location | None:
+    if facts is None:
+        return None
+    path, shown = facts.where(line)
+    return Location(path, shown, col)
+
+
+def from_signature(definition: DefFact, prefix: str = "--", facts: ModuleFacts | None = None) -> list[Option]:
     """Options a function's parameters become (fire, typer, LightningCLI's `--model.x`)."""
+    at = _at(facts, definition.line, definition.col)
     options = []
     for param in definition.params:
         if param.name in ("self", "cls") or param.kind in ("vararg", "varkw"):
@@ -35,7 +44,7 @@ def from_signature(definition: DefFact, prefix: str = "--") -> list[Option]:
         default, help_text = _typer_default(param.default)
         flag = prefix + (param.name.replace("_", "-") if prefix == "--" else param.name)
         options.append(Option(flag, (flag,), default, help_text, param.annotation or None,
-                              param.default is None, (), definition.line))
+                              param.default is None, (), definition.line, at))
     return options
 
 
@@ -54,7 +63,8 @@ def _typer_default(text: str | None) -> tuple[str | None, str | None]:
     return default, help_text if isinstance(help_text, str) else None
 
 
-def from_click(definition: DefFact) -> list[Option]:
+def from_click(definition: DefFact, facts: ModuleFacts | None = None) -> list[Option]:
+    at = _at(facts, definition.line, definition.col)
     options = []
     for decorator in definition.decorators:
         if not re.match(r"(\w+\.)?(option|argument)\(", decorator):
@@ -74,7 +84,7 @@ def from_click(definition: DefFact) -> list[Option]:
         default = ast.unparse(keywords["default"]) if "default" in keywords else None
         name = next((flag for flag in flags if flag.startswith("--")), flags[0])
         options.append(Option(name, flags, default, help_text, ast.unparse(keywords["type"]) if "type" in keywords else None,
-                              False, (), definition.line))
+                              False, (), definition.line, at))
     return options
 
 
@@ -87,14 +97,15 @@ def from_module_settings(facts: ModuleFacts) -> list[Option]:
     if override_line is None:
         return []
     return [
-        Option(f"--{assign.target}", (f"--{assign.target}",), assign.value, None, None, False, (), assign.line)
+        Option(f"--{assign.target}", (f"--{assign.target}",), assign.value, None, None, False, (), assign.line,
+               _at(facts, assign.line, assign.col))
         for assign in facts.assigns
         if assign.kind == "constant" and not assign.scope and assign.line < override_line
         and not assign.target.startswith("_")
     ]
 
 
-def from_yaml(text: str) -> list[Option]:
+def from_yaml(text: str, path: str | None = None) -> list[Option]:
     """Top-level keys of a (Hydra) YAML config and its defaults list, as `key=value` overrides."""
     options = []
     in_defaults = False
@@ -106,7 +117,8 @@ def from_yaml(text: str) -> list[Option]:
             match = YAML_DEFAULT.match(line)
             if match and not match.group("key").startswith("_"):
                 options.append(Option(match.group("key"), (match.group("key"),), match.group("value"),
-                                      "config group", None, False, (), number))
+                                      "config group", None, False, (), number,
+                                      Location(path, number, line.index(match.group("key")) + 1) if path else None))
                 continue
             if line.strip().startswith("-") or not line.strip():
                 continue
@@ -114,5 +126,6 @@ def from_yaml(text: str) -> list[Option]:
         match = YAML_KEY.match(line)
         if match and not line.startswith(" "):
             value = match.group("value") or None
-            options.append(Option(match.group("key"), (match.group("key"),), value, None, None, False, (), number))
+            options.append(Option(match.group("key"), (match.group("key"),), value, None, None, False, (), number,
+                                  Location(path, number, 1) if path else None))
     return options

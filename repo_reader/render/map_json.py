@@ -34,7 +34,8 @@ def map_to_dict(repo_map: RepoMap) -> dict[str, Any]:
              "evidence": [{"reason": x.reason, "weight": x.weight} for x in e.evidence],
              "options": [
                  {"name": o.name, "flags": list(o.flags), "default": o.default, "help": o.help, "type": o.type,
-                  "required": o.required, "choices": list(o.choices), "line": o.line}
+                  "required": o.required, "choices": list(o.choices), "line": o.line,
+                  "path": o.at.path if o.at else None, "col": o.at.col if o.at else None}
                  for o in e.options
              ]}
             for e in repo_map.entry_points

@@ -87,7 +87,8 @@ class _Printer:
                 default = f" = {escape(option.default)}" if option.default is not None else (
                     " [red](required)[/]" if option.required else "")
                 help_text = f"  [dim]{escape(option.help)}[/]" if option.help else ""
-                self.line(f"   {escape(option.name)}{default}{help_text}")
+                where = f"{self.at(option.at.path, option.at.line, option.at.col)}  " if option.at else "   "
+                self.line(f"{where}{escape(option.name)}{default}{help_text}")
             hidden = len(entry.options) - min(len(shown), MAX_OPTIONS)
             if hidden > 0:
                 self.line(f"   [dim]... {hidden} more options[/]")
