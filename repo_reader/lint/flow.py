@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -194,12 +195,25 @@ def loop_effects(context: LintContext, scope: FunctionNode | ast.Module, owner: 
     """Every loop of a scope with what its body does (memoised per file)."""
     key = ("loop-effects", id(scope))
     if key not in context.cache:
-        if not any(word in context.text for word in ("backward", "step", "eval", "train")):
+        if not any(word in context.text for word in ("backward", "step", "eval", "train")) \
+                or not _calls_in_loops_within(context, scope):
             context.cache[key] = []
         else:
             finder = finder_for(context)
             context.cache[key] = [(loop, finder.of(loop.body, owner)) for loop in loops_in(scope)]
     return context.cache[key]  # type: ignore[return-value]
+
+
+def _calls_in_loops_within(context: LintContext, scope: FunctionNode | ast.Module) -> bool:
+    """Whether any call inside a loop lies within `scope`'s lines (from the scan's facts): a scope
+    without one has no loop with an effect, and need not be walked (most of a model library's code)."""
+    lines = context.cache.get("looped-call-lines")
+    if not isinstance(lines, list):
+        lines = context.cache["looped-call-lines"] = sorted(call.line for call in context.facts.calls if call.in_loop)
+    if isinstance(scope, ast.Module):
+        return bool(lines)
+    first = bisect.bisect_left(lines, scope.lineno)
+    return first < len(lines) and lines[first] <= (scope.end_lineno or scope.lineno)
 
 
 def training_loops(context: LintContext, scope: FunctionNode | ast.Module, finder: EffectFinder | None,

@@ -14,6 +14,7 @@ from repo_reader.model import Severity
 
 
 REGISTERS = ("add_module", "register_module", "setattr", "register_parameter")
+PLAIN_CONTAINERS = (ast.List, ast.Tuple, ast.Dict, ast.ListComp, ast.DictComp)
 STATELESS_SUFFIXES = ("ReLU", "ReLU6", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
                       "Identity", "Flatten", "Unflatten", "Upsample", "PixelShuffle", "PixelUnshuffle",
                       "Pool1d", "Pool2d", "Pool3d", "Hardswish", "Hardsigmoid", "Softplus", "ELU", "LeakyReLU",
@@ -80,14 +81,19 @@ class PlainContainerLayers(Rule):
     )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
+        registers = any(name in context.text for name in REGISTERS)  # else no class can call one
         for info, node in context.module_classes():
-            if any(isinstance(n, ast.Call) and (getattr(n.func, "attr", None) in REGISTERS or
-                                                getattr(n.func, "id", None) in REGISTERS) for n in ast.walk(node)):
+            if registers and any(isinstance(n, ast.Call) and (getattr(n.func, "attr", None) in REGISTERS or
+                                                              getattr(n.func, "id", None) in REGISTERS)
+                                 for n in ast.walk(node)):
                 continue
-            rebuilt = {name for name, value, _ in self_assignments(node.body) if builds_module(context, value)}
-            for name, value, _ in self_assignments(node.body):
-                if name in rebuilt or not isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.ListComp,
-                                                             ast.DictComp)):
+            assignments = self_assignments(node.body)
+            containers = [(name, value) for name, value, _ in assignments if isinstance(value, PLAIN_CONTAINERS)]
+            if not containers:
+                continue
+            rebuilt = {name for name, value, _ in assignments if builds_module(context, value)}
+            for name, value in containers:
+                if name in rebuilt:
                     continue
                 if self._holds_layers(context, node, name, value):
                     kind = "dict" if isinstance(value, (ast.Dict, ast.DictComp)) else \
