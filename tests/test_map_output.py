@@ -76,7 +76,8 @@ def test_markdown_output() -> None:
     result = runner.invoke(app, ["map", str(FIXTURES / "flat_scripts"), "--format", "markdown"])
     assert result.exit_code == 0
     assert result.stdout.startswith("# repo-reader map of `flat_scripts`")
-    assert "| `--lr` | `0.1` | initial learning rate |" in result.stdout
+    assert "| `--lr` | `0.1` | initial learning rate | `" in result.stdout
+    assert "train.py:17:5` |" in result.stdout.split("| `--lr` |")[1].splitlines()[0]  # where --lr is declared
 
 
 def test_map_with_trace_appends_the_shape_report() -> None:

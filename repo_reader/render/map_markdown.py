@@ -19,11 +19,12 @@ def render_map_markdown(repo_map: RepoMap, locator: Locator) -> str:
         out.append(f"{entry.rank}. `{at(entry.path, entry.line, entry.col)}` **{entry.kind.value}** "
                    f"({entry.source.value}): `{entry.command}`")
         if entry.options:
-            out += ["", "   | option | default | help |", "   |---|---|---|"]
+            out += ["", "   | option | default | help | declared at |", "   |---|---|---|---|"]
             for option in entry.options:
+                where = at(option.at.path, option.at.line, option.at.col) if option.at else ""
                 cells = [option.name, option.default if option.default is not None else "", option.help or ""]
                 out.append("   | " + " | ".join(f"`{c}`" if i < 2 and c else c.replace("|", "\\|")
-                                                 for i, c in enumerate(cells)) + " |")
+                                                 for i, c in enumerate(cells)) + f" | {f'`{where}`' if where else ''} |")
             out.append("")
     out += ["", "## Files by role", ""]
     grouped = defaultdict(list)
