@@ -130,6 +130,7 @@ def test_html_is_self_contained_and_links_to_real_lines() -> None:
         number, line = target[1:].split("-")
         assert label.startswith(by_number[number] + ":" + line) or label == by_number[number]
     assert '<a class="loc" href="#f3-28">train.py:28:1</a>' in html  # train.train_one_epoch
+    assert '<li><a class="loc" href="#f3-17">train.py:17:5</a> <code>--lr</code>' in html  # an option, at its line
     assert 'id="def-train.main"' in html and 'href="#def-train.train_one_epoch"' in html
 
 

@@ -79,7 +79,7 @@ def _tour(tour: Tour, anchors: Anchors) -> str:
 def _map(repo_map: RepoMap, anchors: Anchors) -> str:
     entries = []
     for entry in repo_map.entry_points:
-        options = "".join(f"<li><code>{escape(o.name)}</code> = <code>{escape(o.default or '')}</code> "
+        options = "".join(f"<li>{anchors.link(o.at)} <code>{escape(o.name)}</code> = <code>{escape(o.default or '')}</code> "
                           f"{escape(o.help or '')}</li>" for o in entry.options)
         entries.append(f"<li>{anchors.link(Location(entry.path, entry.line, entry.col))} <b>{escape(entry.name)}</b> "
                        f"({escape(entry.kind.value)})<div><code>{escape(entry.command)}</code></div>"
