@@ -166,3 +166,11 @@ def test_code_generation_templates_are_not_checked_and_say_so(tmp_path: Path) ->
     report = check_repository(tmp_path, use_cache=False)  # no generated sibling: checked like any file
     assert [(f.path, f.line, f.code) for f in report.findings] == [("models/foo/modular_foo.py", 6, "RR103")]
     assert report.templates_skipped == ()
+
+
+def test_text_output_names_what_was_not_checked() -> None:
+    text = render_check_text(check_repository(FIXTURES / "messy", use_cache=False))
+    lines = text.splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.startswith(("Found ", "All checks passed")))
+    assert "warning: legacy_py2.py:5: does not parse as Python 3 (Python 2 syntax at line 5); skipped" in lines[summary:]
+    assert "warning: binary_blob.py: binary file (contains NUL bytes); skipped" in lines[summary:]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from repo_reader.model import CheckReport
 
+MAX_WARNINGS = 20
+
 
 def render_check_text(report: CheckReport) -> str:
     lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" + (f" ({f.detail})" if f.detail else "")
@@ -22,6 +24,11 @@ def render_check_text(report: CheckReport) -> str:
         count = len(report.templates_skipped)
         lines.append(f"Not checked: {count} code-generation template{'s' * (count != 1)} (modular_*.py; "
                      "the files generated from them are checked).")
+    for warning in report.warnings[:MAX_WARNINGS]:  # files that did not parse, models --dynamic could not run
+        where = f"{warning.path}:{warning.line}" if warning.line else warning.path
+        lines.append(f"warning: {where}: {warning.message}")
+    if len(report.warnings) > MAX_WARNINGS:
+        lines.append(f"... and {len(report.warnings) - MAX_WARNINGS} more warnings (--format json lists all)")
     return "\n".join(lines) + "\n"
 
 
