@@ -233,6 +233,20 @@ def test_a_model_that_cannot_overfit_is_reported() -> None:
     assert "at best after 100 Adam steps at lr 0.01 and 0.001" in stuck[0]["message"] and stuck[0]["detail"].endswith("input 8x32:float32")
 
 
+def test_a_model_too_slow_to_overfit_in_time_is_not_judged(monkeypatch: pytest.MonkeyPatch) -> None:
+    from repo_reader.trace import health_checks
+
+    monkeypatch.setattr(health_checks, "OVERFIT_BUDGET_S", 0.0)  # every model is "too slow"
+    torch.manual_seed(0)
+    model = _ConstantClassifier()
+    before = [p.detach().clone() for p in model.parameters()]
+    health = _health(model)
+    assert [f["code"] for f in health.all() if f["code"] == "RR455"] == []  # no verdict without the steps
+    assert health.not_judged == ["RR455 not judged: 0 Adam steps at lr 0.01 took over 0 s on CPU without "
+                                 "reaching the target"]
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
 def test_a_model_that_can_overfit_stops_early_and_is_restored() -> None:
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))

@@ -37,6 +37,7 @@ def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[tup
         result = _run(request, find_loss_slice(model, repo_map, root), timeout)
         if result.get("skipped"):
             warnings.append(ScanWarning(model.path, f"--dynamic: {result['skipped']}"))
+        warnings += [ScanWarning(model.path, f"--dynamic: {why}") for why in result.get("not_judged", [])]
         for item in result.get("findings", []):
             findings.append(Finding(item["code"], item["name"], Severity(item["severity"]), item["message"],
                                     item["path"], item["line"], item["col"], source="dynamic",

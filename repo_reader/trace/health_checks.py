@@ -7,6 +7,7 @@ Results are plain dicts (code, message, location, detail), sent to the parent as
 from __future__ import annotations
 
 import math
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ FIXED_SAMPLES = 8  # the batch the initial loss, the loss terms and the overfitt
 OVERFIT_STEPS = 100  # at most; the test stops as soon as the loss reaches the target
 OVERFIT_RATES = (1e-2, 1e-3)  # a fast rate first; the slow one only for models the fast one destabilises
 OVERFIT_TARGET = 0.2  # the loss must fall below this fraction of its start
+OVERFIT_BUDGET_S = 20.0  # wall time for the overfitting test; a slower model is not judged (the child has 60 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class Health:
         self.fixed = fixed or Batch([], {}, described_input)
         self.run_fixed: Call = (lambda: model(*fixed.args, **fixed.kwargs)) if fixed else run
         self.found: list[dict[str, Any]] = []
+        self.not_judged: list[str] = []  # checks given up on, with why (shown as warnings)
 
     def report(self, code: str, message: str, module: str, detail: str,
                location: tuple[str, int, int] | None = None, described_input: str | None = None) -> None:
@@ -216,10 +219,16 @@ class Health:
             if not math.isfinite(start):
                 return
             lowest = math.inf
+            deadline = time.monotonic() + OVERFIT_BUDGET_S
             for rate in OVERFIT_RATES:
-                lowest = min(lowest, self._fit(trainable, labels, rate, OVERFIT_TARGET * start))
+                reached, steps = self._fit(trainable, labels, rate, OVERFIT_TARGET * start, deadline)
+                lowest = min(lowest, reached)
                 self.model.load_state_dict(state)
                 if lowest < OVERFIT_TARGET * start:
+                    return
+                if steps < OVERFIT_STEPS:  # out of time: too slow on CPU to judge
+                    self.not_judged.append(f"RR455 not judged: {steps} Adam steps at lr {rate:g} took over "
+                                           f"{OVERFIT_BUDGET_S:g} s on CPU without reaching the target")
                     return
         finally:
             self.model.load_state_dict(state)
@@ -232,17 +241,21 @@ class Health:
                     f"{labels.shape[0]} with random labels; weights restored afterwards",
                     described_input=self.fixed.described)
 
-    def _fit(self, trainable: list[nn.Parameter], labels: torch.Tensor, rate: float, target: float) -> float:
-        """The lowest loss reached on the fixed batch, stopping as soon as it is below `target`."""
+    def _fit(self, trainable: list[nn.Parameter], labels: torch.Tensor, rate: float, target: float,
+             deadline: float) -> tuple[float, int]:
+        """The lowest loss reached on the fixed batch and the steps taken, stopping as soon as it is below
+        `target`, or at `deadline` (then fewer than OVERFIT_STEPS steps)."""
         adam = _Adam(trainable, rate)
         lowest = math.inf
-        for _ in range(OVERFIT_STEPS):
+        for step in range(OVERFIT_STEPS):
+            if time.monotonic() > deadline:
+                return lowest, step
             value = nn.functional.cross_entropy(_tensors(self.run_fixed())[0].float(), labels)
             lowest = min(lowest, float(value.detach()))
             if lowest < target:
                 break
             adam.step(value)
-        return lowest
+        return lowest, OVERFIT_STEPS
 
 
 class _Adam:

@@ -58,7 +58,8 @@ def check_model(request: TraceRequest, loss: dict[str, Any] | None = None) -> di
             continue
         health = Health(model, run, root, where, candidate.describe(), _fixed_batch(model, candidate, plan.device))
         try:
-            return {"findings": health.all(loss, request.defaults), "skipped": ""}
+            return {"findings": health.all(loss, request.defaults), "skipped": "",
+                    "not_judged": [f"{request.qualname}: {why}" for why in health.not_judged]}
         except (Exception, SystemExit) as error:
             return {"findings": [], "skipped": f"{request.qualname}: checks stopped: {type(error).__name__}: {error}"}
     return {"findings": [], "skipped": f"{request.qualname}: no synthesised input ran the model"}
