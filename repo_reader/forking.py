@@ -27,7 +27,12 @@ def in_two_halves(items: Sequence[Item], work: Callable[[Sequence[Item]], list[R
         return work(items)
     middle = len(items) // 2
     read, write = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to spare (a container's limit): do it all here
+        os.close(read)
+        os.close(write)
+        return work(items)
     if pid == 0:  # the child: never returns into the parent's code
         status = 1
         try:

@@ -59,3 +59,12 @@ def test_an_error_in_the_parent_still_reaps_the_child() -> None:
 def test_few_items_stay_in_this_process() -> None:
     parent = os.getpid()
     assert {pid for _, pid in in_two_halves(ITEMS[:10], lambda items: [(i, os.getpid()) for i in items])} == {parent}
+
+
+def test_a_fork_that_fails_means_doing_it_all_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    parent = os.getpid()
+    assert in_two_halves(ITEMS, lambda items: [(i, os.getpid()) for i in items]) == [(i, parent) for i in ITEMS]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from helpers import analysis_of
 
 from repo_reader.scan.ignore import is_ignored, parse_gitignore
-from repo_reader.scan.load import scan_repository
+from repo_reader.scan.load import PARALLEL_THRESHOLD, scan_repository
 from repo_reader.scan.source import decode_python
 
 
@@ -91,3 +92,16 @@ def test_a_notebook_with_large_outputs_is_still_read(tmp_path: Path) -> None:
     (tmp_path / "big.ipynb").write_text(json.dumps({"cells": cells, "nbformat": 4}))
     scan = scan_repository(tmp_path, use_cache=False)
     assert [facts.path for facts in scan.modules] == ["big.ipynb"] and not scan.warnings
+
+
+def test_a_worker_pool_that_cannot_start_means_parsing_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing.context
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.context.ForkContext, "Pool", no_pool)
+    for number in range(PARALLEL_THRESHOLD + 6):
+        (tmp_path / f"m{number}.py").write_text(f"def f{number}():\n    return {number}\n")
+    scan = scan_repository(tmp_path, use_cache=False)
+    assert len(scan.modules) == PARALLEL_THRESHOLD + 6 and not scan.warnings

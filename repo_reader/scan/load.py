@@ -166,20 +166,16 @@ def _run_jobs(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
     """Parse and collect each job, in a pool of forked workers when there are many; new entries go
     into `pack` (pickled once, in the worker)."""
     workers = min(os.cpu_count() or 1, 8)
-    results: list[_Outcome] = []
     if len(jobs) < PARALLEL_THRESHOLD or workers < 2 or not hasattr(os, "fork"):
-        for job in jobs:
-            outcome = _analyse(job)
-            if pack is not None:
-                pack.keep(job.key, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
-            results.append(outcome)
-            done += 1
-            if progress:
-                progress(done, total)
-        return results
+        return _run_here(jobs, pack, progress, done, total)
+    results: list[_Outcome] = []
     _FORKED_JOBS[:] = jobs
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers)
+        except OSError:  # no process to spare (a container's limit): parse here
+            return _run_here(jobs, pack, progress, done, total)
+        with pool:
             for index, data in pool.imap_unordered(_analyse_forked, range(len(jobs)), chunksize=16):
                 results.append(pickle.loads(data))
                 if pack is not None:
@@ -189,6 +185,20 @@ def _run_jobs(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
                     progress(done, total)
     finally:
         _FORKED_JOBS.clear()
+    return results
+
+
+def _run_here(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress | None,
+              done: int, total: int) -> list[_Outcome]:
+    results: list[_Outcome] = []
+    for job in jobs:
+        outcome = _analyse(job)
+        if pack is not None:
+            pack.keep(job.key, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+        results.append(outcome)
+        done += 1
+        if progress:
+            progress(done, total)
     return results
 
 
