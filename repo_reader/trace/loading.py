@@ -13,7 +13,7 @@ import sys
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 
 DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 TOLERATED = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Try, ast.If)  # run; a failure is skipped
@@ -43,12 +43,8 @@ def does_work_at_module_level(tree: ast.Module) -> bool:
 
 def load_module(module_name: str, file: Path) -> Loaded:
     """Import normally, unless the file is a script; then run only its safe statements."""
-    try:
-        with tokenize.open(file) as handle:
-            tree = ast.parse(handle.read(), filename=str(file))
-    except (OSError, SyntaxError, ValueError):
-        return Loaded(importlib.import_module(module_name))
-    if not does_work_at_module_level(tree):
+    tree = _parse(file)
+    if tree is None or not does_work_at_module_level(tree):
         return Loaded(importlib.import_module(module_name))
     module = ModuleType(module_name)
     module.__file__ = str(file)
@@ -97,15 +93,11 @@ def load_module_without_packages(module_name: str, file: Path, also: frozenset[s
 
 def _run_leniently(package: ModuleType, init: Path, base: Path) -> list[str]:
     """Run each top-level statement of `init` in `package`; the ones that raise are skipped."""
-    try:
-        with tokenize.open(init) as handle:
-            tree = ast.parse(handle.read(), filename=str(init))
-    except (OSError, SyntaxError, ValueError):
-        return []
+    tree = _parse(init)
     skipped = []
-    for statement in tree.body:
+    for statement in tree.body if tree is not None else []:
         try:
-            exec(compile(ast.Module(body=[statement], type_ignores=[]), str(init), "exec"), package.__dict__)
+            exec(_compiled(statement, init), package.__dict__)
         except (Exception, SystemExit):
             skipped.append(f"{init.relative_to(base).as_posix()}:{statement.lineno}")
     return skipped
@@ -117,8 +109,22 @@ def package_base(module_name: str, file: Path) -> Path:
     return file.parents[depth]
 
 
+def _parse(file: Path) -> ast.Module | None:
+    """The file's syntax tree (PEP 263 encodings honoured); None when it cannot be read or parsed."""
+    try:
+        with tokenize.open(file) as handle:
+            return ast.parse(handle.read(), filename=str(file))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _compiled(statement: ast.stmt, file: Path) -> CodeType:
+    """One top-level statement, compiled on its own (tracebacks keep the file and line)."""
+    return compile(ast.Module(body=[statement], type_ignores=[]), str(file), "exec")
+
+
 def _run(statement: ast.stmt, file: Path, loaded: Loaded) -> None:
-    code = compile(ast.Module(body=[statement], type_ignores=[]), str(file), "exec")
+    code = _compiled(statement, file)
     if isinstance(statement, DEFINITIONS):
         exec(code, loaded.module.__dict__)  # a missing package here is the user's answer
     elif (isinstance(statement, TOLERATED) and not _is_main_guard(statement)) or _is_setup_call(statement):
