@@ -64,7 +64,7 @@ class FactsPack:
     small files, which cost 2 s more than the same bytes written at once. The pack keeps only the
     entries of the latest map, so it never grows with a repository's history."""
 
-    def __init__(self, path: Path | None, entries: dict[str, bytes]) -> None:
+    def __init__(self, path: Path, entries: dict[str, bytes]) -> None:
         self.path = path
         self.entries = entries  # as read
         self.used: dict[str, bytes] = {}  # this map's entries: what `save` writes
@@ -97,5 +97,5 @@ class FactsPack:
         self.used[key] = data
 
     def save(self) -> None:
-        if self.path is not None and self.used != self.entries:
+        if self.used != self.entries:
             write_atomically(self.path, marshal.dumps(self.used))
