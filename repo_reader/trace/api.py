@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from repo_reader.model import ModelTrace, RepoMap, ShapeTrace, TraceDevice
+from repo_reader.model import RepoMap, ShapeTrace, TraceDevice
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.request import InputSpec
 from repo_reader.trace.runner import notebook_report, run_all
@@ -44,8 +44,12 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
         hints=find_size_hints(root, repo_map), backward=options.backward,
         memory_limit=_memory_limit(options),
     )
-    models = select_models(repo_map, options.models, options.max_models)
-    not_traced = () if options.models else tuple(m.qualname for m in default_models(repo_map)[len(models):])
+    if options.models:
+        models, not_traced = select_models(repo_map, options.models), ()
+    else:  # the default choice, once: the first --max-models are traced, the rest named
+        ranked = default_models(repo_map)
+        cut = options.max_models or len(ranked)
+        models, not_traced = ranked[:cut], tuple(m.qualname for m in ranked[cut:])
     requests = [build_request(model, repo_map, root, options.init, settings) for model in models]
     runnable = [request for request in requests if ".ipynb" not in request.path]
     done = iter(run_all(runnable, options.timeout, options.jobs) if runnable else [])
