@@ -1,0 +1,87 @@
+"""Score `repo-reader trace REPO` (no --model, no input) against the labels' `trace` answers.
+
+    python benchmarks/accuracy/score_trace.py --corpus /tmp/corpus [--python /tmp/rvenv/bin/python] [--only mae]
+
+Runs `python -m repo_reader trace ROOT --format json` with the given interpreter (one that has the
+repositories' requirements: torch, torchvision, timm, ...), so the repositories' code runs, in
+repo-reader's child processes. A hit: the first traced model is the labelled class, it ran, its
+parameter count is the labelled one, and its input shapes equal the labelled ones but for the batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHAPE = re.compile(r"\b\d+(?:x\d+)*(?=:)")
+
+
+def ran_inputs(model: dict) -> list[list[int]]:
+    """Tensor shapes of the input attempt that ran (`2x3x224x224:float32, t=2:int64`)."""
+    ran = [attempt for attempt in model.get("input_attempts") or [] if not attempt.get("error")]
+    if not ran:
+        return []
+    return [[int(size) for size in text.split("x")] for text in SHAPE.findall(ran[-1]["description"])]
+
+
+def same_but_batch(got: list[list[int]], want: list[list[int]]) -> bool:
+    return len(got) == len(want) and all(len(g) == len(w) and g[1:] == w[1:] for g, w in zip(got, want))
+
+
+def judge(label: dict, report: dict) -> tuple[bool, str]:
+    want = label["trace"]
+    models = report.get("models") or []
+    if not models:
+        return False, "nothing traced"
+    first = models[0]
+    name = first["qualname"]
+    if name != want["model"]:
+        traced = [m["qualname"] for m in models]
+        return False, f"traced {name} first, want {want['model']}" + (" (traced later)" if want["model"] in traced else "")
+    if first["status"] != "ok":
+        reason = (first.get("failure") or {}).get("message", "") if isinstance(first.get("failure"), dict) else first.get("failure")
+        return False, f"{first['status']}: {str(reason)[:160]}"
+    if want.get("params") is not None and first["total_params"] != want["params"]:
+        return False, f"params {first['total_params']:,}, want {want['params']:,}"
+    got = ran_inputs(first)
+    if want.get("inputs") and not same_but_batch(got, want["inputs"]):
+        return False, f"input {got}, want {want['inputs']}"
+    return True, f"{first['total_params']:,} params, input {got}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--labels", type=Path, default=HERE / "labels")
+    parser.add_argument("--python", default=sys.executable, help="interpreter with the repositories' requirements")
+    parser.add_argument("--only", default="")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per repository")
+    args = parser.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    labels = [json.loads(p.read_text()) for p in sorted(args.labels.glob("*.json"))]
+    labels = [lab for lab in labels if lab.get("trace") and lab["trace"].get("model") and (not only or lab["folder"] in only)]
+    hits = 0
+    for label in labels:
+        root = args.corpus / label["folder"]
+        start = time.perf_counter()
+        try:
+            done = subprocess.run([args.python, "-m", "repo_reader", "trace", str(root), "--format", "json"],
+                                  capture_output=True, text=True, timeout=args.timeout, cwd=HERE.parents[1])
+            report = json.loads(done.stdout) if done.stdout.strip() else {}
+            hit, why = judge(label, report) if report else (False, f"exit {done.returncode}: {done.stderr.strip()[-200:]}")
+        except subprocess.TimeoutExpired:
+            hit, why = False, f"over {args.timeout} s"
+        hits += hit
+        print(f"{label['folder']:28} {'hit' if hit else 'MISS':>4} {time.perf_counter() - start:6.1f}s  {why}", flush=True)
+    print(f"\ntraced right: {hits}/{len(labels)} ({100 * hits / max(len(labels), 1):.0f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
