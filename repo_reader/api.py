@@ -19,14 +19,15 @@ from repo_reader.index.classes import ClassIndex
 from repo_reader.index.registries import find_registries
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import TypeIndex
-from repo_reader.model import CallEdge, Chain, Definition, EntryKind, RepoMap, ScanWarning
+from repo_reader.model import CallEdge, Chain, Definition, EntryKind, EntryPoint, ModelInfo, RepoMap, ScanWarning, top_level_order
 from repo_reader.passes.callgraph import CallResolver, build_edges, build_graph
 from repo_reader.passes.chains import find_chains
 from repo_reader.passes.classify import classify_file
 from repo_reader.passes.commands import find_console_scripts, find_shown_commands
 from repo_reader.passes.entry import EntryInputs, find_entry_points, reachable
 from repo_reader.passes.frameworks import detect_frameworks
-from repo_reader.passes.models import ModelFinder, mark_top_level
+from repo_reader.passes.models import ModelFinder, Reach, mark_top_level
+from repo_reader.passes.trained import find_trained
 from repo_reader.scan.facts import ModuleFacts
 from repo_reader.map_cache import load_map, store_map
 from repo_reader.scan.load import Progress, Scan, Sources, list_sources, load_modules
@@ -114,21 +115,14 @@ def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Pr
     entries = find_entry_points(EntryInputs(scan.modules, graph, symbols, classes, files, shown,
                                             find_console_scripts(scan.texts), scan.texts))
     finder = ModelFinder(scan.modules, symbols, classes, types, registries)
-    entry_reach: set[str] = set()
-    train_reach: set[str] = set()
-    for entry in entries:
-        reach = set(reachable(graph, entry.name))
-        entry_reach |= reach
-        if entry.kind == EntryKind.TRAIN:
-            train_reach |= reach
-    models = mark_top_level(finder.models(), entry_reach, train_reach)
+    models = mark_top_level(finder.models(), _reach(graph, entries), find_trained(scan.modules, symbols, classes, types))
     datasets = finder.datasets()
     chains: tuple[Chain, ...] = find_chains(graph, entries, models, datasets)
     repo_map = RepoMap(
         root=resolved_root.name,
         files=tuple(files[path] for path in sorted(files)),
         entry_points=entries,
-        models=tuple(sorted(models, key=lambda m: (not m.top_level, m.path, m.line))),
+        models=_reading_order(models),
         datasets=tuple(sorted(datasets, key=lambda d: (d.path, d.line))),
         definitions=definitions,
         edges=edges,
@@ -139,6 +133,18 @@ def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Pr
         readme_commands=tuple(dict.fromkeys(c.text for c in shown if c.source.lower().startswith("readme"))),
     )
     return Analysis(repo_map, graph, scan, symbols, classes)
+
+
+def _reading_order(models: list[ModelInfo]) -> tuple[ModelInfo, ...]:
+    """Top-level models first, the one to read first first (`top_level_order`); then the rest by place."""
+    return tuple(sorted(models, key=lambda m: (not m.top_level, top_level_order(m.top_level_reason) if m.top_level else 0,
+                                              -len(m.contains) if m.top_level else 0,
+                                              -len(m.submodules) if m.top_level else 0, m.path, m.line)))
+
+
+def _reach(graph: nx.DiGraph, entries: tuple[EntryPoint, ...]) -> Reach:
+    ranked = sorted(entries, key=lambda entry: entry.rank)
+    return Reach(tuple((frozenset(reachable(graph, entry.name)), entry.kind == EntryKind.TRAIN) for entry in ranked))
 
 
 def _definitions(modules: tuple[ModuleFacts, ...]) -> tuple[Definition, ...]:

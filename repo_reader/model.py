@@ -223,11 +223,20 @@ class RepoMap:
         """The top-level models, the ones to read first first: built by a training entry point, then by
         any entry point, then the biggest networks (most repo submodules, then most layers)."""
         return sorted((model for model in self.models if model.top_level),
-                      key=lambda model: (TOP_LEVEL_REASON_ORDER.get(model.top_level_reason, len(TOP_LEVEL_REASON_ORDER)),
-                                         -len(model.contains), -len(model.submodules)))
+                      key=lambda model: (top_level_order(model.top_level_reason), -len(model.contains),
+                                         -len(model.submodules)))
 
 
-TOP_LEVEL_REASON_ORDER = {"constructed by a training entry point": 0, "constructed by an entry point": 1}
+# Most telling first: what the first-ranked entry point trains, what it builds, what other training
+# entry points train and build, what any entry point builds; the rest (no entry point builds a model).
+TOP_LEVEL_REASONS = ("trained by the first-ranked entry point", "constructed by the first-ranked entry point",
+                     "trained by a training entry point", "constructed by a training entry point",
+                     "constructed by an entry point")
+
+
+def top_level_order(reason: str) -> int:
+    return next((rank for rank, prefix in enumerate(TOP_LEVEL_REASONS) if reason.startswith(prefix)),
+                len(TOP_LEVEL_REASONS))
 
 
 # --- trace ---

@@ -12,7 +12,7 @@ def models(name: str):  # type: ignore[no-untyped-def]
 def test_flat_resnet_is_top_level_with_its_construction_site() -> None:
     found = models("flat_scripts")
     resnet = found["model.ResNet"]
-    assert resnet.top_level and resnet.top_level_reason == "constructed by a training entry point"
+    assert resnet.top_level and resnet.top_level_reason == "trained by the first-ranked entry point (its parameters go to SGD at train.py:65)"
     assert not found["model.BasicBlock"].top_level and resnet.contains == ("model.BasicBlock",)
     sites = {(s.path, s.line): s.args for s in resnet.constructed_at}
     assert sites[("train.py", 61)] == ("depth=args.depth", "num_classes=args.num_classes")

@@ -27,6 +27,7 @@ from repo_reader.model import RepoMap  # noqa: E402
 class Score:
     folder: str
     entry: bool | None = None  # None: the repository has no training script
+    primary: bool | None = None  # the first-ranked entry is the labels' first training script
     model: bool | None = None
     roles_right: int = 0
     roles_total: int = 0
@@ -47,6 +48,7 @@ def score_repository(label: dict, repo_map: RepoMap) -> Score:
     training_entries = [t["entry"] for t in trainings]
     if training_entries:
         score.entry = first in training_entries
+        score.primary = first == training_entries[0]
         if not score.entry:
             score.misses.append(f"entry: first is {first}, want one of {training_entries[:3]}")
     matching = [t for t in trainings if t["entry"] == first]
@@ -93,16 +95,17 @@ def main() -> int:
         score = score_repository(label, build_map(root, use_cache=not args.no_cache))
         score.seconds = time.perf_counter() - start
         scores.append(score)
-    print(f"{'repository':28} {'entry':>5} {'model':>5} {'roles':>9} {'s':>6}")
+    print(f"{'repository':28} {'entry':>5} {'first':>5} {'model':>5} {'roles':>9} {'s':>6}")
     for s in scores:
-        print(f"{s.folder:28} {_mark(s.entry):>5} {_mark(s.model):>5} {s.roles_right:>4}/{s.roles_total:<4} {s.seconds:6.1f}")
+        print(f"{s.folder:28} {_mark(s.entry):>5} {_mark(s.primary):>5} {_mark(s.model):>5} {s.roles_right:>4}/{s.roles_total:<4} {s.seconds:6.1f}")
         if args.verbose:
             for miss in s.misses:
                 print(f"    {miss}")
     entries = [s.entry for s in scores if s.entry is not None]
     models = [s.model for s in scores if s.model is not None]
+    primaries = [s.primary for s in scores if s.primary is not None]
     right, total = sum(s.roles_right for s in scores), sum(s.roles_total for s in scores)
-    print(f"\nentry ranked first: {sum(entries)}/{len(entries)}   "
+    print(f"\nentry ranked first: {sum(entries)}/{len(entries)} (the labels' first: {sum(primaries)})   "
           f"trained model first: {sum(models)}/{len(models)} ({100 * sum(models) / max(len(models), 1):.0f} %)   "
           f"roles: {right}/{total} ({100 * right / max(total, 1):.1f} %)")
     return 0

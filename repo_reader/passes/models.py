@@ -4,11 +4,14 @@ own models compose, where each is constructed, and which are the top-level netwo
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from repo_reader.index.classes import ClassIndex, ClassInfo, external_module_framework
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import TypeIndex
 from repo_reader.model import ConstructionSite, DatasetInfo, Location, ModelInfo, Submodule
 from repo_reader.index.registries import BUILD_METHODS, registry_of_call
+from repo_reader.passes.trained import TrainedBy
 from repo_reader.scan.facts import AssignFact, CallFact, DefFact, ModuleFacts
 
 CONTAINERS = {
@@ -173,26 +176,59 @@ class ModelFinder:
         )
 
 
-def mark_top_level(models: list[ModelInfo], entry_reach: set[str], train_reach: set[str]) -> list[ModelInfo]:
-    """Top-level: contained by no other model, and built by a training entry point when any is."""
-    from dataclasses import replace
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What each entry point reaches in the call graph, in rank order, and whether it trains."""
 
+    by_entry: tuple[tuple[frozenset[str], bool], ...]  # (reached nodes, is a training entry point)
+
+    @property
+    def first(self) -> frozenset[str]:
+        return self.by_entry[0][0] if self.by_entry else frozenset()
+
+
+def mark_top_level(models: list[ModelInfo], reach: Reach, trained: tuple[TrainedBy, ...] = ()) -> list[ModelInfo]:
+    """Top-level: a model an entry point's optimizer trains, else one an entry point builds that no
+    other model contains, else (no entry point builds any) every model no other model contains.
+
+    An entry point whose optimizer is found tells what it trains: the other models it builds (losses,
+    post-processors, EMA teachers) are not top-level. The reason says which rule held, most telling
+    first (see `TOP_LEVEL_REASONS`)."""
     contained = {inner for model in models for inner in model.contains}
-    uncontained = [model for model in models if model.qualname not in contained]
-    built_by_training = {m.qualname for m in uncontained if any(site.caller in train_reach for site in m.constructed_at)}
-    built_by_entry = {m.qualname for m in uncontained if any(site.caller in entry_reach for site in m.constructed_at)}
-    chosen = built_by_training or built_by_entry
-    result = []
-    for model in models:
-        if model.qualname in contained:
-            result.append(model)
-        elif chosen:
-            if model.qualname in built_by_training:
-                result.append(replace(model, top_level=True, top_level_reason="constructed by a training entry point"))
-            elif model.qualname in chosen:
-                result.append(replace(model, top_level=True, top_level_reason="constructed by an entry point"))
-            else:
-                result.append(model)
-        else:
-            result.append(replace(model, top_level=True, top_level_reason="contained by no other model"))
+    every = frozenset().union(*(nodes for nodes, _ in reach.by_entry))
+    trained_where: dict[str, TrainedBy] = {}
+    for fact in trained:
+        if fact.caller in every:
+            best = trained_where.get(fact.qualname)
+            if best is None or (fact.caller in reach.first and best.caller not in reach.first):
+                trained_where[fact.qualname] = fact
+    training_entries = [nodes for nodes, _ in reach.by_entry if any(t.caller in nodes for t in trained_where.values())]
+    reasons = {model.qualname: _top_level_reason(model, model.qualname in contained, trained_where.get(model.qualname),
+                                                 reach, training_entries) for model in models}
+    if any(reason and not reason.startswith("constructed by an entry point") for reason in reasons.values()):
+        reasons = {name: "" if reason.startswith("constructed by an entry point") else reason
+                   for name, reason in reasons.items()}  # a training entry point's models outrank the rest
+    result = [replace(model, top_level=True, top_level_reason=reasons[model.qualname]) if reasons[model.qualname]
+              else model for model in models]
+    if not any(model.top_level for model in result):
+        result = [model if model.qualname in contained else
+                  replace(model, top_level=True, top_level_reason="contained by no other model") for model in result]
     return result
+
+
+def _top_level_reason(model: ModelInfo, contained: bool, trained: TrainedBy | None, reach: Reach,
+                      training_entries: list[frozenset[str]]) -> str:
+    if trained is not None:
+        who = "the first-ranked entry point" if trained.caller in reach.first else "a training entry point"
+        return f"trained by {who} (its parameters go to {trained.optimizer.rsplit('.', 1)[-1]} at {trained.path}:{trained.line})"
+    if contained:
+        return ""
+    callers = {site.caller for site in model.constructed_at}
+    builders = [(nodes, trains) for nodes, trains in reach.by_entry if callers & nodes]
+    if not builders or all(nodes in training_entries for nodes, _ in builders):
+        return ""  # built only where an optimizer shows what is trained, and this is not it
+    if callers & reach.first and reach.by_entry[0][1]:
+        return "constructed by the first-ranked entry point"
+    if any(trains for _, trains in builders):
+        return "constructed by a training entry point"
+    return "constructed by an entry point"
