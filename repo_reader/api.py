@@ -137,9 +137,9 @@ def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Pr
 
 def _reading_order(models: list[ModelInfo]) -> tuple[ModelInfo, ...]:
     """Top-level models first, the one to read first first (`top_level_order`); then the rest by place."""
-    return tuple(sorted(models, key=lambda m: (not m.top_level, top_level_order(m.top_level_reason) if m.top_level else 0,
-                                              -len(m.contains) if m.top_level else 0,
-                                              -len(m.submodules) if m.top_level else 0, m.path, m.line)))
+    models = sorted(models, key=lambda m: (m.path, m.line))
+    top = {model.qualname: rank for rank, model in enumerate(RepoMap.rank_top_level(models))}
+    return tuple(sorted(models, key=lambda m: (m.qualname not in top, top.get(m.qualname, 0), m.path, m.line)))
 
 
 def _reach(graph: nx.DiGraph, entries: tuple[EntryPoint, ...]) -> Reach:

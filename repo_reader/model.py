@@ -5,6 +5,7 @@ Imports only the standard library. Passes build these; renderers read them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
@@ -157,6 +158,7 @@ class ModelInfo:
     constructed_at: tuple[ConstructionSite, ...]
     forward: Location | None
     init_params: tuple[str, ...] = ()  # `__init__` parameters as source (`depth=18`)
+    factories: tuple[str, ...] = ()  # public functions that build it (`vit_base_patch16_224`), registry keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,11 +222,16 @@ class RepoMap:
     readme_commands: tuple[str, ...] = field(default=())
 
     def ranked_top_level(self) -> list[ModelInfo]:
-        """The top-level models, the ones to read first first: built by a training entry point, then by
-        any entry point, then the biggest networks (most repo submodules, then most layers)."""
-        return sorted((model for model in self.models if model.top_level),
-                      key=lambda model: (top_level_order(model.top_level_reason), -len(model.contains),
-                                         -len(model.submodules)))
+        """The top-level models, the ones to read first first (see `rank_top_level`)."""
+        return self.rank_top_level(self.models)
+
+    @staticmethod
+    def rank_top_level(models: Iterable[ModelInfo]) -> list[ModelInfo]:
+        """Top-level models by how telling their reason is (`TOP_LEVEL_REASONS`), then by how many
+        factory functions build them (a library's flagship), then the biggest networks."""
+        return sorted((model for model in models if model.top_level),
+                      key=lambda model: (top_level_order(model.top_level_reason), -len(model.factories),
+                                         -len(model.contains), -len(model.submodules)))
 
 
 # Most telling first: what the first-ranked entry point trains, what it builds, what other training

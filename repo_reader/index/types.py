@@ -37,6 +37,15 @@ class TypeIndex:
         self.attributes: dict[tuple[str, str], str] = {}  # (class qualname, attribute) → type
         self.containers: dict[tuple[str, str], tuple[str, ...]] = {}  # (class, attribute) → element types
         self.returns: dict[str, str] = {}  # function qualname → class it returns
+        # `def build(model_cls, **kw): return model_cls(**kw)`: function → position of the class argument
+        self.parametric: dict[str, int] = {}
+        self._assigned_calls: dict[tuple[str, str, str], list[str]] = {}  # (module, scope, local) → callees
+        for facts in modules:
+            for assign in facts.assigns:
+                if assign.kind == "call" and assign.scope and "." not in assign.target:
+                    self._assigned_calls.setdefault((facts.module, assign.scope, assign.target), []).append(assign.value)
+        self._class_refs = {(facts.module, c.scope, c.callee): c.refs for facts in modules for c in facts.calls
+                            if c.refs and c.refs[0][:1].isupper() and not c.callee[:1].isupper()}
         self.modules = {facts.module: facts for facts in modules}
         self.functions: dict[str, tuple[str, DefFact]] = {
             f"{facts.module}.{definition.qualname}": (facts.module, definition)
@@ -122,10 +131,20 @@ class TypeIndex:
             return resolved.qualname
         if resolved.qualname in self.returns:
             return self.returns[resolved.qualname]
+        if resolved.qualname in self.parametric:
+            return self.class_argument(module, scope, callee, refs, self.parametric[resolved.qualname])
         if resolved.resolved and not resolved.internal and resolved.qualname[:1] != "<":
             last = resolved.qualname.rsplit(".", 1)[-1]
             return resolved.qualname if last[:1].isupper() else None
         return None
+
+    def class_argument(self, module: str, scope: str, callee: str, refs: tuple[str, ...], index: int) -> str | None:
+        """The repo class passed at position `index` of a call (`build_with_cfg(ViT, ...)` → ViT)."""
+        refs = refs or self._class_refs.get((module, scope, callee), ())
+        if len(refs) <= index or not refs[index]:
+            return None
+        qualname = self.symbols.resolve(module, refs[index]).qualname
+        return qualname if qualname in self.classes.classes else None
 
     def factories(self, module: str, callee: str) -> list[str]:
         """`models_mae.__dict__[args.model]`: the public functions of that repo module that build a class."""
@@ -135,9 +154,13 @@ class TypeIndex:
         facts = self.modules.get(target)
         if facts is None:
             return []
-        return [f"{target}.{d.qualname}" for d in facts.definitions
-                if d.kind == "function" and "." not in d.qualname and not d.qualname.startswith("_")
-                and f"{target}.{d.qualname}" in self.returns]
+        own = [f"{target}.{d.qualname}" for d in facts.definitions
+               if d.kind == "function" and "." not in d.qualname and not d.qualname.startswith("_")
+               and f"{target}.{d.qualname}" in self.returns]
+        # A package that re-exports its factories (`from .vit import vit_tiny` in models/__init__.py).
+        exported = [fact.target for fact in facts.imports
+                    if fact.local != "*" and not fact.local.startswith("_") and fact.target in self.returns]
+        return list(dict.fromkeys(own + exported))
 
     def _factory_table_type(self, module: str, callee: str) -> str | None:
         """One class when every factory builds the same one; else a registry-like union of them."""
@@ -247,7 +270,24 @@ class TypeIndex:
                 if found:
                     self.returns[key] = found
                     changed = True
+                elif key not in self.parametric:
+                    changed |= self._record_parametric(facts.module, scope, name)
         return changed
+
+    def _record_parametric(self, module: str, scope: str, name: str) -> bool:
+        """`return model_cls(**kw)` or `model = model_cls(**kw); return model`, `model_cls` a parameter."""
+        function = self.functions.get(f"{module}.{scope}")
+        if function is None:
+            return False
+        params = [param.name for param in function[1].params if param.kind == "positional"]
+        if params and params[0] in ("self", "cls"):
+            params = params[1:]
+        called = [name, *self._assigned_calls.get((module, scope, name), ())]
+        position = next((params.index(callee) for callee in called if callee in params), None)
+        if position is None:
+            return False
+        self.parametric[f"{module}.{scope}"] = position
+        return True
 
     def _calls_into_repo_functions(self, modules: tuple[ModuleFacts, ...]) -> list[tuple[str, CallFact, tuple[str, DefFact]]]:
         """Call sites that pass named arguments to a function the repo defines."""

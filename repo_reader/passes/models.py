@@ -31,6 +31,7 @@ class ModelFinder:
         self.registries = registries
         self.built_by_class: dict[str, set[str]] = {}  # class qualname → repo classes its methods build
         self.sites = self._construction_sites(modules)
+        self.factories = self._factories(modules)
         self.assigns_by_class: dict[str, list[tuple[ModuleFacts, AssignFact]]] = {}
         self.definitions: dict[str, tuple[ModuleFacts, DefFact]] = {}
         for facts in modules:
@@ -48,7 +49,10 @@ class ModelFinder:
             for call in facts.calls:
                 if call.callee.endswith(BUILD_METHODS) and self._registry_build(facts, call, sites):
                     continue
-                if not call.callee or not call.callee.split(".")[-1][:1].isupper():
+                if not call.callee:
+                    continue
+                if not call.callee.split(".")[-1][:1].isupper():
+                    self._built_through_helper(facts, call, sites)
                     continue
                 if call.callee.endswith("LightningCLI"):
                     self._handed_to_framework(facts, call.refs, call.line, call.col, call.scope, sites)
@@ -62,6 +66,32 @@ class ModelFinder:
                     caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
                     sites.setdefault(qualname, []).append(ConstructionSite(path, line, call.col, caller, call.args))
         return sites
+
+    def _factories(self, modules: tuple[ModuleFacts, ...]) -> dict[str, tuple[str, ...]]:
+        """Class → the public module-level functions returning it: `def vit_base_patch16_224(...)` under
+        `@register_model`, `def mae_vit_base(...)`: what a registry or `--model NAME` calls it."""
+        found: dict[str, list[str]] = {}
+        for facts in modules:
+            for definition in facts.definitions:
+                if definition.kind != "function" or "." in definition.qualname or definition.qualname.startswith("_"):
+                    continue
+                built = self.types.returns.get(f"{facts.module}.{definition.qualname}")
+                if built in self.classes.classes:
+                    found.setdefault(built, []).append(definition.qualname)
+        return {qualname: tuple(sorted(set(names))) for qualname, names in found.items()}
+
+    def _built_through_helper(self, facts: ModuleFacts, call: CallFact, sites: dict[str, list[ConstructionSite]]) -> None:
+        """`build_model_with_cfg(VisionTransformer, ...)`: a helper that builds the class it is given."""
+        index = self.types.parametric.get(self.symbols.resolve(facts.module, call.callee).qualname)
+        if index is None:
+            return
+        qualname = self.types.class_argument(facts.module, call.scope, call.callee, call.refs, index)
+        if qualname is None:
+            return
+        path, line = facts.where(call.line)
+        caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
+        arguments = call.args or tuple(ref for ref in call.refs if ref)
+        sites.setdefault(qualname, []).append(ConstructionSite(path, line, call.col, caller, arguments))
 
     def _registry_build(self, facts: ModuleFacts, call: CallFact, sites: dict[str, list[ConstructionSite]]) -> bool:
         registry = registry_of_call(self.symbols.resolve(facts.module, call.callee).qualname, self.registries)
@@ -138,7 +168,7 @@ class ModelFinder:
             result.append(ModelInfo(
                 info.qualname, path, line, info.definition.col, info.bases, info.framework or "torch", False, "",
                 submodules, tuple(contains), tuple(self.sites.get(info.qualname, ())), self._location(forward),
-                self._params(init),
+                self._params(init), self.factories.get(info.qualname, ()),
             ))
         return result
 
@@ -212,8 +242,16 @@ def mark_top_level(models: list[ModelInfo], reach: Reach, trained: tuple[Trained
               else model for model in models]
     if not any(model.top_level for model in result):
         result = [model if model.qualname in contained else
-                  replace(model, top_level=True, top_level_reason="contained by no other model") for model in result]
+                  replace(model, top_level=True, top_level_reason=_library_reason(model)) for model in result]
     return result
+
+
+def _library_reason(model: ModelInfo) -> str:
+    if not model.factories:
+        return "contained by no other model"
+    count = len(model.factories)
+    return (f"contained by no other model; {count} factory function{'s build' if count > 1 else ' builds'} it "
+            f"({', '.join(model.factories[:2])}{', ...' if count > 2 else ''})")
 
 
 def _top_level_reason(model: ModelInfo, contained: bool, trained: TrainedBy | None, reach: Reach,

@@ -64,7 +64,8 @@ def _optimizer(facts: ModuleFacts, call: CallFact, symbols: SymbolTable, classes
     if qualname.startswith("torch.optim.") and last[:1].isupper() and "lr_scheduler" not in qualname \
             and last not in ("Optimizer",):
         return qualname
-    if qualname in classes.classes and any(base.startswith("torch.optim") for base in classes.mro(qualname)):
+    if qualname in classes.classes and any(base.startswith("torch.optim.") for owner in classes.mro(qualname)
+                                           for base in classes.classes[owner].bases):
         return qualname
     if OPTIMIZER_FACTORIES.search(qualname) and not call.callee.startswith("self."):
         return qualname

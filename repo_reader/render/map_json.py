@@ -43,7 +43,8 @@ def map_to_dict(repo_map: RepoMap) -> dict[str, Any]:
         "models": [
             {"qualname": m.qualname, "path": m.path, "line": m.line, "col": m.col, "bases": list(m.bases),
              "framework": m.framework, "top_level": m.top_level, "top_level_reason": m.top_level_reason,
-             "forward": _location(m.forward), "init_params": list(m.init_params), "contains": list(m.contains),
+             "forward": _location(m.forward), "init_params": list(m.init_params), "factories": list(m.factories),
+             "contains": list(m.contains),
              "submodules": [
                  {"name": s.name, "type": s.type, "line": s.line, "col": s.col, "container": s.container,
                   "in_loop": s.in_loop, "children": list(s.children)}
