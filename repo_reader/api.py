@@ -22,7 +22,7 @@ from repo_reader.index.types import TypeIndex
 from repo_reader.model import CallEdge, Chain, Definition, EntryKind, EntryPoint, ModelInfo, RepoMap, ScanWarning, top_level_order
 from repo_reader.passes.callgraph import CallResolver, build_edges, build_graph
 from repo_reader.passes.chains import find_chains
-from repo_reader.passes.classify import classify_file
+from repo_reader.passes.classify import classify_file, refine_with_entries
 from repo_reader.passes.commands import find_console_scripts, find_shown_commands
 from repo_reader.passes.entry import EntryInputs, find_entry_points, reachable
 from repo_reader.passes.frameworks import detect_frameworks
@@ -110,10 +110,11 @@ def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Pr
     by_path: dict[str, list[CallEdge]] = defaultdict(list)
     for edge in edges:
         by_path[edge.path.split("#", 1)[0]].append(edge)
-    files = {facts.path: classify_file(facts, by_path[facts.path], classes) for facts in scan.modules}
+    files = {facts.path: classify_file(facts, by_path[facts.path], classes, types.returns) for facts in scan.modules}
     shown = find_shown_commands(scan.texts)
     entries = find_entry_points(EntryInputs(scan.modules, graph, symbols, classes, files, shown,
                                             find_console_scripts(scan.texts), scan.texts))
+    files = refine_with_entries(files, entries, by_path)
     finder = ModelFinder(scan.modules, symbols, classes, types, registries)
     models = mark_top_level(finder.models(), _reach(graph, entries), find_trained(scan.modules, symbols, classes, types))
     datasets = finder.datasets()

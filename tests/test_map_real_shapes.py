@@ -43,3 +43,44 @@ def test_a_library_ranks_the_class_most_factories_build_first() -> None:
                                      "(vision_net_base, vision_net_small, ...)"),
         ("zoo.models.mixer.MixerNet", "contained by no other model; 1 factory function builds it (mixer_small)"),
     ]
+
+
+ROLES_REAL = {
+    "configs/base_config.py": "config",  # a .py of settings in configs/
+    "engine.py": "train",  # zero_grad() in a loop; backward() lives in a loss scaler
+    "eval_retrieval.py": "eval",  # defines a Dataset, but the entry point evaluates
+    "export_onnx.py": "other",  # an nn.Module wrapper for export is not the model
+    "losses.py": "utils",  # an nn.Module loss
+    "main_pretrain.py": "train",  # an argparse script with an --eval flag whose loop is in engine.py
+    "models/__init__.py": "other",  # only re-exports
+    "models/_builder.py": "utils",  # helper functions in a model folder
+    "models/predict.py": "eval",  # its own name outweighs its folder's
+    "models/vit.py": "model",
+    "optim/__init__.py": "other",  # empty
+    "optim/lars.py": "utils",  # an optimizer whose step() is under @torch.no_grad()
+    "submitit_pretrain.py": "train",  # a cluster launcher of main_pretrain.main
+    "tokenizer.py": "utils",  # loads JSON, but is no configuration
+    "tools/launch.py": "utils",
+    "util/__init__.py": "other",
+    "util/misc.py": "utils",  # backward() and step() outside any loop: a training helper
+}
+
+
+def test_roles_of_real_shapes() -> None:
+    files = {f.path: f for f in analysis_of("roles_real").repo_map.files}
+    assert {path: info.role.value for path, info in files.items()} == ROLES_REAL
+    assert files["submitit_pretrain.py"].evidence[0].reason == (
+        "launches main_pretrain.main (line 9), a training entry point")
+    assert files["eval_retrieval.py"].evidence[0].reason == (
+        "entry point `python eval_retrieval.py --eval` that evaluates or infers")
+    assert [e.reason for e in files["optim/lars.py"].evidence][:2] == ["in a utility folder (optim/lars.py)", "defines an optimizer (LARS)"]
+    assert files["models/__init__.py"].evidence[0].reason == "package __init__ that only re-exports"
+
+
+def test_a_train_script_named_like_a_network_is_a_train_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """detectron2's `tools/train_net.py`: "net" in the name does not make it a model file."""
+    from repo_reader.api import build_map
+
+    (tmp_path / "train_net.py").write_text("def setup(cfg):\n    return cfg\n")
+    (role,) = [f.role.value for f in build_map(tmp_path, use_cache=False).files]
+    assert role == "train"
