@@ -35,24 +35,32 @@ def same_but_batch(got: list[list[int]], want: list[list[int]]) -> bool:
 
 
 def judge(label: dict, report: dict) -> tuple[bool, str]:
-    want = label["trace"]
+    """Right when the main answer or any alternative (`trace.alternatives`) fits the first traced model."""
     models = report.get("models") or []
     if not models:
         return False, "nothing traced"
+    answers = [label["trace"], *label["trace"].get("alternatives", ())]
+    matching = [answer for answer in answers if answer["model"] == models[0]["qualname"]] or answers[:1]
+    verdicts = [_judge_one(answer, models) for answer in matching]
+    return next((verdict for verdict in verdicts if verdict[0]), verdicts[0])
+
+
+def _judge_one(want: dict, models: list[dict]) -> tuple[bool, str]:
     first = models[0]
     name = first["qualname"]
     if name != want["model"]:
         traced = [m["qualname"] for m in models]
         return False, f"traced {name} first, want {want['model']}" + (" (traced later)" if want["model"] in traced else "")
     if first["status"] != "ok":
-        reason = (first.get("failure") or {}).get("message", "") if isinstance(first.get("failure"), dict) else first.get("failure")
-        return False, f"{first['status']}: {str(reason)[:160]}"
+        failure = first.get("failure") or {}
+        return False, f"{first['status']}: {str(failure.get('message', ''))[:160]}"
     if want.get("params") is not None and first["total_params"] != want["params"]:
         return False, f"params {first['total_params']:,}, want {want['params']:,}"
     got = ran_inputs(first)
     if want.get("inputs") and not same_but_batch(got, want["inputs"]):
         return False, f"input {got}, want {want['inputs']}"
-    return True, f"{first['total_params']:,} params, input {got}"
+    how = (first.get("construction") or {}).get("method", "")
+    return True, f"{first['total_params']:,} params, input {got}" + (" (run route)" if how.startswith("built by running") else "")
 
 
 def main() -> int:

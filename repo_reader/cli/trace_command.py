@@ -21,6 +21,12 @@ from repo_reader.render.trace_rich import render_trace_rich
 from repo_reader.trace.targets import DEFAULT_MAX_MODELS
 
 
+class TraceRoute(StrEnum):
+    AUTO = "auto"
+    RUN = "run"
+    STATIC = "static"
+
+
 class TraceFormat(StrEnum):
     RICH = "rich"
     JSON = "json"
@@ -37,6 +43,8 @@ def trace_command(
     backward: Annotated[bool, typer.Option("--backward", help="Flag trainable parameters that get no gradient.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per model before the child is stopped.")] = 120.0,
     max_models: Annotated[int, typer.Option("--max-models", min=0, help="Without --model: trace this many top-level models, read-first first (0: all).")] = DEFAULT_MAX_MODELS,
+    route: Annotated[TraceRoute, typer.Option("--route", help="auto: run the training script to its model, else build it from the map; run; static.")] = TraceRoute.AUTO,
+    script_args: Annotated[list[str] | None, typer.Argument(help="After --: arguments for the training script (instead of the README's).", show_default=False)] = None,
     depth: Annotated[int | None, typer.Option("--depth", help="Show the module tree down to this depth.")] = None,
     expand: Annotated[bool, typer.Option("--expand", help="Do not fold repeated identical blocks.")] = False,
     output_format: Annotated[TraceFormat, typer.Option("--format", "-f", help="rich, json or markdown.")] = TraceFormat.RICH,
@@ -48,7 +56,8 @@ def trace_command(
     from repo_reader.trace.api import TraceOptions
 
     options = TraceOptions(models=tuple(models or ()), inputs=tuple(inputs or ()), init=tuple(init or ()), device=device,
-                           backward=backward, timeout=timeout, use_cache=not no_cache, max_models=max_models)
+                           backward=backward, timeout=timeout, use_cache=not no_cache, max_models=max_models,
+                           route=str(route), entry_argv=tuple(script_args) if script_args else None)
     trace = run_trace(path, options)
     if output_format == TraceFormat.JSON:
         write_text(render_trace_json(trace), output, force)

@@ -27,6 +27,8 @@ INFERENCE_NAME = re.compile(r"(sample|generate|infer|predict|demo|chat|serve|app
 EXPORT_NAME = re.compile(r"(export|onnx|convert|trace_model|torchscript)", re.I)
 DATA_NAME = re.compile(r"(prepare|preprocess|download|make_data|build_data|tokeni[sz]e|extract)", re.I)
 EVAL_NAME = re.compile(r"(eval|test|valid|benchmark)", re.I)
+EVAL_FLAGS = re.compile(r"\s--(eval|evaluate|test|test_only|eval_only|inference)(\s|=|$)")
+FINETUNE_NAME = re.compile(r"(finetune|fine_tune|linprobe|lincls|linear_probe|probe)", re.I)
 EXPORT_CALLS = ("torch.onnx.export", "torch.jit.trace", "torch.jit.script", "torch.export.export")
 
 
@@ -59,9 +61,10 @@ class EntryInputs:
 
 def find_entry_points(inputs: EntryInputs) -> tuple[EntryPoint, ...]:
     candidates = _candidates(inputs)
+    reaches = [reachable(inputs.graph, candidate.name) for candidate in candidates]
+    _credit_launched_scripts(candidates, reaches, inputs.graph)
     scored = []
-    for candidate in candidates:
-        reach = reachable(inputs.graph, candidate.name)
+    for candidate, reach in zip(candidates, reaches):
         kind, reason = _kind(candidate, reach, inputs)
         candidate.evidence.append(Evidence(reason, KIND_WEIGHT[kind]))
         if not candidate.options:
@@ -74,6 +77,27 @@ def find_entry_points(inputs: EntryInputs) -> tuple[EntryPoint, ...]:
                    tuple(c.options), max(10, min(99, score)), tuple(c.evidence), c.config_path)
         for rank, (score, c, kind) in enumerate(scored, start=1)
     )
+
+
+def _credit_launched_scripts(candidates: list[_Candidate], reaches: list[dict[str, int]], graph: nx.DiGraph) -> None:
+    """A launcher the docs show (`python submitit_pretrain.py ...`, a cluster wrapper) runs another
+    script's main(), often from a method the launcher hands to a job queue (`Trainer.__call__`): that
+    script is launched in the docs too, one step removed."""
+    by_module = {c.facts.module: c for c in candidates if c.source == EntrySource.MAIN_GUARD}
+    for launcher, reach in zip(candidates, reaches):
+        shown = next((e for e in launcher.evidence if e.reason.startswith("launched in ")), None)
+        if shown is None:
+            continue
+        prefix = launcher.facts.module + "."
+        own = [node for node in graph.nodes if node.startswith(prefix)]
+        for node in {*reach, *(successor for name in own for successor in graph.successors(name))}:
+            module, _, function = node.rpartition(".")
+            target = by_module.get(module)
+            if target is None or target is launcher or not function.startswith(("main", "train", "run")):
+                continue
+            if not any(e.reason.startswith("launched") for e in target.evidence):
+                where = shown.reason.removeprefix("launched in ").split(":", 1)[0]
+                target.evidence.append(Evidence(f"launched through {launcher.path} in {where}", 30))
 
 
 def reachable(graph: nx.DiGraph, start: str, depth: int = REACH_DEPTH) -> dict[str, int]:
@@ -200,8 +224,9 @@ def _attach_command(candidate: _Candidate, shown: list[ShownCommand]) -> None:
         if (command.is_module and command.target in (module, module.removesuffix(".__main__"))) or (
             not command.is_module and (command.target == path or path.endswith("/" + command.target)))
     ]
-    # A real launch beats `--help`; the README's order is kept otherwise.
-    matching.sort(key=lambda command: command.text.endswith((" --help", " -h")))
+    # A real launch beats `--help`, and a training launch an evaluation-only one (`--eval --resume ckpt`);
+    # the README's order is kept otherwise.
+    matching.sort(key=lambda command: (command.text.endswith((" --help", " -h")), bool(EVAL_FLAGS.search(command.text))))
     if matching and not candidate.command:
         command = matching[0]
         candidate.command = command.text
@@ -290,6 +315,8 @@ def _score(candidate: _Candidate, kind: EntryKind, inputs: EntryInputs) -> int:
         score += 10
     if kind == EntryKind.TRAIN and EVAL_NAME.search(name):
         score -= 10  # `eval_linear.py` trains a probe, but the main training script comes first
+    elif kind == EntryKind.TRAIN and FINETUNE_NAME.search(name):
+        score -= 5  # fine-tuning and linear probing start from what the pre-training script makes
     role = inputs.files.get(candidate.facts.path)
     if role is not None and role.role == Role.TEST:
         score -= 40

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from repo_reader.model import RepoMap, ShapeTrace, TraceDevice
+from repo_reader.model import ModelTrace, RepoMap, ShapeTrace, TraceDevice, TraceStatus
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.request import InputSpec
-from repo_reader.trace.runner import notebook_report, run_all
+from repo_reader.trace.launch import run_request, training_entry
+from repo_reader.trace.runner import notebook_report, run_all, run_one
 from repo_reader.trace.targets import (DEFAULT_MAX_MODELS, RequestSettings, TargetError, build_request,
                                       default_models, select_models)
 
@@ -33,6 +34,8 @@ class TraceOptions:
     jobs: int = 0  # children at a time; 0: one per CPU
     use_cache: bool = True
     max_models: int = DEFAULT_MAX_MODELS  # without --model: trace this many top-level models; 0: all
+    route: str = "auto"  # auto: run the training script to its model first, else build statically | run | static
+    entry_argv: tuple[str, ...] | None = None  # arguments for the training script (after `--`); None: the README's
 
 
 def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None = None) -> ShapeTrace:
@@ -50,11 +53,36 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
         ranked = default_models(repo_map)
         cut = options.max_models or len(ranked)
         models, not_traced = ranked[:cut], tuple(m.qualname for m in ranked[cut:])
+    ran = _run_route(repo_map, root, options, settings) if not options.models else None
+    if ran is not None and ran.status is TraceStatus.OK:  # the repository built its model itself
+        models = [model for model in models if model.qualname != ran.qualname][: max(len(models) - 1, 0)]
     requests = [build_request(model, repo_map, root, options.init, settings) for model in models]
     runnable = [request for request in requests if ".ipynb" not in request.path]
     done = iter(run_all(runnable, options.timeout, options.jobs) if runnable else [])
     traces = [next(done) if ".ipynb" not in request.path else notebook_report(request) for request in requests]
+    if ran is not None and (ran.status is TraceStatus.OK or options.route == "run" or not traces):
+        traces.insert(0, ran)
+    elif ran is not None and ran.failure is not None:
+        traces[0] = _noted(traces[0], f"the run route failed ({ran.failure.message}); built from the static map instead")
     return ShapeTrace(root=repo_map.root, models=tuple(traces), not_traced=not_traced)
+
+
+def _run_route(repo_map: RepoMap, root: Path, options: TraceOptions, settings: RequestSettings) -> ModelTrace | None:
+    """Run the first-ranked training script to its optimizer, when there is one and the route allows."""
+    if options.route == "static" or options.inputs or options.init:
+        return None
+    entry = training_entry(repo_map)
+    if entry is None:
+        return None
+    request = run_request(entry, root, options.entry_argv, device=str(options.device),
+                          memory_limit=settings.memory_limit, hints=settings.hints)
+    return run_one(request, options.timeout)
+
+
+def _noted(trace: ModelTrace, note: str) -> ModelTrace:
+    if trace.construction is None:
+        return trace
+    return replace(trace, construction=replace(trace.construction, notes=(*trace.construction.notes, note)))
 
 
 def load_map(root: Path, *, use_cache: bool = True) -> RepoMap:

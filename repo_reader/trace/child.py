@@ -22,7 +22,12 @@ def main() -> None:
     sandbox.intercept_downloads()
     own = [entry for entry in sys.path if entry not in ("", ".")]
     sys.path[:] = list(request.sys_path) + [entry for entry in own if not _is_repo_reader_home(entry)]
-    trace = trace_model(request)
+    if request.route == "run":
+        from repo_reader.trace.run_entry import trace_by_running
+
+        trace = trace_by_running(request)
+    else:
+        trace = trace_model(request)
     result_stream.write(json.dumps(to_plain(trace)))
     result_stream.flush()
 

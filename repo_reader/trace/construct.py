@@ -235,4 +235,6 @@ def build(cls: type[nn.Module], args: list[Any], kwargs: dict[str, Any], plan: D
     if not isinstance(model, nn.Module):
         message = f"{cls.__name__}.{factory}(...) returned {type(model).__name__}, not an nn.Module"
         raise StageError(TraceStatus.CONSTRUCTOR_ERROR, TraceFailure(message))
+    if plan.name == "meta" and any(t.device.type != "meta" for t in (*model.parameters(), *model.buffers())):
+        model = model.to("meta")  # layers handed in as arguments (`VGG(make_layers(cfg))`) were built on the CPU
     return model

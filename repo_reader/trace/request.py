@@ -67,6 +67,11 @@ class TraceRequest:
     assignments: tuple[tuple[str, str, int, int], ...] = ()
     examples: tuple[ExampleInput, ...] = ()  # inputs the repo builds for this model, best first
     factory: str = ""  # a classmethod that builds the model (`from_pretrained`); "" for the constructor
+    # The run route: run this entry script (root-relative `path`) with these arguments to its optimizer.
+    route: str = "static"  # static | run
+    entry_argv: tuple[str, ...] = ()
+    entry_module: str = ""  # the script's dotted module, for the classes it defines itself
+    entry_command: str = ""  # as shown to the user: `python main_pretrain.py --batch_size 64`
 
     def shown_args(self) -> tuple[ConstructorArg, ...]:
         """The arguments as the report shows them before the child evaluates them."""

@@ -6,6 +6,7 @@ Child side: imports torch. Every hook is removed and train/eval mode restored in
 from __future__ import annotations
 
 import contextlib
+import itertools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,12 @@ from repo_reader.trace.locations import SourceIndex
 from repo_reader.trace.recorder import Recorder
 from repo_reader.trace.request import TraceRequest
 
-_DEVICE_LADDER = {"auto": ("meta", "fake", "cpu"), "meta": ("meta",), "fake": ("fake",),
+_DEVICE_LADDER = {"auto": ("meta", "fake", "cpu"), "run": ("meta", "cpu"), "meta": ("meta",), "fake": ("fake",),
                   "cpu": ("cpu",), "cuda": ("cuda",)}
 _META_SIGNS = ("meta tensor", "meta device", "data-dependent", "datadependent", "dynamicoutputshape",
                "faketensor", "fake tensor", "_local_scalar_dense", "cannot copy out of meta",
                "unsupportedoperator", "could not guard on data-dependent", "data-independent implementation",
-               "cannot be called on meta")
+               "cannot be called on meta", "not on the expected device meta")
 
 
 @dataclass(slots=True)
@@ -60,17 +61,27 @@ def trace_model(request: TraceRequest) -> ModelTrace:
     return _with_construction(trace, construction)
 
 
+def trace_instance(request: TraceRequest, root: Path, model: nn.Module, first: Candidate | None,
+                   construction: Construction) -> ModelTrace:
+    """Trace a model the repository built itself (the run route), its first real input tried first."""
+    trace = _Tracer(request, root, type(model), [], {}, prebuilt=model, first=first).run()
+    return _with_construction(trace, construction)
+
+
 class _Tracer:
-    def __init__(self, request: TraceRequest, root: Path, cls: type[nn.Module], args: list[Any], kwargs: dict[str, Any]) -> None:
+    def __init__(self, request: TraceRequest, root: Path, cls: type[nn.Module], args: list[Any], kwargs: dict[str, Any],
+                 prebuilt: nn.Module | None = None, first: Candidate | None = None) -> None:
         self.request, self.root, self.cls = request, root, cls
         self.args, self.kwargs = args, kwargs
+        self.prebuilt, self.first = prebuilt, first  # the run route: the repository built it on meta
         self.attempts: list[InputAttempt] = []
         self.device_notes: list[str] = []
         self.index = SourceIndex(root, {(owner, name): (line, col) for owner, name, line, col in request.assignments})
 
     def run(self) -> ModelTrace:
         outcome = _Outcome()
-        for name in _DEVICE_LADDER.get(self.request.device, ("meta",)):
+        ladder = "run" if self.prebuilt is not None and self.request.device == "auto" else self.request.device
+        for name in _DEVICE_LADDER.get(ladder, ("meta",)):
             if name == "cpu" and self.request.device == "auto" and not self._cpu_allowed(outcome):
                 break
             if name == "cuda" and not torch.cuda.is_available():
@@ -101,7 +112,8 @@ class _Tracer:
         outcome = _Outcome(failures=previous.failures, parameter_bytes=previous.parameter_bytes)
         torch.manual_seed(0)  # real runs (cpu/cuda) see the same random weights and inputs every time
         try:
-            model = build(self.cls, self.args, self.kwargs, plan, self.root, self.request.factory)
+            model = self._prebuilt_on(plan) if self.prebuilt is not None else \
+                build(self.cls, self.args, self.kwargs, plan, self.root, self.request.factory)
         except StageError as stage:
             outcome.failures.append((stage.status, stage.failure))
             outcome.data_dependent = plan.name != "cpu" and _meta_specific(stage.failure.message)
@@ -110,6 +122,8 @@ class _Tracer:
         outcome.parameter_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
         small = plan.name == "cpu" and self.request.device == "auto"
         ladder = candidates(model, self.request.inputs, self.request.hints, small=small, examples=self.request.examples)
+        if self.first is not None and not self.request.inputs:
+            ladder = itertools.chain([self.first], ladder)
         for candidate in ladder:
             error = self._try_candidate(model, plan, candidate, outcome)
             if error is None:
@@ -118,6 +132,15 @@ class _Tracer:
                 self._note_device(plan, True, "forward", str(error))
                 return outcome
         return outcome
+
+    def _prebuilt_on(self, plan: DevicePlan) -> nn.Module:
+        """The repository's own instance (on meta); a real run gets it with uninitialised CPU storage."""
+        assert self.prebuilt is not None
+        if plan.name == "meta":
+            return self.prebuilt
+        if plan.name == "cpu":
+            return self.prebuilt.to_empty(device="cpu")
+        raise StageError(TraceStatus.CONSTRUCTOR_ERROR, TraceFailure(f"{plan.name}: the run route builds on meta only"))
 
     def _try_candidate(self, model: nn.Module, plan: DevicePlan, candidate: Candidate, outcome: _Outcome) -> BaseException | None:
         try:

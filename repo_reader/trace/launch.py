@@ -1,0 +1,53 @@
+"""Which training script the run route runs, and with which arguments: the map's first-ranked
+training entry point, with the arguments of the command the README shows for it, or those the user
+gives after `--`. Parent side, standard library only; nothing runs here.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from repo_reader.model import EntryKind, EntryPoint, RepoMap
+from repo_reader.trace.request import TraceRequest
+
+SHELL_STOPS = {"|", "||", "&&", ";", ">", ">>", "2>&1", "&", "\\"}
+
+
+def training_entry(repo_map: RepoMap) -> EntryPoint | None:
+    """The first-ranked training entry point that is a Python script (the run route runs a file)."""
+    ranked = sorted(repo_map.entry_points, key=lambda entry: entry.rank)
+    return next((entry for entry in ranked if entry.kind == EntryKind.TRAIN and entry.path.endswith(".py")
+                 and "#" not in entry.path), None)
+
+
+def launch_arguments(entry: EntryPoint) -> tuple[str, ...]:
+    """The arguments after the script in the entry's command (`python train.py --lr 0.1` → `--lr 0.1`)."""
+    try:
+        words = shlex.split(entry.command, posix=True)
+    except ValueError:
+        return ()
+    script = entry.path.rsplit("/", 1)[-1]
+    start = next((index for index, word in enumerate(words) if word == entry.path or word.endswith("/" + script)
+                  or word == script), None)
+    if start is None:
+        return ()
+    arguments = []
+    for word in words[start + 1:]:
+        if word in SHELL_STOPS:
+            break
+        arguments.append(word)
+    return tuple(arguments)
+
+
+def run_request(entry: EntryPoint, root: Path, argv: tuple[str, ...] | None, *, device: str, memory_limit: int,
+                hints: tuple = ()) -> TraceRequest:  # type: ignore[type-arg]
+    """A request for the child to run `entry` to its optimizer; `argv` None: the README's arguments."""
+    arguments = launch_arguments(entry) if argv is None else argv
+    module = entry.name if entry.source.value in ("main-guard", "module-level", "__main__.py") else entry.name.rpartition(".")[0]
+    shown = " ".join(["python", entry.path, *(shlex.quote(word) for word in arguments)])
+    return TraceRequest(
+        root=str(root), sys_path=(), module_name=module, class_name="", qualname=f"(running {entry.path})",
+        path=entry.path, args=(), method=f"by running `{shown}`", device=device, hints=hints,
+        memory_limit=memory_limit, route="run", entry_argv=arguments, entry_module=module, entry_command=shown,
+    )
