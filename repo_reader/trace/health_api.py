@@ -51,7 +51,7 @@ def _unsilenced(root: Path, findings: list[Finding]) -> list[Finding]:
     quiet: dict[str, dict[int, frozenset[str]]] = {}
     for path in {finding.path for finding in findings}:
         try:
-            quiet[path] = noqa_lines((root / path).read_text(encoding="utf-8"))
+            quiet[path] = noqa_lines((root / path).read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError):
             quiet[path] = {}
     return [f for f in findings if not silenced(quiet[f.path].get(f.line), f.code)]

@@ -21,6 +21,18 @@ def training_entry(repo_map: RepoMap) -> EntryPoint | None:
                  and "#" not in entry.path), None)
 
 
+def launch_folder(entry: EntryPoint) -> str:
+    """Where the command runs: a README that says `cd implementations/acgan/` then `python acgan.py`
+    runs the script from its own folder (its `../../data` paths count from there)."""
+    try:
+        words = shlex.split(entry.command, posix=True)
+    except ValueError:
+        return ""
+    folder = entry.path.rpartition("/")[0]
+    named_alone = entry.path.rsplit("/", 1)[-1] in words and entry.path not in words
+    return folder if folder and named_alone else ""
+
+
 def launch_arguments(entry: EntryPoint) -> tuple[str, ...]:
     """The arguments after the script in the entry's command (`python train.py --lr 0.1` → `--lr 0.1`)."""
     try:
@@ -45,9 +57,12 @@ def run_request(entry: EntryPoint, root: Path, argv: tuple[str, ...] | None, *, 
     """A request for the child to run `entry` to its optimizer; `argv` None: the README's arguments."""
     arguments = launch_arguments(entry) if argv is None else argv
     module = entry.name if entry.source.value in ("main-guard", "module-level", "__main__.py") else entry.name.rpartition(".")[0]
-    shown = " ".join(["python", entry.path, *(shlex.quote(word) for word in arguments)])
+    folder = launch_folder(entry)
+    script = entry.path.removeprefix(folder + "/") if folder else entry.path
+    shown = (f"cd {folder} && " if folder else "") + " ".join(["python", script, *(shlex.quote(word) for word in arguments)])
     return TraceRequest(
         root=str(root), sys_path=(), module_name=module, class_name="", qualname=f"(running {entry.path})",
         path=entry.path, args=(), method=f"by running `{shown}`", device=device, hints=hints,
         memory_limit=memory_limit, route="run", entry_argv=arguments, entry_module=module, entry_command=shown,
+        entry_folder=launch_folder(entry),
     )

@@ -91,7 +91,7 @@ class SourceIndex:
 
 @lru_cache(maxsize=256)
 def _parse(filename: str) -> ast.Module:
-    return ast.parse(Path(filename).read_text(encoding="utf-8", errors="replace"))
+    return ast.parse(Path(filename).read_text(encoding="utf-8-sig", errors="replace"))
 
 
 def _find_class(tree: ast.Module, qualname: str) -> ast.ClassDef | None:

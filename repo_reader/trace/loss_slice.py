@@ -45,7 +45,7 @@ def find_loss_slice(model: ModelInfo, repo_map: RepoMap, root: Path) -> LossSlic
             if site.path != entry.path:
                 continue
             try:
-                tree = ast.parse((root / site.path).read_text(encoding="utf-8"))
+                tree = ast.parse((root / site.path).read_text(encoding="utf-8-sig"))
             except (OSError, SyntaxError, UnicodeDecodeError):
                 continue
             found = _slice_in(tree, site.path, site.line)

@@ -76,11 +76,12 @@ def copy_repository(root: Path, destination: Path) -> Path:
     return target
 
 
-def run_to_model(script: Path, argv: tuple[str, ...], copy_root: Path) -> RunResult:
-    """Run `script` (inside `copy_root`) as `__main__` with `argv` until its model's first forward."""
+def run_to_model(script: Path, argv: tuple[str, ...], copy_root: Path, folder: str = "") -> RunResult:
+    """Run `script` (inside `copy_root`, from its `folder`) as `__main__` with `argv` until its
+    model's first forward."""
     result = RunResult(copy_root=copy_root)
     previous_cwd, previous_argv, previous_path = os.getcwd(), list(sys.argv), list(sys.path)
-    os.chdir(copy_root)
+    os.chdir(copy_root / folder)
     sys.argv = [str(script), *argv]
     sys.path[:0] = [str(script.parent), str(copy_root)]
     try:
@@ -271,7 +272,7 @@ def trace_by_running(request: TraceRequest) -> ModelTrace:
     from repo_reader.trace.tracer import trace_instance
 
     copy_root = copy_repository(Path(request.root), Path.cwd())
-    result = run_to_model(copy_root / request.path, request.entry_argv, copy_root)
+    result = run_to_model(copy_root / request.path, request.entry_argv, copy_root, request.entry_folder)
     shown = request.entry_command or f"python {request.path}"
     if result.model is None:
         message = f"running `{shown}` built no optimizer, so no trained model was found: {result.stopped}"

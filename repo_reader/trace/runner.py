@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from repo_reader.model import Construction, ModelTrace, TraceFailure, TraceStatus
@@ -31,7 +32,22 @@ def run_all(requests: list[TraceRequest], timeout: float, jobs: int = 0) -> list
         return list(pool.map(lambda request: run_one(request, timeout), requests))
 
 
+CRASH_SIGNALS = {-11: "SIGSEGV", -6: "SIGABRT", -7: "SIGBUS", -4: "SIGILL"}
+
+
 def run_one(request: TraceRequest, timeout: float) -> ModelTrace:
+    """One child; a child that crashes on meta/fake tensors (a native kernel's segfault) is run again
+    on the CPU, the next rung of the device ladder, in a fresh child."""
+    trace, returncode = _run_child_once(request, timeout)
+    if returncode in CRASH_SIGNALS and request.device == "auto" and request.route == "static":
+        note = (f"the child crashed with {CRASH_SIGNALS[returncode]} on the meta/fake device ladder; "
+                "run again on the CPU with real values")
+        retried, _ = _run_child_once(replace(request, device="cpu", notes=(*request.notes, note)), timeout)
+        return retried
+    return trace
+
+
+def _run_child_once(request: TraceRequest, timeout: float) -> tuple[ModelTrace, int]:
     with tempfile.TemporaryDirectory(prefix="repo-reader-trace-") as workdir:
         started = time.monotonic()
         process = subprocess.Popen(
@@ -45,8 +61,8 @@ def run_one(request: TraceRequest, timeout: float) -> ModelTrace:
             _kill(process)
             process.communicate()
             message = f"the child process ran past --timeout {timeout:g} s and was stopped"
-            return _report(request, TraceStatus.TIMEOUT, TraceFailure(message, "Timeout"))
-    return _decode(request, process.returncode, stdout, stderr, time.monotonic() - started)
+            return _report(request, TraceStatus.TIMEOUT, TraceFailure(message, "Timeout")), 0
+    return _decode(request, process.returncode, stdout, stderr, time.monotonic() - started), process.returncode
 
 
 def notebook_report(request: TraceRequest) -> ModelTrace:

@@ -50,9 +50,12 @@ def neutralised(notes: list[str]) -> Iterator[None]:
         patch(torch.hub, "list", _offline_hub_list(notes))
         _no_workers(patch)
         _dataset_stand_ins(patch, notes)
-        stubbed = _stub_loggers(notes)
+        stubbed = _stub_loggers()
         yield
     finally:
+        if _StubModule.used:
+            notes.append(f"experiment loggers replaced by stand-ins that do nothing: {', '.join(sorted(_StubModule.used))}")
+            _StubModule.used.clear()
         for owner, name, value in reversed(patches):
             setattr(owner, name, value)
         for name in stubbed:
@@ -87,13 +90,16 @@ class _Anything:
 
 
 class _StubModule(types.ModuleType):
+    used: set[str] = set()  # the stubs the script touched, for the report
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
+        _StubModule.used.add(self.__name__)
         return _Anything()
 
 
-def _stub_loggers(notes: list[str]) -> list[str]:
+def _stub_loggers() -> list[str]:
     """Experiment loggers write files and reach the network: stand-ins for them, installed or not."""
     stubbed = []
     for name in LOGGERS:
@@ -103,8 +109,6 @@ def _stub_loggers(notes: list[str]) -> list[str]:
         module.__path__ = []  # a package, so `from wandb.sdk import x` works too
         sys.modules[name] = module
         stubbed.append(name)
-    if stubbed:
-        notes.append(f"experiment loggers replaced by stand-ins that do nothing ({', '.join(LOGGERS[:4])}, ...)")
     return stubbed
 
 
@@ -117,6 +121,9 @@ def _no_cuda(patch: Callable[[Any, str, Any], None]) -> None:
     patch(torch.cuda, "max_memory_allocated", lambda *args, **kwargs: 0)
     patch(torch.cuda, "get_device_name", lambda *args, **kwargs: "none (repo-reader trace)")
     patch(torch.cuda, "current_device", lambda: 0)
+    for name in ("FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
+                 "ByteTensor", "BoolTensor"):
+        patch(torch.cuda, name, getattr(torch, name))  # `torch.cuda.FloatTensor if cuda else ...`
     patch(nn.Module, "cuda", lambda self, *args, **kwargs: self)
     patch(torch.Tensor, "cuda", lambda self, *args, **kwargs: self)
     module_to, tensor_to = nn.Module.to, torch.Tensor.to
@@ -227,10 +234,14 @@ def _stand_in_class(original: type, size: tuple[int, int], mode: str, classes: i
             bound = signature.bind_partial(self, *args, **kwargs).arguments
             self._stand_in = True
             self.transform, self.target_transform = bound.get("transform"), bound.get("target_transform")
-            self.classes = [str(index) for index in range(classes)]
-            self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
-            self.targets = [index % classes for index in range(STAND_IN_LENGTH)]
-            self.samples = self.imgs = [(f"stand-in-{index}", target) for index, target in enumerate(self.targets)]
+            names = [str(index) for index in range(classes)]
+            targets = [index % classes for index in range(STAND_IN_LENGTH)]
+            samples = [(f"stand-in-{index}", target) for index, target in enumerate(targets)]
+            self._stand_in_targets = targets
+            for attribute, value in (("classes", names), ("class_to_idx", {n: i for i, n in enumerate(names)}),
+                                     ("targets", targets), ("samples", samples), ("imgs", samples)):
+                with contextlib.suppress(AttributeError):  # MNIST's class_to_idx is a property
+                    setattr(self, attribute, value)
             where = bound.get("root", args[0] if args else "")
             notes.append(f"{original.__name__}({str(where)!r}) has no data here "
                          f"({type(error).__name__}); a stand-in of {STAND_IN_LENGTH} random {size[0]}x{size[1]} "
@@ -244,7 +255,7 @@ def _stand_in_class(original: type, size: tuple[int, int], mode: str, classes: i
 
         pixels = np.random.default_rng(index).integers(0, 256, (size[1], size[0], 3 if mode == "RGB" else 1), dtype=np.uint8)
         image: Any = Image.fromarray(pixels if mode == "RGB" else pixels[..., 0], mode)
-        target: Any = self.targets[index % len(self.targets)]
+        target: Any = self._stand_in_targets[index % STAND_IN_LENGTH]
         if self.transform is not None:
             image = self.transform(image)
         if self.target_transform is not None:

@@ -69,7 +69,7 @@ def _files_using(root: Path, repo_map: RepoMap, model: ModelInfo, *, tensors: bo
 def _read(path: Path, modified: int) -> str:
     """A file's text, read once for all the models of one run (`modified` keys the cache)."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        return path.read_text(encoding="utf-8-sig", errors="replace")
     except OSError:
         return ""
 

@@ -1,0 +1,77 @@
+"""The run route: `trace` runs the repository's training script to its optimizer and traces the live
+model. One fixture per shape seen in real repositories (fixtures/run_route/), with exact answers."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from helpers import FIXTURES
+
+from repo_reader.model import ModelTrace, TraceStatus
+from repo_reader.trace.api import TraceOptions, trace_repository
+from repo_reader.trace.launch import launch_arguments, training_entry
+
+RUN = FIXTURES / "run_route"
+
+
+def first_model(case: str, **options: object) -> ModelTrace:
+    trace = trace_repository(RUN / case, TraceOptions(max_models=1, use_cache=False, jobs=1, **options))  # type: ignore[arg-type]
+    return trace.models[0]
+
+
+def ran_input(model: ModelTrace) -> str:
+    return next(attempt.description for attempt in model.input_attempts if attempt.error is None)
+
+
+@pytest.mark.parametrize(("case", "qualname", "params", "stop", "given"), [
+    # a config object built by a function, from the README's `--preset small`
+    ("config_builder", "model.GPT", 33_344, "AdamW at train.py:13", "4x16:int64"),
+    # a registry whose argument is computed (`input_size=args.image_size // 8`); forward(x, t, y)
+    ("registry_computed", "models.DiT", 571_456, "AdamW at train.py:11", "2x4x32x32:float32, 2:int64, 2:int64"),
+    # `instantiate_from_config(config["model"])` naming the class by its import path, the config at a relative path
+    ("target_config", "ldm.autoencoder.AutoencoderKL", 3_419, "Adam at train.py:17", "2x3x64x64:float32"),
+    # the model's file starts with a UTF-8 byte-order mark
+    ("bom_model", "model.TinyNet", 62_810, "SGD at train.py:7", "4x1x28x28:float32"),
+])
+def test_the_training_script_builds_its_own_model(case: str, qualname: str, params: int, stop: str, given: str) -> None:
+    model = first_model(case)
+    assert (model.qualname, model.status, model.device, model.total_params) == (qualname, TraceStatus.OK, "meta", params)
+    assert model.construction is not None and model.construction.method.startswith("built by running `python train.py")
+    assert f"to its optimizer ({stop}); input from the script's first call of the model" in model.construction.method
+    assert ran_input(model) == given
+    assert model.input_attempts[0].source == "first-call"
+
+
+def test_arguments_after_the_double_dash_replace_the_readme_ones() -> None:
+    model = first_model("config_builder", entry_argv=("--preset", "base"))
+    assert model.total_params == 85_214_208  # 12 layers of 768: the base preset, on meta
+    assert model.construction is not None and "`python train.py --preset base`" in model.construction.method
+
+
+def test_the_readme_command_gives_the_arguments() -> None:
+    from repo_reader.api import build_map
+
+    entry = training_entry(build_map(RUN / "config_builder", use_cache=False))
+    assert entry is not None and entry.path == "train.py" and launch_arguments(entry) == ("--preset", "small")
+
+
+def test_the_static_route_stays_available() -> None:
+    model = first_model("config_builder", route="static")
+    assert model.construction is not None and not model.construction.method.startswith("built by running")
+
+
+def test_the_run_leaves_the_repository_untouched() -> None:
+    before = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in (RUN / "target_config").rglob("*") if path.is_file()}
+    first_model("target_config")
+    after = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in (RUN / "target_config").rglob("*") if path.is_file()}
+    assert after == before  # no __pycache__, no checkpoint, no log: the script ran in a disposable copy
+
+
+def test_a_child_that_segfaults_on_meta_is_run_again_on_the_cpu() -> None:
+    model = first_model("fake_segfault")
+    assert (model.qualname, model.status, model.device) == ("model.NativeNet", TraceStatus.OK, "cpu")
+    assert model.construction is not None and model.construction.notes[-1] == (
+        "the child crashed with SIGSEGV on the meta/fake device ladder; run again on the CPU with real values")
