@@ -75,3 +75,15 @@ def test_a_child_that_segfaults_on_meta_is_run_again_on_the_cpu() -> None:
     assert (model.qualname, model.status, model.device) == ("model.NativeNet", TraceStatus.OK, "cpu")
     assert model.construction is not None and model.construction.notes[-1] == (
         "the child crashed with SIGSEGV on the meta/fake device ladder; run again on the CPU with real values")
+
+
+def test_a_library_is_built_the_way_its_readme_shows() -> None:
+    """No documented training script (only a self-test under a `__main__` guard): the README's Python
+    blocks run in order; the first module they call is the model, with what they pass it."""
+    trace = trace_repository(FIXTURES / "readme_library", TraceOptions(max_models=1, use_cache=False, jobs=1))
+    model = trace.models[0]
+    assert (model.qualname, model.status, model.total_params) == ("tinydiff.diffusion.Diffusion", TraceStatus.OK, 627)
+    assert model.construction is not None
+    assert model.construction.method == ("built by running the Python code of README.md (2 block(s)); "
+                                         "input from the code's first call of the model")
+    assert ran_input(model) == "4x3x16x16:float32"

@@ -13,12 +13,13 @@ from pathlib import Path
 from repo_reader.model import ModelTrace, RepoMap, ShapeTrace, TraceDevice, TraceStatus
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.request import InputSpec
-from repo_reader.trace.launch import run_request, training_entry
+from repo_reader.trace.launch import readme_code, readme_request, run_request, training_entry
 from repo_reader.trace.runner import notebook_report, run_all, run_one
 from repo_reader.trace.targets import (DEFAULT_MAX_MODELS, RequestSettings, TargetError, build_request,
                                       default_models, select_models)
 
 DEFAULT_TIMEOUT = 120.0
+RUN_ROUTE_TIMEOUT = 90.0  # running a script to its model; past it the static route still has its own time
 _INPUT = re.compile(r"^(?:(?P<name>[A-Za-z_]\w*)=)?(?P<shape>\d+(?:x\d+)*)(?::(?P<dtype>[\w.]+))?$")
 
 
@@ -72,11 +73,18 @@ def _run_route(repo_map: RepoMap, root: Path, options: TraceOptions, settings: R
     if options.route == "static" or options.inputs or options.init:
         return None
     entry = training_entry(repo_map)
-    if entry is None:
+    packages = {f.module.split(".")[0] for f in repo_map.files if not f.notebook}
+    readme, blocks = readme_code(root, packages) if options.entry_argv is None else ("", ())
+    documented = entry is not None and any(e.reason.startswith("launched") for e in entry.evidence)
+    if blocks and (entry is None or not documented):  # a library: used the way its README shows
+        request = readme_request(root, readme, blocks, device=str(options.device), memory_limit=settings.memory_limit,
+                                 hints=settings.hints)
+    elif entry is not None:
+        request = run_request(entry, root, options.entry_argv, device=str(options.device),
+                              memory_limit=settings.memory_limit, hints=settings.hints)
+    else:
         return None
-    request = run_request(entry, root, options.entry_argv, device=str(options.device),
-                          memory_limit=settings.memory_limit, hints=settings.hints)
-    return run_one(request, options.timeout)
+    return run_one(request, min(options.timeout, RUN_ROUTE_TIMEOUT))
 
 
 def _noted(trace: ModelTrace, note: str) -> ModelTrace:

@@ -5,12 +5,16 @@ gives after `--`. Parent side, standard library only; nothing runs here.
 
 from __future__ import annotations
 
+import ast
+import re
 import shlex
 from pathlib import Path
 
 from repo_reader.model import EntryKind, EntryPoint, RepoMap
 from repo_reader.trace.request import TraceRequest
 
+MAX_README = 400_000
+MAX_BLOCKS = 12
 SHELL_STOPS = {"|", "||", "&&", ";", ">", ">>", "2>&1", "&", "\\"}
 
 
@@ -65,4 +69,47 @@ def run_request(entry: EntryPoint, root: Path, argv: tuple[str, ...] | None, *, 
         path=entry.path, args=(), method=f"by running `{shown}`", device=device, hints=hints,
         memory_limit=memory_limit, route="run", entry_argv=arguments, entry_module=module, entry_command=shown,
         entry_folder=launch_folder(entry),
+    )
+
+
+FENCE = re.compile(r"^```[ \t]*(?:python|py|python3)[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+README_NAMES = ("README.md", "readme.md", "README.markdown", "README.rst", "README.MD")
+
+
+def readme_code(root: Path, packages: set[str]) -> tuple[str, tuple[str, ...]]:
+    """The README's Python blocks that import the repository's own code: (README path, blocks).
+    A library without a training script is used the way its README shows."""
+    for name in README_NAMES:
+        path = root / name
+        if not path.is_file() or path.is_symlink():
+            continue
+        text = path.read_text(encoding="utf-8-sig", errors="replace")[:MAX_README]
+        blocks = []
+        for block in FENCE.findall(text):
+            try:
+                tree = ast.parse(block)
+            except (SyntaxError, ValueError, RecursionError):
+                continue
+            if any(_imports_from(node, packages) for node in ast.walk(tree)):
+                blocks.append(block)
+            elif blocks:  # a later block that uses what the first ones imported
+                blocks.append(block)
+        return name, tuple(blocks[:MAX_BLOCKS])
+    return "", ()
+
+
+def _imports_from(node: ast.AST, packages: set[str]) -> bool:
+    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        return node.module.split(".")[0] in packages
+    if isinstance(node, ast.Import):
+        return any(alias.name.split(".")[0] in packages for alias in node.names)
+    return False
+
+
+def readme_request(root: Path, readme: str, blocks: tuple[str, ...], *, device: str, memory_limit: int,
+                   hints: tuple = ()) -> TraceRequest:  # type: ignore[type-arg]
+    return TraceRequest(
+        root=str(root), sys_path=(), module_name="", class_name="", qualname=f"(running {readme}'s code)",
+        path=readme, args=(), method=f"by running the Python code of {readme}", device=device, hints=hints,
+        memory_limit=memory_limit, route="run", code_blocks=blocks, entry_command=f"the code of {readme}",
     )

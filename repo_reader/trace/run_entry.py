@@ -102,13 +102,70 @@ def run_to_model(script: Path, argv: tuple[str, ...], copy_root: Path, folder: s
     return result
 
 
+def run_code_blocks(blocks: tuple[str, ...], copy_root: Path) -> RunResult:
+    """Run a README's Python blocks one after another in one namespace, as a reader pasting them
+    would, until a model is first called (its input) or an optimizer is built; a failing block is
+    skipped and noted. Without a call, the outermost module the blocks built is the model."""
+    result = RunResult(copy_root=copy_root)
+    namespace: dict[str, Any] = {"__name__": "__main__", "__file__": str(copy_root / "README.md")}
+    previous_cwd, previous_path = os.getcwd(), list(sys.path)
+    os.chdir(copy_root)
+    sys.path[:0] = [str(copy_root)]
+    try:
+        with _hooks(result, copy_root, first_call=True):
+            for number, block in enumerate(blocks, start=1):
+                try:
+                    exec(compile(block, f"{copy_root / 'README.md'}#block{number}", "exec"), namespace)  # noqa: S102
+                except Reached:
+                    raise
+                except BaseException as error:  # the README's code may raise anything; go on with the next block
+                    result.notes.append(f"README code block {number} stopped: {type(error).__name__}: {str(error)[:160]}")
+        result.stopped = "the README's code never called a model"
+    except Reached:
+        pass
+    finally:
+        os.chdir(previous_cwd)
+        sys.path[:] = previous_path
+    if result.model is None:
+        result.model = _outermost_module(namespace)
+        if result.model is not None:
+            result.optimizer_at = "the README's code"
+    return result
+
+
+def _outermost_module(namespace: dict[str, Any]) -> nn.Module | None:
+    modules = [value for value in namespace.values() if isinstance(value, nn.Module)]
+    inner = {id(child) for module in modules for child in module.modules() if child is not module}
+    outer = [module for module in modules if id(module) not in inner]
+    return outer[-1] if outer else None
+
+
 @contextlib.contextmanager
-def _hooks(result: RunResult, copy_root: Path) -> Iterator[None]:
+def _hooks(result: RunResult, copy_root: Path, *, first_call: bool = False) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         stack.enter_context(_parameters_on_meta())
         stack.enter_context(_watch_optimizers(result, copy_root))
+        if first_call:
+            stack.enter_context(_first_module_call(result))
         stack.enter_context(stand_ins.neutralised(result.notes))
         yield
+
+
+@contextlib.contextmanager
+def _first_module_call(result: RunResult) -> Iterator[None]:
+    """The first module the code calls is the outermost one (no forward is running yet): the model."""
+    from torch.nn.modules import module as module_module
+
+    def capture(module: nn.Module, args: tuple[Any, ...]) -> None:  # a global hook sees no keyword arguments
+        if result.model is None or result.model is module:
+            result.model, result.args = module, args
+            raise Reached()
+
+    handle = module_module.register_module_forward_pre_hook(capture)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 @contextlib.contextmanager
@@ -272,7 +329,10 @@ def trace_by_running(request: TraceRequest) -> ModelTrace:
     from repo_reader.trace.tracer import trace_instance
 
     copy_root = copy_repository(Path(request.root), Path.cwd())
-    result = run_to_model(copy_root / request.path, request.entry_argv, copy_root, request.entry_folder)
+    if request.code_blocks:
+        result = run_code_blocks(request.code_blocks, copy_root)
+    else:
+        result = run_to_model(copy_root / request.path, request.entry_argv, copy_root, request.entry_folder)
     shown = request.entry_command or f"python {request.path}"
     if result.model is None:
         message = f"running `{shown}` built no optimizer, so no trained model was found: {result.stopped}"
@@ -281,12 +341,15 @@ def trace_by_running(request: TraceRequest) -> ModelTrace:
                           Construction(f"by running {request.path}", (), tuple(result.notes)), (), (), (), failure=failure)
     path = model_path(result.model, copy_root, request.path)
     located = replace(request, qualname=model_qualname(result.model, path, copy_root), path=path)
-    method = f"built by running `{shown}` to its optimizer ({result.optimizer} at {result.optimizer_at})"
+    if request.code_blocks:
+        method = f"built by running the Python code of {request.path} ({len(request.code_blocks)} block(s))"
+    else:
+        method = f"built by running `{shown}` to its optimizer ({result.optimizer} at {result.optimizer_at})"
     first = None
     if result.args is not None:
         first = Candidate("first-call", "what the script passed to the model's first forward call",
                           list(result.args), dict(result.kwargs))
-        method += "; input from the script's first call of the model"
+        method += f"; input from the {'code' if request.code_blocks else 'script'}'s first call of the model"
     else:
         method += f"; the script stopped before calling the model ({result.stopped}), so the input is synthesised"
     return trace_instance(located, copy_root, result.model, first, Construction(method, (), tuple(result.notes)))

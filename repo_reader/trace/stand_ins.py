@@ -100,13 +100,18 @@ class _StubModule(types.ModuleType):
 
 
 def _stub_loggers() -> list[str]:
-    """Experiment loggers write files and reach the network: stand-ins for them, installed or not."""
+    """Experiment loggers that are not installed get stand-ins, so that a script importing one runs on
+    (installed ones run offline: WANDB_MODE=disabled). `torch.utils.tensorboard` needs `tensorboard`."""
+    import importlib.machinery
+
     stubbed = []
     for name in LOGGERS:
-        if name in sys.modules:
+        needs = "tensorboard" if name == "torch.utils.tensorboard" else name
+        if name in sys.modules or importlib.util.find_spec(needs) is not None:
             continue
         module = _StubModule(name)
         module.__path__ = []  # a package, so `from wandb.sdk import x` works too
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
         sys.modules[name] = module
         stubbed.append(name)
     return stubbed
@@ -121,6 +126,10 @@ def _no_cuda(patch: Callable[[Any, str, Any], None]) -> None:
     patch(torch.cuda, "max_memory_allocated", lambda *args, **kwargs: 0)
     patch(torch.cuda, "get_device_name", lambda *args, **kwargs: "none (repo-reader trace)")
     patch(torch.cuda, "current_device", lambda: 0)
+    patch(torch.cuda, "get_device_capability", lambda *args, **kwargs: (8, 0))
+    patch(torch.cuda, "get_device_properties", lambda *args, **kwargs: types.SimpleNamespace(
+        name="none (repo-reader trace)", major=8, minor=0, total_memory=80 * 2**30, multi_processor_count=108))
+    patch(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
     for name in ("FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
                  "ByteTensor", "BoolTensor"):
         patch(torch.cuda, name, getattr(torch, name))  # `torch.cuda.FloatTensor if cuda else ...`
