@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repo_reader.model import RepoMap, ShapeTrace, TraceDevice
+from repo_reader.sandbox.isolation import probe_isolation
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.request import InputSpec
 from repo_reader.trace.runner import notebook_report, run_all
@@ -54,7 +55,8 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
     runnable = [request for request in requests if ".ipynb" not in request.path]
     done = iter(run_all(runnable, options.timeout, options.jobs) if runnable else [])
     traces = [next(done) if ".ipynb" not in request.path else notebook_report(request) for request in requests]
-    return ShapeTrace(root=repo_map.root, models=tuple(traces), not_traced=not_traced)
+    isolation = probe_isolation().describe() if runnable else ""
+    return ShapeTrace(root=repo_map.root, models=tuple(traces), not_traced=not_traced, isolation=isolation)
 
 
 def load_map(root: Path, *, use_cache: bool = True) -> RepoMap:

@@ -1,0 +1,241 @@
+"""Running one child: spawn `python -c "from MODULE import main; main()"` under the probed isolation,
+give it its request on stdin, read its output (capped: the last lines) and its result channel until it
+exits or its deadline passes, and on every way out (success, error, timeout, interruption) stop its
+whole process tree and remove its temporary folder. Standard library only; never prints.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import selectors
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repo_reader.sandbox import cgroup
+from repo_reader.sandbox.channel import HEADER, RESULT_LIMIT
+from repo_reader.sandbox.environment import child_environment
+from repo_reader.sandbox.isolation import (Isolation, IsolationKind, Mounts, bwrap_argv, gpu_nodes, probe_isolation,
+                                           python_paths, system_mounts)
+from repo_reader.sandbox.tree import stop_tree
+
+HOME = Path(__file__).resolve().parents[2]  # the folder that holds `repo_reader/`
+OUTPUT_BYTES = 64 * 1024  # of the child's stdout and stderr, the last ones kept
+TAIL_LINES = 12
+LINE_CHARACTERS = 300
+GRACE = 0.5  # seconds to drain the pipes once the tree is stopped (a process out of reach keeps them open)
+TICK = 0.1  # how often the wait looks at the stop event
+
+
+class Cancelled(Exception):
+    """The caller's stop event was set (the user interrupted): the child was stopped."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChildCommand:
+    module: str  # its `main()` runs in the child
+    request: bytes  # on the child's stdin
+    repository: str  # absolute; mounted read-only
+    timeout: float  # seconds, from the start
+    memory_limit: int = 0  # bytes; 0: none
+    device: str = "cpu"  # cuda or auto: the GPU's device nodes are mounted too
+    prefix: str = "repo-reader-child-"  # of the temporary folder's name
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRun:
+    returncode: int  # negative: killed by that signal
+    timed_out: bool
+    result: bytes  # what came on the result channel (at most one byte past its limit)
+    output: tuple[str, ...]  # the last lines of stdout and stderr, merged
+    output_bytes: int  # how much the child wrote on them
+    seconds: float
+    isolation: Isolation
+
+
+def run_child(command: ChildCommand, stop: threading.Event | None = None) -> ChildRun:
+    """Run `command` to its end or its deadline; raises only Cancelled (after stopping the child)."""
+    isolation = probe_isolation()
+    workdir = Path(tempfile.mkdtemp(prefix=command.prefix))
+    (workdir / "tmp").mkdir()
+    marker = secrets.token_hex(8)
+    group = cgroup.create(f"repo-reader-{marker}", command.memory_limit) if isolation.memory_cgroup else None
+    result_fd, child_fd = os.pipe()
+    started = time.monotonic()
+    process: subprocess.Popen[bytes] | None = None
+    streams: _Streams | None = None
+    ending = "exited"
+    try:
+        try:
+            process = _spawn(command, isolation, workdir, marker, child_fd, group)
+        except OSError as error:  # it did not start (a vanished bwrap, no memory for a fork)
+            return ChildRun(127, False, b"", (f"the child did not start: {error}",), 0, 0.0, isolation)
+        os.close(child_fd)
+        child_fd = -1
+        streams = _Streams(process, result_fd, command.request)
+        ending = streams.wait(started + command.timeout, stop)
+    finally:
+        _stop(process, marker, group, streams)
+        for fd in (result_fd, child_fd):
+            if fd >= 0:
+                os.close(fd)
+        if group is not None:
+            group.remove()
+        remove_folder(workdir)
+    if ending == "cancelled":
+        raise Cancelled(command.module)
+    assert process is not None and streams is not None
+    return ChildRun(process.returncode, ending == "timeout", bytes(streams.result), streams.tail(),
+                    streams.output_bytes, time.monotonic() - started, isolation)
+
+
+def _spawn(command: ChildCommand, isolation: Isolation, workdir: Path, marker: str, result_fd: int,
+           group: cgroup.Cgroup | None) -> subprocess.Popen[bytes]:
+    boot = f"import sys; sys.path.insert(0, sys.argv[1]); from {command.module} import main; main()"
+    argv = [sys.executable, "-B", "-c", boot, str(HOME)]
+    if isolation.kind is IsolationKind.BUBBLEWRAP:
+        nodes = gpu_nodes() if command.device in ("cuda", "auto") else ()
+        mounts = Mounts(command.repository, str(workdir), python_paths(HOME), nodes)
+        argv = bwrap_argv(isolation.bwrap, mounts, system_mounts()) + argv
+    procs = os.open(group.path / "cgroup.procs", os.O_WRONLY) if group is not None else -1
+    try:
+        if group is not None:
+            argv = group.join_command(procs) + argv
+        return subprocess.Popen(argv, cwd=workdir, env=child_environment(workdir, marker, result_fd),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                pass_fds=[fd for fd in (result_fd, procs) if fd >= 0], start_new_session=True)
+    finally:
+        if procs >= 0:
+            os.close(procs)
+
+
+def _stop(process: subprocess.Popen[bytes] | None, marker: str, group: cgroup.Cgroup | None,
+          streams: _Streams | None) -> None:
+    """Kill the tree (the child is not reaped yet, so its group id is still its own), drain, reap."""
+    if process is None:
+        return
+    stop_tree(process.pid, marker, group)
+    if streams is not None:
+        streams.drain(GRACE)
+        streams.close()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # cannot happen after SIGKILL, short of a kernel in trouble
+        pass
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
+class _Streams:
+    """The child's three pipes in one selector: the request going in, its output and its result coming out."""
+
+    def __init__(self, process: subprocess.Popen[bytes], result_fd: int, request: bytes) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self.process = process
+        self.selector = selectors.DefaultSelector()
+        self.pending = memoryview(request)
+        self.stdin = process.stdin.fileno()
+        self.output = bytearray()
+        self.output_bytes = 0
+        self.result = bytearray()
+        os.set_blocking(self.stdin, False)
+        self.selector.register(self.stdin, selectors.EVENT_WRITE)
+        self.selector.register(process.stdout.fileno(), selectors.EVENT_READ, self._on_output)
+        self.selector.register(result_fd, selectors.EVENT_READ, self._on_result)
+
+    def wait(self, deadline: float, stop: threading.Event | None) -> str:
+        """Pump until the child exits ("exited"), the deadline passes ("timeout") or `stop` is set."""
+        while not _exited(self.process):
+            if stop is not None and stop.is_set():
+                return "cancelled"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            self.step(min(remaining, TICK))
+        return "exited"
+
+    def drain(self, grace: float) -> None:
+        deadline = time.monotonic() + grace
+        while any(key.data is not None for key in self.selector.get_map().values()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.step(remaining)
+
+    def step(self, timeout: float) -> None:
+        for key, _ in self.selector.select(timeout):
+            if key.data is None:
+                self._write_request()
+                continue
+            data = os.read(key.fd, 65536)
+            if data:
+                key.data(data)
+            else:
+                self.selector.unregister(key.fd)
+
+    def close(self) -> None:
+        self.selector.close()
+
+    def tail(self) -> tuple[str, ...]:
+        lines = self.output.decode("utf-8", "replace").splitlines()
+        if self.output_bytes > len(self.output):
+            lines = lines[1:]  # the first one was cut
+        return tuple(line[:LINE_CHARACTERS] for line in lines[-TAIL_LINES:])
+
+    def _write_request(self) -> None:
+        try:
+            written = os.write(self.stdin, self.pending[:65536])
+        except BlockingIOError:
+            return
+        except OSError:  # the child closed stdin or is gone: the rest of the request is moot
+            written = len(self.pending)
+        self.pending = self.pending[written:]
+        if not self.pending:
+            self.selector.unregister(self.stdin)
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+
+    def _on_output(self, data: bytes) -> None:
+        self.output_bytes += len(data)
+        self.output += data
+        del self.output[:-OUTPUT_BYTES]
+
+    def _on_result(self, data: bytes) -> None:
+        room = RESULT_LIMIT + HEADER + 1 - len(self.result)  # one byte over tells the reader it was too large
+        self.result += data[:max(room, 0)]
+
+
+def _exited(process: subprocess.Popen[bytes]) -> bool:
+    """Whether the child has ended, without reaping it (its pid and group id stay reserved)."""
+    if process.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+    except AttributeError:  # no waitid on this platform
+        return process.poll() is not None
+
+
+def remove_folder(folder: Path) -> None:
+    """rmtree that also removes what the child made unwritable (a folder set to mode 000)."""
+
+    def unlock(function: Any, path: str, error: Any) -> None:
+        try:
+            os.chmod(os.path.dirname(path), stat.S_IRWXU)
+            os.chmod(path, stat.S_IRWXU)
+            function(path)
+        except OSError:
+            pass
+
+    handler = {"onexc": unlock} if sys.version_info >= (3, 12) else {"onerror": unlock}
+    shutil.rmtree(folder, **handler)
