@@ -21,11 +21,10 @@ ROOT = Path("/sys/fs/cgroup")
 class Cgroup:
     path: Path
 
-    def join_command(self, fd: int) -> list[str]:
-        """A prefix for the child's command line: a shell that moves itself into the cgroup (through the
-        inherited `fd`, cgroup.procs opened for writing) before exec, so no fork of the child is missed."""
-        script = f'{{ echo 0 >&{fd}; }} 2>/dev/null; exec {fd}>&-; exec "$@"'
-        return ["/bin/sh", "-c", script, "sh"]
+    def join_command(self) -> list[str]:
+        """A prefix for the child's command line: a shell that moves itself into the cgroup (writes "0",
+        itself, to cgroup.procs) and then execs the command, so that no fork of the child is missed."""
+        return ["/bin/sh", "-c", '{ echo 0 >"$1"; } 2>/dev/null; shift; exec "$@"', "sh", str(self.path / "cgroup.procs")]
 
     def kill_all(self) -> None:
         try:

@@ -34,7 +34,7 @@ def prepare_process(memory_limit: int) -> ResultChannel:
     sys.stdout = sys.stderr  # one output stream, in order (the parent keeps its last lines)
     for name in _REFUSED:
         setattr(socket.socket, name, refuse)
-    socket.create_connection = refuse  # type: ignore[assignment]
+    socket.create_connection = refuse
     return channel
 
 

@@ -93,8 +93,8 @@ def run_child(command: ChildCommand, stop: threading.Event | None = None) -> Chi
     if ending == "cancelled":
         raise Cancelled(command.module)
     assert process is not None and streams is not None
-    return ChildRun(process.returncode, ending == "timeout", bytes(streams.result), streams.tail(),
-                    streams.output_bytes, time.monotonic() - started, isolation)
+    return ChildRun(process.returncode, ending == "timeout", bytes(streams.result), streams.output.lines(),
+                    streams.output.size, time.monotonic() - started, isolation)
 
 
 def _spawn(command: ChildCommand, isolation: Isolation, workdir: Path, marker: str, result_fd: int,
@@ -105,16 +105,11 @@ def _spawn(command: ChildCommand, isolation: Isolation, workdir: Path, marker: s
         nodes = gpu_nodes() if command.device in ("cuda", "auto") else ()
         mounts = Mounts(command.repository, str(workdir), python_paths(HOME), nodes)
         argv = bwrap_argv(isolation.bwrap, mounts, system_mounts()) + argv
-    procs = os.open(group.path / "cgroup.procs", os.O_WRONLY) if group is not None else -1
-    try:
-        if group is not None:
-            argv = group.join_command(procs) + argv
-        return subprocess.Popen(argv, cwd=workdir, env=child_environment(workdir, marker, result_fd),
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                pass_fds=[fd for fd in (result_fd, procs) if fd >= 0], start_new_session=True)
-    finally:
-        if procs >= 0:
-            os.close(procs)
+    if group is not None:
+        argv = group.join_command() + argv
+    return subprocess.Popen(argv, cwd=workdir, env=child_environment(workdir, marker, result_fd),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            pass_fds=[result_fd], start_new_session=True)
 
 
 def _stop(process: subprocess.Popen[bytes] | None, marker: str, group: cgroup.Cgroup | None,
@@ -135,6 +130,26 @@ def _stop(process: subprocess.Popen[bytes] | None, marker: str, group: cgroup.Cg
             pipe.close()
 
 
+class OutputTail:
+    """The last OUTPUT_BYTES of a stream, however much comes: the parent's memory stays bounded."""
+
+    def __init__(self) -> None:
+        self.kept = bytearray()
+        self.size = 0  # all that came
+
+    def add(self, data: bytes) -> None:
+        self.size += len(data)
+        self.kept += data
+        del self.kept[:-OUTPUT_BYTES]
+
+    def lines(self) -> tuple[str, ...]:
+        """The last TAIL_LINES lines, each cut to LINE_CHARACTERS."""
+        lines = self.kept.decode("utf-8", "replace").splitlines()
+        if self.size > len(self.kept):
+            lines = lines[1:]  # the first one was cut
+        return tuple(line[:LINE_CHARACTERS] for line in lines[-TAIL_LINES:])
+
+
 class _Streams:
     """The child's three pipes in one selector: the request going in, its output and its result coming out."""
 
@@ -144,12 +159,11 @@ class _Streams:
         self.selector = selectors.DefaultSelector()
         self.pending = memoryview(request)
         self.stdin = process.stdin.fileno()
-        self.output = bytearray()
-        self.output_bytes = 0
+        self.output = OutputTail()
         self.result = bytearray()
         os.set_blocking(self.stdin, False)
         self.selector.register(self.stdin, selectors.EVENT_WRITE)
-        self.selector.register(process.stdout.fileno(), selectors.EVENT_READ, self._on_output)
+        self.selector.register(process.stdout.fileno(), selectors.EVENT_READ, self.output.add)
         self.selector.register(result_fd, selectors.EVENT_READ, self._on_result)
 
     def wait(self, deadline: float, stop: threading.Event | None) -> str:
@@ -185,12 +199,6 @@ class _Streams:
     def close(self) -> None:
         self.selector.close()
 
-    def tail(self) -> tuple[str, ...]:
-        lines = self.output.decode("utf-8", "replace").splitlines()
-        if self.output_bytes > len(self.output):
-            lines = lines[1:]  # the first one was cut
-        return tuple(line[:LINE_CHARACTERS] for line in lines[-TAIL_LINES:])
-
     def _write_request(self) -> None:
         try:
             written = os.write(self.stdin, self.pending[:65536])
@@ -203,11 +211,6 @@ class _Streams:
             self.selector.unregister(self.stdin)
             assert self.process.stdin is not None
             self.process.stdin.close()
-
-    def _on_output(self, data: bytes) -> None:
-        self.output_bytes += len(data)
-        self.output += data
-        del self.output[:-OUTPUT_BYTES]
 
     def _on_result(self, data: bytes) -> None:
         room = RESULT_LIMIT + HEADER + 1 - len(self.result)  # one byte over tells the reader it was too large
@@ -237,5 +240,7 @@ def remove_folder(folder: Path) -> None:
         except OSError:
             pass
 
-    handler = {"onexc": unlock} if sys.version_info >= (3, 12) else {"onerror": unlock}
-    shutil.rmtree(folder, **handler)
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(folder, onexc=unlock)
+    else:
+        shutil.rmtree(folder, onerror=unlock)

@@ -93,10 +93,10 @@ def _required(field: dataclasses.Field[Any]) -> bool:
 def _scalar(hint: Any, data: Any, where: str) -> Any:
     if hint is bool:
         return _expect(data, bool, "true or false", where)
-    if hint is int and not isinstance(data, bool):
+    if hint is int:
         return _expect(data, int, "an integer", where)
-    if hint is float and isinstance(data, (int, float)) and not isinstance(data, bool):
-        return float(data)
+    if hint is float:
+        return float(_expect(data, (int, float), "a number", where))
     if hint is str:
         return _expect(data, str, "a string", where)
     if hint is type(None) and data is None:
@@ -104,8 +104,8 @@ def _scalar(hint: Any, data: Any, where: str) -> Any:
     raise SchemaError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {type(data).__name__}")
 
 
-def _expect(data: Any, kind: type, described: str, where: str) -> Any:
-    if not isinstance(data, kind) or (kind is int and isinstance(data, bool)):
+def _expect(data: Any, kind: type | tuple[type, ...], described: str, where: str) -> Any:
+    if not isinstance(data, kind) or (kind is not bool and isinstance(data, bool)):
         raise SchemaError(f"{where}: expected {described}, got {type(data).__name__}")
     return data
 
