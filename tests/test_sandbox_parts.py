@@ -27,7 +27,7 @@ from repo_reader.sandbox.channel import (FD_VARIABLE, HEADER, RESULT_LIMIT, Inva
                                          decode_frame, encode_frame, read_result)
 from repo_reader.sandbox.environment import MARKER_VARIABLE, child_environment
 from repo_reader.sandbox.isolation import Isolation, IsolationKind, Mounts, bwrap_argv, probe_isolation, python_paths
-from repo_reader.sandbox.process import OUTPUT_BYTES, ChildCommand, OutputTail, run_child
+from repo_reader.sandbox.process import OUTPUT_BYTES, ChildCommand, OutputTail, run_child, signals_deferred
 from repo_reader.sandbox.tree import marked_processes, stop_tree
 
 NAMESPACES = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
@@ -119,7 +119,8 @@ def test_the_child_environment_is_an_allow_list(tmp_path: Path, monkeypatch: pyt
         "LANG": "de_DE.UTF-8", "OMP_NUM_THREADS": "2",
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled",
-        "PATH": os.pathsep.join(dict.fromkeys([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])),
+        "PATH": os.pathsep.join(dict.fromkeys([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin",
+                                               "/bin"])),
         "HOME": str(tmp_path), "TMPDIR": str(tmp_path / "tmp"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "TORCH_HOME": str(tmp_path / "torch-home"), "HF_HOME": str(tmp_path / "hf-home"),
         MARKER_VARIABLE: "m1", FD_VARIABLE: "7"}
@@ -260,6 +261,18 @@ def test_a_child_that_cannot_start_is_reported_and_cleaned_up(tmp_path: Path, mo
     assert (run.returncode, run.result, run.output) == (
         127, b"", ("the child did not start: [Errno 2] No such file or directory: '/nonexistent/python'",))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stop_signal_waits_for_the_clean_up_to_finish() -> None:
+    finished = []
+    with pytest.raises(Interrupted, match="SIGTERM"):
+        with signals_interrupt():
+            with signals_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.2)
+                finished.append("clean-up")
+            time.sleep(5)  # interrupted here, at once
+    assert finished == ["clean-up"]
 
 
 def test_a_stop_signal_becomes_interrupted_and_the_handlers_come_back() -> None:

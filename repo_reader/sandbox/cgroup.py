@@ -24,7 +24,8 @@ class Cgroup:
     def join_command(self) -> list[str]:
         """A prefix for the child's command line: a shell that moves itself into the cgroup (writes "0",
         itself, to cgroup.procs) and then execs the command, so that no fork of the child is missed."""
-        return ["/bin/sh", "-c", '{ echo 0 >"$1"; } 2>/dev/null; shift; exec "$@"', "sh", str(self.path / "cgroup.procs")]
+        script = '{ echo 0 >"$1"; } 2>/dev/null; shift; exec "$@"'
+        return ["/bin/sh", "-c", script, "sh", str(self.path / "cgroup.procs")]
 
     def kill_all(self) -> None:
         try:

@@ -23,6 +23,7 @@ OFFLINE_ENVIRONMENT = {
 PASSED = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "CUDA_HOME",
           "CUDA_DEVICE_ORDER", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES", "PYTORCH_CUDA_ALLOC_CONF",
           "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 MARKER_VARIABLE = "REPO_READER_SANDBOX_ID"  # inherited by the child's descendants: found and stopped by it
 
 
@@ -31,7 +32,7 @@ def child_environment(workdir: Path, marker: str, result_fd: int) -> dict[str, s
     environment = {name: os.environ[name] for name in PASSED if name in os.environ}
     environment |= OFFLINE_ENVIRONMENT
     environment |= {
-        "PATH": os.pathsep.join(dict.fromkeys([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])),
+        "PATH": os.pathsep.join(dict.fromkeys([str(Path(sys.executable).parent), *SYSTEM_PATH])),
         "HOME": str(workdir),
         "TMPDIR": str(workdir / "tmp"),
         "XDG_CACHE_HOME": str(workdir / "cache"),

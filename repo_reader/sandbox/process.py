@@ -10,12 +10,15 @@ import os
 import secrets
 import selectors
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,71 +66,85 @@ class ChildRun:
 
 def run_child(command: ChildCommand, stop: threading.Event | None = None) -> ChildRun:
     """Run `command` to its end or its deadline; raises only Cancelled (after stopping the child)."""
-    isolation = probe_isolation()
-    workdir = Path(tempfile.mkdtemp(prefix=command.prefix))
-    (workdir / "tmp").mkdir()
-    marker = secrets.token_hex(8)
-    group = cgroup.create(f"repo-reader-{marker}", command.memory_limit) if isolation.memory_cgroup else None
-    result_fd, child_fd = os.pipe()
+    child = _Child(command, probe_isolation())
     started = time.monotonic()
-    process: subprocess.Popen[bytes] | None = None
-    streams: _Streams | None = None
-    ending = "exited"
     try:
         try:
-            process = _spawn(command, isolation, workdir, marker, child_fd, group)
+            streams = child.start()
         except OSError as error:  # it did not start (a vanished bwrap, no memory for a fork)
-            return ChildRun(127, False, b"", (f"the child did not start: {error}",), 0, 0.0, isolation)
-        os.close(child_fd)
-        child_fd = -1
-        streams = _Streams(process, result_fd, command.request)
+            return ChildRun(127, False, b"", (f"the child did not start: {error}",), 0, 0.0, child.isolation)
         ending = streams.wait(started + command.timeout, stop)
     finally:
-        _stop(process, marker, group, streams)
-        for fd in (result_fd, child_fd):
-            if fd >= 0:
-                os.close(fd)
-        if group is not None:
-            group.remove()
-        remove_folder(workdir)
+        child.close()
     if ending == "cancelled":
         raise Cancelled(command.module)
-    assert process is not None and streams is not None
-    return ChildRun(process.returncode, ending == "timeout", bytes(streams.result), streams.output.lines(),
-                    streams.output.size, time.monotonic() - started, isolation)
+    assert child.process is not None
+    return ChildRun(child.process.returncode, ending == "timeout", bytes(streams.result), streams.output.lines(),
+                    streams.output.size, time.monotonic() - started, child.isolation)
 
 
-def _spawn(command: ChildCommand, isolation: Isolation, workdir: Path, marker: str, result_fd: int,
-           group: cgroup.Cgroup | None) -> subprocess.Popen[bytes]:
-    boot = f"import sys; sys.path.insert(0, sys.argv[1]); from {command.module} import main; main()"
-    argv = [sys.executable, "-B", "-c", boot, str(HOME)]
-    if isolation.kind is IsolationKind.BUBBLEWRAP:
-        nodes = gpu_nodes() if command.device in ("cuda", "auto") else ()
-        mounts = Mounts(command.repository, str(workdir), python_paths(HOME), nodes)
-        argv = bwrap_argv(isolation.bwrap, mounts, system_mounts()) + argv
-    if group is not None:
-        argv = group.join_command() + argv
-    return subprocess.Popen(argv, cwd=workdir, env=child_environment(workdir, marker, result_fd),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            pass_fds=[result_fd], start_new_session=True)
+class _Child:
+    """Everything one child holds (its folder, cgroup, pipes, process), so that `close` releases all of
+    it whatever happened before: an error, a timeout or an interruption half-way through `start`."""
 
+    def __init__(self, command: ChildCommand, isolation: Isolation) -> None:
+        self.command, self.isolation = command, isolation
+        self.marker = secrets.token_hex(8)  # in the child's environment, inherited by its descendants
+        self.workdir: Path | None = None
+        self.group: cgroup.Cgroup | None = None
+        self.fds: list[int] = []
+        self.process: subprocess.Popen[bytes] | None = None
+        self.streams: _Streams | None = None
 
-def _stop(process: subprocess.Popen[bytes] | None, marker: str, group: cgroup.Cgroup | None,
-          streams: _Streams | None) -> None:
-    """Kill the tree (the child is not reaped yet, so its group id is still its own), drain, reap."""
-    if process is None:
-        return
-    stop_tree(process.pid, marker, group)
-    if streams is not None:
-        streams.drain(GRACE)
-        streams.close()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:  # cannot happen after SIGKILL, short of a kernel in trouble
-        pass
-    for pipe in (process.stdin, process.stdout):
-        if pipe is not None:
-            pipe.close()
+    def start(self) -> _Streams:
+        self.workdir = Path(tempfile.mkdtemp(prefix=self.command.prefix))
+        (self.workdir / "tmp").mkdir()
+        if self.isolation.memory_cgroup:
+            self.group = cgroup.create(f"repo-reader-{self.marker}", self.command.memory_limit)
+        result_fd, child_fd = os.pipe()
+        self.fds = [result_fd, child_fd]
+        self.process = self._spawn(child_fd)
+        os.close(child_fd)  # the child's copy is the only write end left
+        self.fds.remove(child_fd)
+        self.streams = _Streams(self.process, result_fd, self.command.request)
+        return self.streams
+
+    def _spawn(self, result_fd: int) -> subprocess.Popen[bytes]:
+        assert self.workdir is not None
+        boot = f"import sys; sys.path.insert(0, sys.argv[1]); from {self.command.module} import main; main()"
+        argv = [sys.executable, "-B", "-c", boot, str(HOME)]
+        if self.isolation.kind is IsolationKind.BUBBLEWRAP:
+            nodes = gpu_nodes() if self.command.device in ("cuda", "auto") else ()
+            mounts = Mounts(self.command.repository, str(self.workdir), python_paths(HOME), nodes)
+            argv = bwrap_argv(self.isolation.bwrap, mounts, system_mounts()) + argv
+        if self.group is not None:
+            argv = self.group.join_command() + argv
+        return subprocess.Popen(argv, cwd=self.workdir, env=child_environment(self.workdir, self.marker, result_fd),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                pass_fds=[result_fd], start_new_session=True)
+
+    def close(self) -> None:
+        """Kill the tree (before reaping the child, so that its group id is still its own), drain the
+        pipes for at most GRACE seconds, reap, and remove the cgroup and the folder."""
+        with signals_deferred():
+            if self.process is not None:
+                stop_tree(self.process.pid, self.marker, self.group)
+                if self.streams is not None:
+                    self.streams.drain(GRACE)
+                    self.streams.close()
+                try:
+                    self.process.wait(timeout=5)  # at once: it was sent SIGKILL
+                except subprocess.TimeoutExpired:  # stuck in the kernel: subprocess reaps it later
+                    pass
+                for pipe in (self.process.stdin, self.process.stdout):
+                    if pipe is not None:
+                        pipe.close()
+            for fd in self.fds:
+                os.close(fd)
+            if self.group is not None:
+                self.group.remove()
+            if self.workdir is not None:
+                remove_folder(self.workdir)
 
 
 class OutputTail:
@@ -227,6 +244,29 @@ def _exited(process: subprocess.Popen[bytes]) -> bool:
         return True
     except AttributeError:  # no waitid on this platform
         return process.poll() is not None
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """The clean-up runs to its end: a stop signal (Ctrl-C, SIGTERM, SIGHUP) that arrives meanwhile is
+    noted, then raised again once it is done, for the handler that was in place. Python runs signal
+    handlers in the main thread only, so elsewhere this is a no-op (and not needed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stops = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {number: signal.getsignal(number) for number in stops}
+    previous = {number: handler for number, handler in previous.items() if handler is not None}
+    arrived: list[int] = []
+    for number in previous:
+        signal.signal(number, lambda received, frame: arrived.append(received))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if arrived:
+            signal.raise_signal(arrived[0])
 
 
 def remove_folder(folder: Path) -> None:
