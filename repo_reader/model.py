@@ -384,6 +384,7 @@ class ShapeTrace:
     notice: str = "trace imports and runs the repository's code, in a child process"
     schema_version: int = TRACE_SCHEMA_VERSION
     not_traced: tuple[str, ...] = ()  # top-level models past --max-models, in reading order
+    isolation: str = ""  # what the child processes ran under, one line ("" when none ran)
 
 
 # --- check ---
@@ -454,6 +455,7 @@ class CheckReport:
     fixed: int = 0  # rewrites applied by --fix
     schema_version: int = CHECK_SCHEMA_VERSION
     templates_skipped: tuple[str, ...] = ()  # code-generation templates (`modular_*.py`), not checked
+    isolation: str = ""  # with --dynamic: what the child processes ran under, one line
 
 
 # --- navigate ---

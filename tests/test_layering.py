@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "repo_reader"
 
 # layer → layers it must not import
 FORBIDDEN = {
-    "model": {"scan", "index", "passes", "api", "render", "cli", "trace", "lint", "navigate"},
-    "scan": {"index", "passes", "api", "render", "cli", "trace", "lint", "navigate"},
-    "index": {"passes", "api", "render", "cli", "trace", "lint", "navigate"},
-    "passes": {"api", "render", "cli", "trace", "navigate"},
-    "render": {"cli", "trace", "scan", "index", "passes"},
-    "api": {"render", "cli"},
-    "forking": {"model", "scan", "index", "passes", "api", "render", "cli", "trace", "lint", "navigate"},
+    "model": {"scan", "index", "passes", "api", "render", "cli", "trace", "lint", "navigate", "sandbox"},
+    "scan": {"index", "passes", "api", "render", "cli", "trace", "lint", "navigate", "sandbox"},
+    "index": {"passes", "api", "render", "cli", "trace", "lint", "navigate", "sandbox"},
+    "passes": {"api", "render", "cli", "trace", "navigate", "sandbox"},
+    "render": {"cli", "trace", "scan", "index", "passes", "sandbox"},
+    "api": {"render", "cli", "sandbox"},
+    "forking": {"model", "scan", "index", "passes", "api", "render", "cli", "trace", "lint", "navigate", "sandbox"},
+    # the child process machinery stands alone: trace/ and the dynamic checks use it, never the reverse
+    "sandbox": {"model", "scan", "index", "passes", "api", "render", "cli", "trace", "lint", "navigate", "forking",
+                "plain", "map_cache"},
 }
 
 
@@ -64,3 +68,12 @@ def test_model_imports_only_the_standard_library() -> None:
     tree = ast.parse((PACKAGE / "model.py").read_text(encoding="utf-8"))
     for name in imported(tree, top_level_only=False):
         assert name.split(".")[0] in {"__future__", "dataclasses", "enum", "typing", "collections"}, name
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "sandbox").glob("*.py")), ids=lambda p: p.name)
+def test_sandbox_imports_only_the_standard_library_and_itself(path: Path) -> None:
+    """The parent imports it for every run and the child before torch: nothing heavy, nothing of ours."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for name in imported(tree, top_level_only=False):
+        top = name.split(".")[0]
+        assert top in sys.stdlib_module_names or name.startswith("repo_reader.sandbox"), name

@@ -1,7 +1,7 @@
 """The typer app object, the user-facing error type, and `main()`.
 
 Commands register with `@command("name")`, which turns a `UsageError` into one line on stderr and
-exit code 2, never a traceback.
+exit code 2, never a traceback. Ctrl-C, SIGTERM and SIGHUP end the run with "interrupted", exit 130.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from repo_reader.cli.interrupt import EXIT_CODE, Interrupted, signals_interrupt
 from repo_reader.model import ExitCode
 
 app = typer.Typer(
@@ -53,12 +54,18 @@ def command(name: str, **options: Any) -> Callable[[Function], Function]:
     return register
 
 
+def warn(message: str) -> None:
+    """One line on stderr: `repo-reader: warning: message`."""
+    print(f"repo-reader: warning: {message}", file=sys.stderr)
+
+
 def main() -> None:
     try:
-        app()
+        with signals_interrupt():
+            app()
     except UsageError as error:  # raised outside a command (should not happen; never a traceback)
         print(f"repo-reader: error: {error}", file=sys.stderr)
         sys.exit(int(ExitCode.USAGE))
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         print("repo-reader: interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(EXIT_CODE)

@@ -12,6 +12,7 @@ import typer
 
 from repo_reader.cli.app import UsageError, command
 from repo_reader.cli.options import NoCache
+from repo_reader.cli.output import warn_without_sandbox
 from repo_reader.lint.registry import SelectionError, parse_codes, rule_by_code, select_dynamic_rules
 from repo_reader.lint.run import check_repository, fix_repository
 from repo_reader.model import CheckReport, ExitCode
@@ -84,12 +85,15 @@ def _explain(code: str) -> None:
 
 
 def _with_dynamic(root: Path, report: CheckReport, select: list[str], ignore: list[str]) -> CheckReport:
+    from repo_reader.sandbox.isolation import probe_isolation
     from repo_reader.trace.health_api import run_health_checks  # parent side: standard library only
 
     rules = select_dynamic_rules(select, ignore)
     if not rules:
         return report
     codes = {rule.code for rule in rules}
+    warn_without_sandbox()
     findings, warnings = run_health_checks(root)
     return replace(report, findings=report.findings + tuple(f for f in findings if f.code in codes),
-                   rules=report.rules + tuple(rule.info() for rule in rules), warnings=report.warnings + warnings)
+                   rules=report.rules + tuple(rule.info() for rule in rules), warnings=report.warnings + warnings,
+                   isolation=probe_isolation().describe())

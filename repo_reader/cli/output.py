@@ -1,4 +1,5 @@
-"""Where a command's text goes: stdout, or a file the user named (never overwritten without --force)."""
+"""Where a command's text goes: stdout, or a file the user named (never overwritten without --force);
+warnings on stderr."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from repo_reader.cli.app import UsageError
+from repo_reader.cli.app import UsageError, warn
 
 
 PIPED_WIDTH = 160  # tables (trace) written to a pipe or file: wide enough that shapes are not folded
@@ -33,3 +34,12 @@ def write_text(text: str, output: Path | None, force: bool) -> None:
         output.write_text(text, encoding="utf-8")
     except OSError as error:
         raise UsageError(f"cannot write {output}: {error.strerror}") from error
+
+
+def warn_without_sandbox() -> None:
+    """Before running the repository's code: one line on stderr when bubblewrap cannot isolate it."""
+    from repo_reader.sandbox.isolation import probe_isolation
+
+    notice = probe_isolation().notice()
+    if notice:
+        warn(notice)

@@ -13,7 +13,7 @@ import typer
 
 from repo_reader.cli.app import command, fail
 from repo_reader.cli.options import Force, NoCache, Output, PathArgument
-from repo_reader.cli.output import make_console, write_text
+from repo_reader.cli.output import make_console, warn_without_sandbox, write_text
 from repo_reader.model import ExitCode, ShapeTrace, TraceDevice, TraceStatus
 from repo_reader.render.trace_json import render_trace_json
 from repo_reader.render.trace_markdown import render_trace_markdown
@@ -80,6 +80,7 @@ def run_trace(path: Path, options: object, repo_map: object = None) -> ShapeTrac
     assert isinstance(options, TraceOptions)
     if not path.is_dir():
         raise fail(f"{path} is not a folder")
+    warn_without_sandbox()
     try:
         return trace_repository(path, options, repo_map)  # type: ignore[arg-type]
     except TargetError as error:

@@ -37,6 +37,7 @@ def check_to_dict(report: CheckReport) -> dict[str, Any]:
                    "fixable": r.fixable} for r in report.rules],
         "warnings": [{"path": w.path, "message": w.message, "line": w.line} for w in report.warnings],
         "templates_skipped": list(report.templates_skipped),
+        "isolation": report.isolation,
     }
 
 

@@ -20,6 +20,8 @@ def render_check_text(report: CheckReport) -> str:
         lines.append(f"Found {count} {noun} in {report.files_checked} files{tail}.")
     else:
         lines.append(f"All checks passed ({report.files_checked} files, {len(report.rules)} rules).")
+    if report.isolation:
+        lines.append(f"Dynamic checks ran under {report.isolation}.")
     if report.templates_skipped:
         count = len(report.templates_skipped)
         lines.append(f"Not checked: {count} code-generation template{'s' * (count != 1)} (modular_*.py; "

@@ -17,7 +17,7 @@ _NUMBER_LIST = re.compile(r"\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]")
 def trace_to_dict(trace: ShapeTrace) -> dict[str, Any]:
     plain = to_plain(trace, lambda value: value_to_dict(value) if isinstance(value, TracedValue) else None)
     assert isinstance(plain, dict)
-    first = {key: plain.pop(key) for key in ("schema_version", "root", "notice")}
+    first = {key: plain.pop(key) for key in ("schema_version", "root", "notice", "isolation")}
     return first | plain
 
 

@@ -9,6 +9,8 @@ from repo_reader.render.trace_text import (count_text, flops_text, location_text
 
 def render_trace_markdown(trace: ShapeTrace, *, expand: bool = False, depth: int | None = None) -> str:
     lines = [f"# Shape trace of `{trace.root}`", "", f"> {trace.notice}.", ""]
+    if trace.isolation:
+        lines[-1:] = [">", f"> Isolation: {trace.isolation}.", ""]
     for model in trace.models:
         lines += _model(model, expand=expand, depth=depth)
     if trace.not_traced:

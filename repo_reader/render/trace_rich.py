@@ -25,6 +25,8 @@ def render_trace_rich(trace: ShapeTrace, console: Console, *, expand: bool = Fal
                       depth: int | None = None) -> None:
     console.print(f"[bold]repo-reader trace[/] of [bold magenta]{escape(trace.root)}[/]", highlight=False)
     console.print(f"[yellow]Note: {escape(trace.notice)}.[/]", highlight=False)
+    if trace.isolation:
+        console.print(f"[dim]Isolation: {escape(trace.isolation)}.[/]", highlight=False)
     if not trace.models:
         console.print("No model to trace: the map found no nn.Module (use --model).", highlight=False)
     for model in trace.models:

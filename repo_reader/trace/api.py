@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repo_reader.model import ModelTrace, RepoMap, ShapeTrace, TraceDevice, TraceStatus
+from repo_reader.sandbox.isolation import probe_isolation
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.request import InputSpec
 from repo_reader.trace.launch import readme_code, readme_request, run_request, training_entry
@@ -65,7 +66,8 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
         traces.insert(0, ran)
     elif ran is not None and ran.failure is not None:
         traces[0] = _noted(traces[0], f"the run route failed ({ran.failure.message}); built from the static map instead")
-    return ShapeTrace(root=repo_map.root, models=tuple(traces), not_traced=not_traced)
+    isolation = probe_isolation().describe() if runnable or ran is not None else ""
+    return ShapeTrace(root=repo_map.root, models=tuple(traces), not_traced=not_traced, isolation=isolation)
 
 
 def _run_route(repo_map: RepoMap, root: Path, options: TraceOptions, settings: RequestSettings) -> ModelTrace | None:

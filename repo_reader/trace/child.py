@@ -1,35 +1,32 @@
-"""`python -m repo_reader.trace.child`: read a TraceRequest (JSON) on stdin, write a ModelTrace
-(JSON) on stdout. The only place the repository's code runs. Imports torch.
+"""The trace child's `main` (run by `repo_reader.sandbox.process`): read a TraceRequest (JSON) on stdin,
+send a ModelTrace on the result channel. The only place the repository's code runs. Imports torch.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 
+from repo_reader.sandbox.child import prepare_process
+from repo_reader.trace import downloads
 from repo_reader.trace.codec import to_plain
 from repo_reader.trace.request import TraceRequest
-from repo_reader.trace import sandbox
 
 
 def main() -> None:
     request = TraceRequest.from_json(sys.stdin.read())
-    result_stream = sandbox.prepare_process(request.memory_limit)
+    channel = prepare_process(request.memory_limit)
     import torch  # noqa: F401 - after the memory limit, before the repo's code
 
     from repo_reader.trace.tracer import trace_model
 
-    sandbox.intercept_downloads()
-    own = [entry for entry in sys.path if entry not in ("", ".")]
-    sys.path[:] = list(request.sys_path) + [entry for entry in own if not _is_repo_reader_home(entry)]
+    downloads.intercept_downloads()
+    sys.path[:] = repository_sys_path(request.sys_path)
     if request.route == "run":
         from repo_reader.trace.run_entry import trace_by_running
 
-        trace = trace_by_running(request)
+        channel.send(to_plain(trace_by_running(request)))
     else:
-        trace = trace_model(request)
-    result_stream.write(json.dumps(to_plain(trace)))
-    result_stream.flush()
+        channel.send(to_plain(trace_model(request)))
 
 
 def _is_repo_reader_home(entry: str) -> bool:

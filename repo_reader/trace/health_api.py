@@ -4,23 +4,43 @@ limit; its findings come back as `Finding`s. Standard library only (the child im
 from __future__ import annotations
 
 import json
-import subprocess
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from repo_reader.lint.noqa import noqa_lines, silenced
 from repo_reader.model import Finding, ScanWarning, Severity
+from repo_reader.sandbox.channel import InvalidResult, read_result
+from repo_reader.sandbox.process import ChildCommand, run_child
 from repo_reader.trace.api import load_map
 from repo_reader.trace.codec import to_plain
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.loss_slice import LossSlice, find_loss_slice
 from repo_reader.trace.request import TraceRequest
-from repo_reader.trace.runner import run_child
 from repo_reader.trace.targets import RequestSettings, build_request, select_models
 
 DEFAULT_TIMEOUT = 60.0
 MEMORY_LIMIT = 8 * 2**30
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicFinding:
+    """One finding as the child sends it (the schema the parent checks it against)."""
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: str
+    line: int
+    col: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class HealthResult:
+    findings: tuple[DynamicFinding, ...]
+    skipped: str  # why the model was not judged, "" when it was
+    not_judged: tuple[str, ...] = ()  # checks given up on, with why
 
 
 def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[tuple[Finding, ...],
@@ -35,13 +55,11 @@ def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[tup
     for model in select_models(repo_map, ()):
         request = build_request(model, repo_map, root, (), settings)
         result = _run(request, find_loss_slice(model, repo_map, root), timeout)
-        if result.get("skipped"):
-            warnings.append(ScanWarning(model.path, f"--dynamic: {result['skipped']}"))
-        warnings += [ScanWarning(model.path, f"--dynamic: {why}") for why in result.get("not_judged", [])]
-        for item in result.get("findings", []):
-            findings.append(Finding(item["code"], item["name"], Severity(item["severity"]), item["message"],
-                                    item["path"], item["line"], item["col"], source="dynamic",
-                                    detail=item["detail"]))
+        if result.skipped:
+            warnings.append(ScanWarning(model.path, f"--dynamic: {result.skipped}"))
+        warnings += [ScanWarning(model.path, f"--dynamic: {why}") for why in result.not_judged]
+        findings += [Finding(item.code, item.name, item.severity, item.message, item.path, item.line, item.col,
+                             source="dynamic", detail=item.detail) for item in result.findings]
     unique = sorted(set(findings), key=lambda f: (f.path, f.line, f.col, f.code, f.message))
     return tuple(_unsilenced(root, unique)), tuple(warnings)
 
@@ -57,15 +75,17 @@ def _unsilenced(root: Path, findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not silenced(quiet[f.path].get(f.line), f.code)]
 
 
-def _run(request: TraceRequest, loss: LossSlice | None, timeout: float) -> dict[str, Any]:
+def _run(request: TraceRequest, loss: LossSlice | None, timeout: float) -> HealthResult:
     payload = {"request": to_plain(replace(request, device="cpu")), "loss": asdict(loss) if loss else None}
+    command = ChildCommand("repo_reader.trace.health_child", json.dumps(payload).encode(), request.root, timeout,
+                           request.memory_limit, "cpu", prefix="repo-reader-health-")
+    run = run_child(command)
+    if run.timed_out:
+        return HealthResult((), f"{request.qualname}: stopped after {timeout:g} s")
+    if run.returncode != 0 or not run.result:
+        tail = run.output[-1:] or ("no output",)
+        return HealthResult((), f"{request.qualname}: the child process failed: {tail[0][:200]}")
     try:
-        _, stdout, stderr = run_child("repo_reader.trace.health_child", json.dumps(payload), timeout,
-                                      prefix="repo-reader-health-")
-    except subprocess.TimeoutExpired:
-        return {"findings": [], "skipped": f"{request.qualname}: stopped after {timeout:g} s"}
-    try:
-        return dict(json.loads(stdout))
-    except ValueError:
-        tail = stderr.strip().splitlines()[-1:] or ["no output"]
-        return {"findings": [], "skipped": f"{request.qualname}: the child process failed: {tail[0][:200]}"}
+        return read_result(HealthResult, run.result)
+    except InvalidResult as error:
+        return HealthResult((), f"{request.qualname}: the child returned an invalid result ({error})")

@@ -1,5 +1,5 @@
 """`check --dynamic`, the child process: build the model named by a TraceRequest (stdin), find an
-input that runs, judge its health, write the findings as JSON on stdout. Imports torch."""
+input that runs, judge its health, send the findings on the result channel. Imports torch."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repo_reader.trace import sandbox
+from repo_reader.sandbox.child import prepare_process
+from repo_reader.trace import downloads
 from repo_reader.trace.request import TraceRequest
 
 if TYPE_CHECKING:
@@ -20,16 +21,15 @@ if TYPE_CHECKING:
 def main() -> None:
     payload = json.loads(sys.stdin.read())
     request = TraceRequest.from_json(json.dumps(payload["request"]))
-    result_stream = sandbox.prepare_process(request.memory_limit)
+    channel = prepare_process(request.memory_limit)
     import torch
 
     from repo_reader.trace.child import repository_sys_path
 
-    sandbox.intercept_downloads()
+    downloads.intercept_downloads()
     sys.path[:] = repository_sys_path(request.sys_path)
     torch.manual_seed(0)
-    result_stream.write(json.dumps(check_model(request, payload.get("loss"))))
-    result_stream.flush()
+    channel.send(check_model(request, payload.get("loss")))
 
 
 def check_model(request: TraceRequest, loss: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def check_model(request: TraceRequest, loss: dict[str, Any] | None = None) -> di
     root = Path(request.root)
     try:
         cls, module = import_class(request)
-        sandbox.intercept_from_pretrained()
+        downloads.intercept_from_pretrained()
         notes: list[str] = []  # fallbacks the construction used (not shown by check)
         args, kwargs, _ = constructor_arguments(request, module, notes)
         plan = device_plan("cpu")

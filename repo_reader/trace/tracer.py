@@ -16,7 +16,7 @@ from torch import nn
 
 from repo_reader.model import (Construction, InputAttempt, ModelTrace, TraceFailure, TraceFlag,
                                TraceStatus)
-from repo_reader.trace import flags, sandbox
+from repo_reader.trace import downloads, flags
 from repo_reader.trace.assemble import Locator, module_calls
 from repo_reader.trace.construct import (DevicePlan, StageError, build, constructor_arguments,
                                          device_plan, failure_from, import_class)
@@ -50,14 +50,14 @@ def trace_model(request: TraceRequest) -> ModelTrace:
     notes = list(request.notes)
     try:
         cls, module = import_class(request, notes)
-        sandbox.intercept_from_pretrained()
+        downloads.intercept_from_pretrained()
         args, kwargs, shown = constructor_arguments(request, module, notes)
     except StageError as stage:
         construction = Construction(request.method, request.shown_args(), tuple(notes))
         return _failed(request, stage.status, stage.failure, construction, [], [])
     tracer = _Tracer(request, root, cls, args, kwargs)
     trace = tracer.run()
-    construction = Construction(request.method, tuple(shown), tuple(notes) + tuple(sandbox.intercepted))
+    construction = Construction(request.method, tuple(shown), tuple(notes) + tuple(downloads.intercepted))
     return _with_construction(trace, construction)
 
 

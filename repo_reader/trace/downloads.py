@@ -1,52 +1,16 @@
-"""Child-process isolation: memory limit, no bytecode, no network, intercepted weight downloads.
-
-Child side. `prepare_process` runs before torch is imported; `intercept_downloads` after.
+"""Offline stand-ins for the downloads a model's code attempts: torch.hub weights become random
+weights, Hugging Face `from_pretrained` builds from the default config. Child side, after torch is
+imported (the process itself is prepared by `repo_reader.sandbox.child`).
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
-from typing import Any, TextIO
+from typing import Any
 
-OFFLINE_ENVIRONMENT = {
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "WANDB_MODE": "disabled",
-    "TORCH_HOME": "",  # filled in with the child's temporary folder
-}
+from repo_reader.sandbox.child import NetworkBlocked
 
 intercepted: list[str] = []  # one note per download the repo's code attempted
-
-
-class NetworkBlocked(OSError):
-    """Raised instead of opening a connection: trace runs offline."""
-
-
-def prepare_process(memory_limit: int) -> TextIO:
-    """Limit the address space, stop bytecode writes and network, move the repo's prints to stderr.
-
-    Returns the real stdout, on which only the child's JSON result is written.
-    """
-    sys.dont_write_bytecode = True
-    os.environ.update({k: v for k, v in OFFLINE_ENVIRONMENT.items() if v})
-    if memory_limit > 0:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-    result_stream = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    socket.socket.connect = _refuse  # type: ignore[method-assign]
-    socket.create_connection = _refuse  # type: ignore[assignment]
-    return result_stream
-
-
-def _refuse(*args: Any, **kwargs: Any) -> Any:
-    raise NetworkBlocked("network access is blocked while tracing (repo-reader runs offline)")
 
 
 class _NoWeights(dict[str, Any]):
