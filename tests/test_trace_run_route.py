@@ -30,7 +30,7 @@ def ran_input(model: ModelTrace) -> str:
     # a config object built by a function, from the README's `--preset small`
     ("config_builder", "model.GPT", 33_344, "AdamW at train.py:13", "4x16:int64"),
     # a registry whose argument is computed (`input_size=args.image_size // 8`); forward(x, t, y)
-    ("registry_computed", "models.DiT", 571_456, "AdamW at train.py:11", "2x4x32x32:float32, 2:int64, 2:int64"),
+    ("registry_computed", "models.DiT", 571_456, "AdamW at train.py:13", "2x4x32x32:float32, 2:int64, 2:int64"),
     # `instantiate_from_config(config["model"])` naming the class by its import path, the config at a relative path
     ("target_config", "ldm.autoencoder.AutoencoderKL", 3_419, "Adam at train.py:17", "2x3x64x64:float32"),
     # the model's file starts with a UTF-8 byte-order mark
@@ -87,3 +87,15 @@ def test_a_library_is_built_the_way_its_readme_shows() -> None:
     assert model.construction.method == ("built by running the Python code of README.md (2 block(s)); "
                                          "input from the code's first call of the model")
     assert ran_input(model) == "4x3x16x16:float32"
+
+
+def test_experiment_loggers_that_are_not_installed_get_stand_ins() -> None:
+    """`import wandb` and `torch.utils.tensorboard` (without the tensorboard package) do not stop the run."""
+    import importlib.util
+
+    model = first_model("registry_computed")
+    assert model.status is TraceStatus.OK and model.construction is not None
+    absent = sorted(name for name, needs in (("torch.utils.tensorboard", "tensorboard"), ("wandb", "wandb"))
+                    if importlib.util.find_spec(needs) is None)
+    if absent:
+        assert f"experiment loggers replaced by stand-ins that do nothing: {', '.join(absent)}" in model.construction.notes

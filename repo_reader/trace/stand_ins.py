@@ -104,10 +104,11 @@ def _stub_loggers() -> list[str]:
     (installed ones run offline: WANDB_MODE=disabled). `torch.utils.tensorboard` needs `tensorboard`."""
     import importlib.machinery
 
+    installed = {name for name in LOGGERS if "." not in name and importlib.util.find_spec(name) is not None}
     stubbed = []
     for name in LOGGERS:
         needs = "tensorboard" if name == "torch.utils.tensorboard" else name
-        if name in sys.modules or importlib.util.find_spec(needs) is not None:
+        if name in sys.modules or needs in installed:
             continue
         module = _StubModule(name)
         module.__path__ = []  # a package, so `from wandb.sdk import x` works too
