@@ -99,3 +99,11 @@ def test_experiment_loggers_that_are_not_installed_get_stand_ins() -> None:
                     if importlib.util.find_spec(needs) is None)
     if absent:
         assert f"experiment loggers replaced by stand-ins that do nothing: {', '.join(absent)}" in model.construction.notes
+
+
+def test_every_missing_package_the_script_needs_is_named_at_once() -> None:
+    model = first_model("missing_packages", route="run")
+    assert model.status is TraceStatus.MISSING_PACKAGE and model.failure is not None
+    assert model.failure.message.endswith(
+        "needs packages that are not installed: not_installed_logger_pkg (imported by train.py:3), "
+        "not_installed_data_pkg (imported by lib/data.py:2); pip install not_installed_logger_pkg not_installed_data_pkg")

@@ -14,6 +14,8 @@ LAUNCHER = (
     r"(?:python3?\s+-m\s+torch\.distributed\.(?:launch|run)|python3?(?:\s+-u)?|torchrun|accelerate\s+launch|deepspeed)"
 )
 COMMAND = re.compile(LAUNCHER + r"(?:\s+--?[\w.-]+(?:[= ](?!-)\S+)?)*?\s+(?:-m\s+(?P<module>[\w.]+)|(?P<script>[\w./-]+\.py))(?P<rest>[^\n`]*)")
+ASSIGNMENT = re.compile(r"""^(?:export\s+)?(?P<name>[A-Z_][A-Z0-9_]*)=(?P<value>"[^"]*"|'[^']*'|\S+)\s*$""")
+VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}|\$([A-Z_][A-Z0-9_]*)")
 CONSOLE_LINE = re.compile(r"""["']?\s*([\w.-]+)\s*=\s*([\w.]+)\s*:\s*([\w.]+)""")
 
 
@@ -39,13 +41,35 @@ def find_shown_commands(texts: dict[str, str]) -> list[ShownCommand]:
         lower = path.lower()
         if not (lower.endswith((".md", ".rst", ".txt", ".sh", ".bash")) or "makefile" in lower or "readme" in lower):
             continue
-        for line in _joined_lines(texts[path]):
+        lines = _joined_lines(texts[path])
+        later = _assignments(lines)  # a variable defined after the command, when it is not before
+        variables: dict[str, str] = {}  # `MODEL_FLAGS="--image_size 64 ..."` shown before the command
+        for line in lines:
+            assignment = ASSIGNMENT.match(line)
+            if assignment:
+                variables[assignment.group("name")] = assignment.group("value").strip("'\"")
+                continue
             for match in COMMAND.finditer(line):
                 target = match.group("module") or match.group("script")
-                text = " ".join(match.group(0).split())
+                text = _expanded(" ".join(match.group(0).split()), later | variables)
                 text = text.rstrip("`'\"")
                 found.append(ShownCommand(text, target.removeprefix("./"), bool(match.group("module")), path))
     return found
+
+
+def _assignments(lines: list[str]) -> dict[str, str]:
+    """Each shell variable's first value in the file."""
+    found: dict[str, str] = {}
+    for line in lines:
+        assignment = ASSIGNMENT.match(line)
+        if assignment:
+            found.setdefault(assignment.group("name"), assignment.group("value").strip("'\""))
+    return found
+
+
+def _expanded(command: str, variables: dict[str, str]) -> str:
+    """`python train.py $MODEL_FLAGS` with the value the same file gave MODEL_FLAGS; unknown ones stay."""
+    return VARIABLE.sub(lambda match: variables.get(match.group(1) or match.group(2), match.group(0)), command)
 
 
 def _joined_lines(text: str) -> list[str]:

@@ -15,6 +15,7 @@ from repo_reader.trace.request import TraceRequest
 
 MAX_README = 400_000
 MAX_BLOCKS = 12
+UNSET = re.compile(r"^\$\{?[A-Za-z_]\w*\}?$")
 SHELL_STOPS = {"|", "||", "&&", ";", ">", ">>", "2>&1", "&", "\\"}
 
 
@@ -48,10 +49,13 @@ def launch_arguments(entry: EntryPoint) -> tuple[str, ...]:
                   or word == script), None)
     if start is None:
         return ()
-    arguments = []
+    arguments: list[str] = []
     for word in words[start + 1:]:
         if word in SHELL_STOPS:
             break
+        flag_value = bool(arguments) and arguments[-1].startswith("-") and "=" not in arguments[-1]
+        if UNSET.match(word) and not flag_value:
+            continue  # `$TRAIN_FLAGS` the docs never define: no argument at all
         arguments.append(word)
     return tuple(arguments)
 

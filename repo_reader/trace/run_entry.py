@@ -335,10 +335,7 @@ def trace_by_running(request: TraceRequest) -> ModelTrace:
         result = run_to_model(copy_root / request.path, request.entry_argv, copy_root, request.entry_folder)
     shown = request.entry_command or f"python {request.path}"
     if result.model is None:
-        message = f"running `{shown}` built no optimizer, so no trained model was found: {result.stopped}"
-        failure = TraceFailure(message, "RunRoute")
-        return ModelTrace(request.qualname, request.path, TraceStatus.CONSTRUCTOR_ERROR, "", (),
-                          Construction(f"by running {request.path}", (), tuple(result.notes)), (), (), (), failure=failure)
+        return _not_reached(request, result, shown, copy_root)
     path = model_path(result.model, copy_root, request.path)
     located = replace(request, qualname=model_qualname(result.model, path, copy_root), path=path)
     if request.code_blocks:
@@ -353,3 +350,20 @@ def trace_by_running(request: TraceRequest) -> ModelTrace:
     else:
         method += f"; the script stopped before calling the model ({result.stopped}), so the input is synthesised"
     return trace_instance(located, copy_root, result.model, first, Construction(method, (), tuple(result.notes)))
+
+
+def _not_reached(request: TraceRequest, result: RunResult, shown: str, copy_root: Path) -> ModelTrace:
+    """No model: say why; a missing package is named with every other one the script needs."""
+    from repo_reader.trace.missing import missing_packages, pip_line
+
+    status, exception = TraceStatus.CONSTRUCTOR_ERROR, "RunRoute"
+    message = f"running `{shown}` built no optimizer, so no trained model was found: {result.stopped}"
+    if result.stopped.startswith("ModuleNotFoundError") and not request.code_blocks:
+        missing = missing_packages(copy_root / request.path, copy_root)
+        if missing:
+            status, exception = TraceStatus.MISSING_PACKAGE, "ModuleNotFoundError"
+            listed = ", ".join(f"{name} (imported by {where})" for name, where in missing)
+            message = f"running `{shown}` needs packages that are not installed: {listed}; {pip_line([n for n, _ in missing])}"
+    return ModelTrace(request.qualname, request.path, status, "", (),
+                      Construction(f"by running {request.path}", (), tuple(result.notes)), (), (), (),
+                      failure=TraceFailure(message, exception))
