@@ -61,3 +61,22 @@ def test_a_model_file_that_needs_the_missing_package_still_says_so(tmp_path: Pat
     (model,) = trace_repository(tmp_path, TraceOptions(models=("vision.net.Net",), timeout=60)).models
     assert model.status is TraceStatus.MISSING_PACKAGE and model.failure is not None
     assert "`not_installed_plotting_lib` is not installed; imported by vision/net.py:1" in model.failure.message
+
+
+def test_a_module_with_module_level_calls_loads_in_its_package_order(tmp_path: Path) -> None:
+    """timm's shape: `vision_transformer.py` makes a bare call at module level and imports the package
+    absolutely (`from timm.data import ...`), while a sibling imports `Block` from it. Loaded before
+    its package, it would meet itself half-built; loaded through its package, it is whole."""
+    package = tmp_path / "zoo"
+    (package / "models").mkdir(parents=True)
+    (package / "__init__.py").write_text("from .models import *\n")
+    (package / "data.py").write_text("MEAN = (0.5, 0.5, 0.5)\n")
+    (package / "models" / "__init__.py").write_text("from .vit import *\nfrom .hybrid import *\n")
+    (package / "models" / "hybrid.py").write_text("from .vit import Block\n\n__all__ = []\n")
+    (package / "models" / "vit.py").write_text(
+        "from torch import nn\n\nfrom zoo.data import MEAN\n\nprint('registering')\n\n__all__ = ['ViT']\n\n\n"
+        "class Block(nn.Linear):\n    pass\n\n\nclass ViT(nn.Module):\n    def __init__(self, dim=8):\n"
+        "        super().__init__()\n        self.block = Block(dim, dim)\n\n    def forward(self, x):\n        return self.block(x)\n")
+    trace = trace_repository(tmp_path, TraceOptions(models=("zoo.models.vit.ViT",), use_cache=False, jobs=1))
+    (model,) = trace.models
+    assert (model.status, model.total_params) == (TraceStatus.OK, 72)

@@ -90,8 +90,8 @@ class ModelFinder:
             return
         path, line = facts.where(call.line)
         caller = f"{facts.module}.{call.scope}" if call.scope else facts.module
-        arguments = call.args or tuple(ref for ref in call.refs if ref)
-        sites.setdefault(qualname, []).append(ConstructionSite(path, line, call.col, caller, arguments))
+        helper = call.callee.rsplit(".", 1)[-1]  # its arguments are the helper's, not the class's
+        sites.setdefault(qualname, []).append(ConstructionSite(path, line, call.col, caller, (f"<built by {helper}>",)))
 
     def _registry_build(self, facts: ModuleFacts, call: CallFact, sites: dict[str, list[ConstructionSite]]) -> bool:
         registry = registry_of_call(self.symbols.resolve(facts.module, call.callee).qualname, self.registries)

@@ -46,6 +46,11 @@ def load_module(module_name: str, file: Path) -> Loaded:
     tree = _parse(file)
     if tree is None or not does_work_at_module_level(tree):
         return Loaded(importlib.import_module(module_name))
+    parent = module_name.rpartition(".")[0]
+    if parent and (file.parent / "__init__.py").is_file():
+        importlib.import_module(parent)  # a package that imports its own modules (timm) loads them in its order
+        if module_name in sys.modules:
+            return Loaded(sys.modules[module_name])
     module = ModuleType(module_name)
     module.__file__ = str(file)
     module.__package__ = module_name.rpartition(".")[0]
