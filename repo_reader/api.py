@@ -27,6 +27,7 @@ from repo_reader.passes.commands import find_console_scripts, find_shown_command
 from repo_reader.passes.entry import EntryInputs, find_entry_points, reachable
 from repo_reader.passes.frameworks import detect_frameworks
 from repo_reader.passes.models import ModelFinder, Reach, mark_top_level
+from repo_reader.passes.readme_usage import readme_models
 from repo_reader.passes.trained import find_trained
 from repo_reader.scan.facts import ModuleFacts
 from repo_reader.map_cache import load_map, store_map
@@ -116,7 +117,11 @@ def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Pr
                                             find_console_scripts(scan.texts), scan.texts))
     files = refine_with_entries(files, entries, by_path)
     finder = ModelFinder(scan.modules, symbols, classes, types, registries)
-    models = mark_top_level(finder.models(), _reach(graph, entries), find_trained(scan.modules, symbols, classes, types))
+    first = min(entries, key=lambda entry: entry.rank, default=None)
+    documented = first is not None and any(e.reason.startswith("launched") for e in first.evidence)
+    readme = () if documented else readme_models(scan.texts, symbols, classes, types)
+    models = mark_top_level(finder.models(), _reach(graph, entries), find_trained(scan.modules, symbols, classes, types),
+                            readme)
     datasets = finder.datasets()
     chains: tuple[Chain, ...] = find_chains(graph, entries, models, datasets)
     repo_map = RepoMap(
@@ -144,7 +149,9 @@ def _reading_order(models: list[ModelInfo]) -> tuple[ModelInfo, ...]:
 
 
 def _reach(graph: nx.DiGraph, entries: tuple[EntryPoint, ...]) -> Reach:
-    ranked = sorted(entries, key=lambda entry: entry.rank)
+    """What each entry point reaches; export scripts are left out: what they build is a wrapper for
+    serving (`SamOnnxModel(sam)`), not the network."""
+    ranked = sorted((entry for entry in entries if entry.kind != EntryKind.EXPORT), key=lambda entry: entry.rank)
     return Reach(tuple((frozenset(reachable(graph, entry.name)), entry.kind == EntryKind.TRAIN) for entry in ranked))
 
 

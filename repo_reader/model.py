@@ -234,9 +234,10 @@ class RepoMap:
                                          -len(model.contains), -len(model.submodules)))
 
 
-# Most telling first: what the first-ranked entry point trains, what it builds, what other training
+# Most telling first: what a library's README builds (only when no documented script comes first),
+# what the first-ranked entry point trains, what it builds, what other training
 # entry points train and build, what any entry point builds; the rest (no entry point builds a model).
-TOP_LEVEL_REASONS = ("trained by the first-ranked entry point", "constructed by the first-ranked entry point",
+TOP_LEVEL_REASONS = ("built by the README's usage code", "trained by the first-ranked entry point", "constructed by the first-ranked entry point",
                      "trained by a training entry point", "constructed by a training entry point",
                      "constructed by an entry point")
 

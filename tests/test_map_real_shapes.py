@@ -84,3 +84,15 @@ def test_a_train_script_named_like_a_network_is_a_train_file(tmp_path) -> None: 
     (tmp_path / "train_net.py").write_text("def setup(cfg):\n    return cfg\n")
     (role,) = [f.role.value for f in build_map(tmp_path, use_cache=False).files]
     assert role == "train"
+
+
+def test_a_library_readme_names_the_model() -> None:
+    """No documented training script (a self-test under `__main__` inside the package): the model the
+    README's usage code builds comes first, the outermost one (`Diffusion(model)` wraps the Unet)."""
+    assert top_level("readme_library") == [("tinydiff.diffusion.Diffusion", "built by the README's usage code")]
+
+
+def test_an_export_script_builds_no_top_level_model() -> None:
+    """`export_onnx.py` wraps the network for export (`OnnxWrapper(vit_tiny())`): not the network."""
+    models = {m.qualname: m for m in analysis_of("roles_real").repo_map.models}
+    assert not models["export_onnx.OnnxWrapper"].top_level and models["models.vit.ViT"].top_level

@@ -217,13 +217,15 @@ class Reach:
         return self.by_entry[0][0] if self.by_entry else frozenset()
 
 
-def mark_top_level(models: list[ModelInfo], reach: Reach, trained: tuple[TrainedBy, ...] = ()) -> list[ModelInfo]:
+def mark_top_level(models: list[ModelInfo], reach: Reach, trained: tuple[TrainedBy, ...] = (),
+                   readme: tuple[str, ...] = ()) -> list[ModelInfo]:
     """Top-level: a model an entry point's optimizer trains, else one an entry point builds that no
     other model contains, else (no entry point builds any) every model no other model contains.
 
     An entry point whose optimizer is found tells what it trains: the other models it builds (losses,
-    post-processors, EMA teachers) are not top-level. The reason says which rule held, most telling
-    first (see `TOP_LEVEL_REASONS`)."""
+    post-processors, EMA teachers) are not top-level. `readme`: the models a library's README usage
+    code builds, when no documented script comes first; they come first. The reason says which rule
+    held, most telling first (see `TOP_LEVEL_REASONS`)."""
     contained = {inner for model in models for inner in model.contains}
     every = frozenset().union(*(nodes for nodes, _ in reach.by_entry))
     trained_where: dict[str, TrainedBy] = {}
@@ -238,7 +240,9 @@ def mark_top_level(models: list[ModelInfo], reach: Reach, trained: tuple[Trained
     if any(reason and not reason.startswith("constructed by an entry point") for reason in reasons.values()):
         reasons = {name: "" if reason.startswith("constructed by an entry point") else reason
                    for name, reason in reasons.items()}  # a training entry point's models outrank the rest
-    result = [replace(model, top_level=True, top_level_reason=reasons[model.qualname]) if reasons[model.qualname]
+    for qualname in readme:  # a library whose first entry point is no documented script: its README decides
+        reasons[qualname] = "built by the README's usage code"
+    result = [replace(model, top_level=True, top_level_reason=reasons[model.qualname]) if reasons.get(model.qualname)
               else model for model in models]
     if not any(model.top_level for model in result):
         result = [model if model.qualname in contained else
