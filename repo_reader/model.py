@@ -158,7 +158,7 @@ class ModelInfo:
     constructed_at: tuple[ConstructionSite, ...]
     forward: Location | None
     init_params: tuple[str, ...] = ()  # `__init__` parameters as source (`depth=18`)
-    factories: tuple[str, ...] = ()  # public functions that build it (`vit_base_patch16_224`), registry keys
+    factories: tuple[str, ...] = ()  # public functions that build it (`timm.models.vit.vit_base_patch16_224`)
 
 
 @dataclass(frozen=True, slots=True)

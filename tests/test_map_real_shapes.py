@@ -31,7 +31,7 @@ def test_a_helper_that_builds_the_class_it_is_given() -> None:
     assert top_level("roles_real") == [
         ("models.vit.ViT", "trained by the first-ranked entry point (its parameters go to LARS at main_pretrain.py:23)")]
     vit = next(m for m in analysis_of("roles_real").repo_map.models if m.qualname == "models.vit.ViT")
-    assert vit.factories == ("vit_tiny",)
+    assert vit.factories == ("models.vit.vit_tiny",)
     assert [(s.path, s.line, s.caller) for s in vit.constructed_at] == [("models/vit.py", 18, "models.vit.vit_tiny")]
 
 

@@ -107,3 +107,27 @@ def test_every_missing_package_the_script_needs_is_named_at_once() -> None:
     assert model.failure.message.endswith(
         "needs packages that are not installed: not_installed_logger_pkg (imported by train.py:3), "
         "not_installed_data_pkg (imported by lib/data.py:2); pip install not_installed_logger_pkg not_installed_data_pkg")
+
+
+def test_model_accepts_a_registered_factory_name() -> None:
+    trace = trace_repository(FIXTURES / "library_registry",
+                             TraceOptions(models=("vision_net_small",), use_cache=False, jobs=1))
+    (model,) = trace.models
+    assert (model.qualname, model.status, model.total_params) == ("zoo.models.vit.VisionNet", TraceStatus.OK, 2_471_818)
+    assert model.construction is not None and model.construction.method == (
+        "built by its factory function vision_net_small() (zoo.models.vit.vision_net_small), with its defaults")
+
+
+def test_a_class_whose_constructor_needs_modules_is_built_by_its_factory(tmp_path: Path) -> None:
+    """segment-anything's shape: `Sam(image_encoder, mask_decoder)` is only ever built in `build_sam()`."""
+    (tmp_path / "sam.py").write_text(
+        "from torch import nn\n\n\nclass Sam(nn.Module):\n    def __init__(self, image_encoder, mask_decoder):\n"
+        "        super().__init__()\n        self.image_encoder = image_encoder\n        self.mask_decoder = mask_decoder\n\n"
+        "    def forward(self, x):\n        return self.mask_decoder(self.image_encoder(x))\n")
+    (tmp_path / "build_sam.py").write_text(
+        "from torch import nn\n\nfrom sam import Sam\n\n\ndef build_sam(width=16):\n"
+        "    return Sam(nn.Linear(8, width), nn.Linear(width, 2))\n")
+    trace = trace_repository(tmp_path, TraceOptions(use_cache=False, jobs=1, max_models=1))
+    model = trace.models[0]
+    assert (model.qualname, model.status, model.total_params) == ("sam.Sam", TraceStatus.OK, 8 * 16 + 16 + 16 * 2 + 2)
+    assert model.construction is not None and model.construction.method.startswith("built by its factory function build_sam()")

@@ -77,8 +77,9 @@ class ModelFinder:
                     continue
                 built = self.types.returns.get(f"{facts.module}.{definition.qualname}")
                 if built in self.classes.classes:
-                    found.setdefault(built, []).append(definition.qualname)
-        return {qualname: tuple(sorted(set(names))) for qualname, names in found.items()}
+                    found.setdefault(built, []).append(f"{facts.module}.{definition.qualname}")
+        return {qualname: tuple(sorted(set(names), key=lambda name: (name.rsplit(".", 1)[-1], name)))
+                for qualname, names in found.items()}
 
     def _built_through_helper(self, facts: ModuleFacts, call: CallFact, sites: dict[str, list[ConstructionSite]]) -> None:
         """`build_model_with_cfg(VisionTransformer, ...)`: a helper that builds the class it is given."""
@@ -254,8 +255,9 @@ def _library_reason(model: ModelInfo) -> str:
     if not model.factories:
         return "contained by no other model"
     count = len(model.factories)
+    names = [name.rsplit(".", 1)[-1] for name in model.factories[:2]]
     return (f"contained by no other model; {count} factory function{'s build' if count > 1 else ' builds'} it "
-            f"({', '.join(model.factories[:2])}{', ...' if count > 2 else ''})")
+            f"({', '.join(names)}{', ...' if count > 2 else ''})")
 
 
 def _top_level_reason(model: ModelInfo, contained: bool, trained: TrainedBy | None, reach: Reach,

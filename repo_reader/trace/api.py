@@ -12,6 +12,7 @@ from pathlib import Path
 
 from repo_reader.model import ModelTrace, RepoMap, ShapeTrace, TraceDevice, TraceStatus
 from repo_reader.sandbox.isolation import probe_isolation
+from repo_reader.trace.builders import named_builders
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.request import InputSpec
 from repo_reader.trace.launch import readme_code, readme_request, run_request, training_entry
@@ -49,8 +50,10 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
         hints=find_size_hints(root, repo_map), backward=options.backward,
         memory_limit=_memory_limit(options),
     )
+    builders: dict[str, str] = {}
     if options.models:
         models, not_traced = select_models(repo_map, options.models), ()
+        builders = named_builders(repo_map, options.models)
     else:  # the default choice, once: the first --max-models are traced, the rest named
         ranked = default_models(repo_map)
         cut = options.max_models or len(ranked)
@@ -58,7 +61,8 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
     ran = _run_route(repo_map, root, options, settings) if not options.models else None
     if ran is not None and ran.status is TraceStatus.OK:  # the repository built its model itself
         models = [model for model in models if model.qualname != ran.qualname][: max(len(models) - 1, 0)]
-    requests = [build_request(model, repo_map, root, options.init, settings) for model in models]
+    requests = [build_request(model, repo_map, root, options.init, settings, builders.get(model.qualname, ""))
+                for model in models]
     runnable = [request for request in requests if ".ipynb" not in request.path]
     done = iter(run_all(runnable, options.timeout, options.jobs) if runnable else [])
     traces = [next(done) if ".ipynb" not in request.path else notebook_report(request) for request in requests]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -225,8 +226,16 @@ def _shown(spec: ArgSpec, value: Any) -> str:
 
 def build(cls: type[nn.Module], args: list[Any], kwargs: dict[str, Any], plan: DevicePlan, root: Path,
           factory: str = "") -> nn.Module:
-    """`cls(*args, **kwargs)`, or `cls.<factory>(...)` when a classmethod builds it (`from_pretrained`)."""
-    make = getattr(cls, factory) if factory else cls
+    """`cls(*args, **kwargs)`, or `cls.<factory>(...)` when a classmethod builds it (`from_pretrained`),
+    or `module:function(...)` when a factory function does (`build_sam_vit_b`)."""
+    if ":" in factory:
+        module, _, function = factory.partition(":")
+        try:
+            make = getattr(importlib.import_module(module), function)
+        except (Exception, SystemExit) as error:
+            raise StageError(TraceStatus.IMPORT_ERROR, failure_from(error, root)) from None
+    else:
+        make = getattr(cls, factory) if factory else cls
     try:
         with plan.active():
             model = make(*args, **kwargs)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from repo_reader.model import ConstructionSite, EntryKind, EntryPoint, ModelInfo, Option, RepoMap
+from repo_reader.trace.builders import as_factory, default_builder, factory_model
 from repo_reader.trace.configs import NAME_KEYS, load_config, registry_key, section_naming
 from repo_reader.trace.usage import FactorySite, find_example_inputs, find_factory_site
 from repo_reader.trace.request import ArgSpec, InputSpec, SizeHint, TraceRequest
@@ -62,6 +63,9 @@ def _named_model(repo_map: RepoMap, wanted: str) -> ModelInfo:
     exact = [m for m in repo_map.models if m.qualname == wanted]
     found = exact or [m for m in repo_map.models
                       if m.qualname.endswith("." + wanted) or m.qualname.rpartition(".")[2] == wanted]
+    by_factory = factory_model(repo_map, wanted) if not found else None
+    if by_factory is not None:
+        return by_factory[0]
     if not found:
         known = ", ".join(m.qualname for m in repo_map.models) or "none"
         raise TargetError(f"no model named {wanted!r} in the map (models: {known})")
@@ -69,7 +73,8 @@ def _named_model(repo_map: RepoMap, wanted: str) -> ModelInfo:
 
 
 def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[str, ...],
-                  settings: RequestSettings) -> TraceRequest:
+                  settings: RequestSettings, builder: str = "") -> TraceRequest:
+    """`builder`: a factory function to build the model with (`--model vit_small_patch16_224`)."""
     module_name = module_for(model.path, root)
     prefix = module_name + "."
     class_name = model.qualname[len(prefix):] if model.qualname.startswith(prefix) else model.qualname.rpartition(".")[2]
@@ -88,6 +93,13 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
         method += f", registry key {key!r}" + (f" (config of {config_entry.path})" if config_entry else "")
     if factory is not None:
         method = method.replace(" (", f" with {class_name}.{factory.method}(...) (", 1)
+    if not builder and entry is None and site is not None and site.caller in model.factories:
+        builder = site.caller  # built inside a factory (`return Sam(...)` in build_sam): call the factory
+    builder = builder or ("" if factory else default_builder(model, {spec.name for spec in args if spec.name}))
+    if builder:  # the factory's own defaults; --init values go to it as keyword arguments
+        args = [spec for spec in _apply_overrides([], parse_init(init))]
+        method = f"built by its factory function {builder.rsplit('.', 1)[-1]}() ({builder})" + \
+            (", with --init" if init else ", with its defaults")
     sys_path = [str(root)] + ([str(root / "src")] if (root / "src").is_dir() else [])
     assignments = tuple((info.qualname, sub.name, sub.line, sub.col) for info in repo_map.models for sub in info.submodules)
     defaults = tuple((dest, spec.value) for dest, option in _options_by_dest(entry.options if entry else ()).items()
@@ -98,7 +110,7 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
         device=settings.device, inputs=settings.inputs, hints=settings.hints, backward=settings.backward,
         memory_limit=settings.memory_limit, notes=tuple(notes), assignments=assignments,
         examples=() if settings.inputs else find_example_inputs(root, repo_map, model),
-        factory=factory.method if factory else "",
+        factory=as_factory(builder) if builder else (factory.method if factory else ""),
     )
 
 
