@@ -29,15 +29,36 @@ def named_builders(repo_map: RepoMap, wanted: tuple[str, ...]) -> dict[str, str]
     return found
 
 
-def default_builder(model: ModelInfo, given: set[str]) -> str:
-    """The first factory, when the constructor has required parameters the arguments do not give."""
+def default_builder(model: ModelInfo, given: set[str], repo_map: RepoMap) -> str:
+    """The first factory that needs no arguments, when the constructor has required parameters the
+    arguments do not give."""
     required = [p.partition("=")[0].partition(":")[0].strip() for p in model.init_params
                 if "=" not in p and not p.startswith("*")]
-    missing = [name for name in required if name not in given]
-    return model.factories[0] if missing and model.factories else ""
+    if not [name for name in required if name not in given]:
+        return ""
+    return next((factory for factory in model.factories if takes_no_arguments(repo_map, factory)), "")
 
 
 def as_factory(builder: str) -> str:
     """`segment_anything.build_sam.build_sam_vit_b` → `segment_anything.build_sam:build_sam_vit_b` (the child's form)."""
     module, _, function = builder.rpartition(".")
     return f"{module}:{function}"
+
+
+def takes_no_arguments(repo_map: RepoMap, function: str) -> bool:
+    """Whether the factory can be called bare: every parameter has a default (from the map's signature)."""
+    import ast
+
+    definition = next((d for d in repo_map.definitions if d.qualname == function), None)
+    if definition is None:
+        return False
+    try:
+        node = ast.parse(f"{definition.signature}: pass").body[0]
+    except SyntaxError:
+        return False
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    positional = node.args.posonlyargs + node.args.args
+    required = len(positional) - len(node.args.defaults)
+    keyword_required = sum(default is None for default in node.args.kw_defaults)
+    return required <= 0 and keyword_required == 0

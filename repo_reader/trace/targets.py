@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from repo_reader.model import ConstructionSite, EntryKind, EntryPoint, ModelInfo, Option, RepoMap
-from repo_reader.trace.builders import as_factory, default_builder, factory_model
+from repo_reader.trace.builders import as_factory, default_builder, factory_model, takes_no_arguments
 from repo_reader.trace.configs import NAME_KEYS, load_config, registry_key, section_naming
 from repo_reader.trace.usage import FactorySite, find_example_inputs, find_factory_site
 from repo_reader.trace.request import ArgSpec, InputSpec, SizeHint, TraceRequest
@@ -93,9 +93,11 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
         method += f", registry key {key!r}" + (f" (config of {config_entry.path})" if config_entry else "")
     if factory is not None:
         method = method.replace(" (", f" with {class_name}.{factory.method}(...) (", 1)
-    if not builder and entry is None and site is not None and site.caller in model.factories:
+    if not builder and not init and entry is None and site is not None and site.caller in model.factories \
+            and takes_no_arguments(repo_map, site.caller):
         builder = site.caller  # built inside a factory (`return Sam(...)` in build_sam): call the factory
-    builder = builder or ("" if factory else default_builder(model, {spec.name for spec in args if spec.name}))
+    if not builder and not init and not factory:
+        builder = default_builder(model, {spec.name for spec in args if spec.name}, repo_map)
     if builder:  # the factory's own defaults; --init values go to it as keyword arguments
         args = [spec for spec in _apply_overrides([], parse_init(init))]
         method = f"built by its factory function {builder.rsplit('.', 1)[-1]}() ({builder})" + \
