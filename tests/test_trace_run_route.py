@@ -27,6 +27,9 @@ def ran_input(model: ModelTrace) -> str:
 
 
 @pytest.mark.parametrize(("case", "qualname", "params", "stop", "given"), [
+    # a module-level script configured by `exec(open("configurator.py").read())`, the model built in an
+    # `if init_from == "scratch":`, from the README's `config/train_small.py --batch_size=8`
+    ("exec_configurator", "model.GPT", 12_480, "AdamW at model.py:34", "8x32:int64, 8x32:int64"),
     # a config object built by a function, from the README's `--preset small`
     ("config_builder", "model.GPT", 33_344, "AdamW at train.py:13", "4x16:int64"),
     # a registry whose argument is computed (`input_size=args.image_size // 8`); forward(x, t, y)
