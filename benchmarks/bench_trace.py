@@ -11,17 +11,30 @@ layer-by-layer output-shape agreement, parameter totals (tied weights once) and 
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import json
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE / "trace_models"
+
+
+def _scratch_repository() -> Path:
+    """trace_models/ copied to a scratch folder with its link to the 7B fixture resolved: the trace
+    sandbox (and the map) see only what lies inside the repository, never a link out of it."""
+    scratch = Path(tempfile.mkdtemp(prefix="bench-trace-"))
+    atexit.register(shutil.rmtree, scratch, True)
+    return Path(shutil.copytree(HERE / "trace_models", scratch / "trace_models", symlinks=False))
+
+
+REPO = _scratch_repository()
 MODELS = {  # name: (qualname, input shape, dtype)
     "resnet50": ("resnet.ResNet50", (2, 3, 224, 224), "float32"),
     "gpt2": ("gpt2.GPT", (2, 1024), "int64"),
