@@ -134,3 +134,14 @@ def test_a_class_whose_constructor_needs_modules_is_built_by_its_factory(tmp_pat
     model = trace.models[0]
     assert (model.qualname, model.status, model.total_params) == ("sam.Sam", TraceStatus.OK, 8 * 16 + 16 + 16 * 2 + 2)
     assert model.construction is not None and model.construction.method.startswith("built by its factory function build_sam()")
+
+
+def test_a_model_defined_in_a_notebook_is_built_by_running_its_cells() -> None:
+    """`%matplotlib inline` is dropped; the cells run in order to the optimizer, then the first call."""
+    trace = trace_repository(FIXTURES / "messy", TraceOptions(models=("exploration.NotebookNet",), use_cache=False, jobs=1))
+    (model,) = trace.models
+    assert (model.qualname, model.path, model.status, model.total_params) == (
+        "exploration.NotebookNet", "exploration.ipynb", TraceStatus.OK, 20 * 16 + 16 + 16 * 2 + 2)
+    assert model.construction is not None and model.construction.method == (
+        "built by running the code cells of exploration.ipynb (3 cells); input from the code's first call of the model")
+    assert ran_input(model) == "64x20:float32"

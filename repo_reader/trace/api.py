@@ -15,7 +15,7 @@ from repo_reader.sandbox.isolation import probe_isolation
 from repo_reader.trace.builders import named_builders
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.request import InputSpec
-from repo_reader.trace.launch import readme_code, readme_request, run_request, training_entry
+from repo_reader.trace.launch import notebook_request, readme_code, readme_request, run_request, training_entry
 from repo_reader.trace.runner import notebook_report, run_all, run_one
 from repo_reader.trace.targets import (DEFAULT_MAX_MODELS, RequestSettings, TargetError, build_request,
                                       default_models, select_models)
@@ -63,9 +63,12 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
         models = [model for model in models if model.qualname != ran.qualname][: max(len(models) - 1, 0)]
     requests = [build_request(model, repo_map, root, options.init, settings, builders.get(model.qualname, ""))
                 for model in models]
-    runnable = [request for request in requests if ".ipynb" not in request.path]
+    # a model defined in a notebook: its code cells run as a script, else it is reported as such
+    requests = [(notebook_request(request, root) or request) if ".ipynb" in request.path else request
+                for request in requests]
+    runnable = [request for request in requests if ".ipynb" not in request.path or request.code_blocks]
     done = iter(run_all(runnable, options.timeout, options.jobs) if runnable else [])
-    traces = [next(done) if ".ipynb" not in request.path else notebook_report(request) for request in requests]
+    traces = [next(done) if request in runnable else notebook_report(request) for request in requests]
     if ran is not None and (ran.status is TraceStatus.OK or options.route == "run" or not traces):
         traces.insert(0, ran)
     elif ran is not None and ran.failure is not None:

@@ -117,3 +117,28 @@ def readme_request(root: Path, readme: str, blocks: tuple[str, ...], *, device: 
         path=readme, args=(), method=f"by running the Python code of {readme}", device=device, hints=hints,
         memory_limit=memory_limit, route="run", code_blocks=blocks, entry_command=f"the code of {readme}",
     )
+
+
+def notebook_request(request: TraceRequest, root: Path) -> TraceRequest | None:
+    """A model defined in a notebook: its code cells, run in order as a script (magics dropped)."""
+    import json
+
+    notebook = request.path.partition("#")[0]
+    try:
+        cells = json.loads((root / notebook).read_text(encoding="utf-8-sig"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    blocks = []
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        text = "".join(part for part in source if isinstance(part, str)) if isinstance(source, list) else str(source)
+        lines = [line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        blocks.append("\n".join(lines))
+    if not blocks:
+        return None
+    from dataclasses import replace
+
+    return replace(request, route="run", code_blocks=tuple(blocks[:200]), path=notebook,
+                   module_name=request.qualname.rpartition(".")[0], entry_command=f"the code cells of {notebook}")

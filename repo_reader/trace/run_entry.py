@@ -102,17 +102,18 @@ def run_to_model(script: Path, argv: tuple[str, ...], copy_root: Path, folder: s
     return result
 
 
-def run_code_blocks(blocks: tuple[str, ...], copy_root: Path) -> RunResult:
+def run_code_blocks(blocks: tuple[str, ...], copy_root: Path, *, first_call: bool = True, wanted: str = "") -> RunResult:
     """Run a README's Python blocks one after another in one namespace, as a reader pasting them
     would, until a model is first called (its input) or an optimizer is built; a failing block is
-    skipped and noted. Without a call, the outermost module the blocks built is the model."""
+    skipped and noted. Without a call, the outermost module the blocks built is the model. A notebook
+    (`first_call` False) runs to its optimizer; `wanted` names the class to take from its namespace."""
     result = RunResult(copy_root=copy_root)
     namespace: dict[str, Any] = {"__name__": "__main__", "__file__": str(copy_root / "README.md")}
     previous_cwd, previous_path = os.getcwd(), list(sys.path)
     os.chdir(copy_root)
     sys.path[:0] = [str(copy_root)]
     try:
-        with _hooks(result, copy_root, first_call=True):
+        with _hooks(result, copy_root, first_call=first_call):
             for number, block in enumerate(blocks, start=1):
                 try:
                     exec(compile(block, f"{copy_root / 'README.md'}#block{number}", "exec"), namespace)  # noqa: S102
@@ -126,10 +127,13 @@ def run_code_blocks(blocks: tuple[str, ...], copy_root: Path) -> RunResult:
     finally:
         os.chdir(previous_cwd)
         sys.path[:] = previous_path
+    if wanted and (result.model is None or type(result.model).__name__ != wanted):
+        instance = next((value for value in namespace.values()
+                         if isinstance(value, nn.Module) and type(value).__name__ == wanted), None)
+        if instance is not None:
+            result.model, result.args, result.kwargs = instance, None, {}
     if result.model is None:
         result.model = _outermost_module(namespace)
-        if result.model is not None:
-            result.optimizer_at = "the README's code"
     return result
 
 
@@ -329,16 +333,23 @@ def trace_by_running(request: TraceRequest) -> ModelTrace:
     from repo_reader.trace.tracer import trace_instance
 
     copy_root = copy_repository(Path(request.root), Path.cwd())
+    notebook = ".ipynb" in request.path
     if request.code_blocks:
-        result = run_code_blocks(request.code_blocks, copy_root)
+        result = run_code_blocks(request.code_blocks, copy_root, first_call=not notebook,
+                                 wanted=request.class_name if notebook else "")
     else:
         result = run_to_model(copy_root / request.path, request.entry_argv, copy_root, request.entry_folder)
     shown = request.entry_command or f"python {request.path}"
     if result.model is None:
         return _not_reached(request, result, shown, copy_root)
     path = model_path(result.model, copy_root, request.path)
-    located = replace(request, qualname=model_qualname(result.model, path, copy_root), path=path)
-    if request.code_blocks:
+    qualname = model_qualname(result.model, path, copy_root)
+    if notebook and type(result.model).__module__ == "__main__":  # defined in a cell: the map's name
+        path, qualname = request.path, f"{request.module_name}.{type(result.model).__qualname__}"
+    located = replace(request, qualname=qualname, path=path)
+    if notebook:
+        method = f"built by running the code cells of {request.path.partition('#')[0]} ({len(request.code_blocks)} cells)"
+    elif request.code_blocks:
         method = f"built by running the Python code of {request.path} ({len(request.code_blocks)} block(s))"
     else:
         method = f"built by running `{shown}` to its optimizer ({result.optimizer} at {result.optimizer_at})"
