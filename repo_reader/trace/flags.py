@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch.overrides import TorchFunctionMode
 from torch import nn
 
 from repo_reader.model import FlagKind, Location, TraceFlag
@@ -19,9 +20,11 @@ Locate = Callable[[str], Location | None]  # module path → where it is assigne
 
 
 def call_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locate,
-               modes: tuple[str, ...]) -> list[TraceFlag]:
+               modes: tuple[str, ...], used: frozenset[int] = frozenset()) -> list[TraceFlag]:
     """Submodules that did not run in some mode; only the outermost of a silent subtree.
-    A ModuleList/ModuleDict is never called itself: it counts as run when a child ran."""
+    A ModuleList/ModuleDict is never called itself: it counts as run when a child ran. A module whose
+    weights the forward uses directly (`F.linear(x, self.proj.weight)`; `used`: ids of the parameters
+    torch functions received) counts as run."""
     flags = []
     silent: list[str] = []
     for path, record in records.items():
@@ -30,6 +33,9 @@ def call_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locate,
         ran = _modes_ran(model, path, records)
         if _used_by_torch_parent(model, path, records):
             ran = ran | set(records[path.rpartition(".")[0]].modes)
+        weights = [id(p) for p in model.get_submodule(path).parameters()]
+        if weights and all(weight in used for weight in weights):
+            continue
         missing = [mode for mode in modes if mode not in ran]
         if not missing:
             continue
@@ -85,25 +91,34 @@ def shared_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locat
         message = f"one Parameter under {len(names)} names ({', '.join(names)}): tied/shared, counted once"
         flags.append(TraceFlag(FlagKind.SHARED_PARAMETER, names[0], locate(owners[0]), message))
     for paths in module_groups:
+        if _weightless(model.get_submodule(paths[0])):
+            continue  # one stateless GELU or Dropout used everywhere shares nothing
         calls = records[paths[0]].calls if paths[0] in records else 0
         message = f"one module registered as {' and '.join(paths)}; ran {calls} time(s) per forward"
         flags.append(TraceFlag(FlagKind.SHARED_MODULE, paths[0], locate(paths[0]), message))
     return flags
 
 
-def repeated_call_flags(records: dict[str, CallRecord], locate: Locate) -> list[TraceFlag]:
-    """A module called more than once per forward (its weights reused); outermost only."""
+def repeated_call_flags(records: dict[str, CallRecord], locate: Locate, model: nn.Module | None = None) -> list[TraceFlag]:
+    """A module with weights called more than once per forward (its weights reused); outermost only.
+    A weightless one (an activation, Dropout) called in every block reuses nothing."""
     flags = []
     repeated: list[str] = []
     seen: set[int] = set()  # aliases of one module share one record
     for path, record in records.items():
         if not path or record.calls <= 1 or id(record) in seen or any(path.startswith(p + ".") for p in repeated):
             continue
+        if model is not None and _weightless(model.get_submodule(path)):
+            continue
         seen.add(id(record))
         repeated.append(path)
         message = f"called {record.calls} times in one forward: the same weights are reused each time"
         flags.append(TraceFlag(FlagKind.SHARED_MODULE, path, locate(path), message))
     return flags
+
+
+def _weightless(module: nn.Module) -> bool:
+    return next(module.parameters(), None) is None and next(module.buffers(), None) is None
 
 
 def gradient_flags(model: nn.Module, outputs: Any, locate: Locate, ran: set[str]) -> list[TraceFlag]:
@@ -159,3 +174,18 @@ def _modes_ran(model: nn.Module, path: str, records: dict[str, CallRecord]) -> s
         return set(records[path].modes)
     prefix = path + "."
     return {mode for child, record in records.items() if child.startswith(prefix) for mode in record.modes}
+
+
+class ParameterUse(TorchFunctionMode):
+    """Records which parameters torch functions receive during a forward: a weight used directly
+    (`F.linear(x, self.proj.weight)`) is used even though its module is never called."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.used: set[int] = set()
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        for value in (*args, *(kwargs or {}).values()):
+            if isinstance(value, nn.Parameter):
+                self.used.add(id(value))
+        return func(*args, **(kwargs or {}))

@@ -171,12 +171,13 @@ class _Tracer:
         recorder = Recorder(model)
         counter = ModuleFlopCounter(recorder.stack)
         fastpath = _set_attention_fastpath(False)
+        uses = flags.ParameterUse()
         try:
             with plan.active(default_device=default_device):
                 args, kwargs = candidate.build(plan.device)
                 model.eval()
                 recorder.attach()
-                with torch.no_grad(), counter:
+                with torch.no_grad(), counter, uses:
                     model(*args, **kwargs)
                 if plan.name == "cuda":
                     _timing_pass(model, recorder, args, kwargs)
@@ -186,7 +187,7 @@ class _Tracer:
             _set_attention_fastpath(fastpath)
             for module, training in modes.items():
                 module.training = training
-        return self._assemble(model, plan, recorder, counter, train_flags, ran_train)
+        return self._assemble(model, plan, recorder, counter, train_flags, ran_train, frozenset(uses.used))
 
     def _train_pass(self, model: nn.Module, recorder: Recorder, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[TraceFlag], bool]:
         recorder.phase, recorder.mode = "modes", "train"
@@ -205,13 +206,13 @@ class _Tracer:
         return flags.gradient_flags(model, outputs, locator.parameter, ran), True
 
     def _assemble(self, model: nn.Module, plan: DevicePlan, recorder: Recorder, counter: ModuleFlopCounter,
-                  train_flags: list[TraceFlag], ran_train: bool) -> ModelTrace:
+                  train_flags: list[TraceFlag], ran_train: bool, used: frozenset[int] = frozenset()) -> ModelTrace:
         locator = Locator(model, self.index)
         modes = ("train", "eval") if ran_train else ("eval",)
-        found = flags.call_flags(model, recorder.records, locator.defined, modes)
+        found = flags.call_flags(model, recorder.records, locator.defined, modes, used)
         found += flags.plain_container_flags(model, locator.attribute)
         found += flags.shared_flags(model, recorder.records, locator.defined)
-        found += flags.repeated_call_flags(recorder.records, locator.defined)
+        found += flags.repeated_call_flags(recorder.records, locator.defined, model)
         found += train_flags
         rows = module_calls(model, recorder.records, dict(counter.by_module), locator, cuda=plan.name == "cuda")
         unique = {id(p): p for p in model.parameters()}
