@@ -53,7 +53,7 @@ def check_command(
         report = check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache)
     except SelectionError as error:
         raise UsageError(str(error)) from None
-    if report.files_checked == 0:
+    if report.files_checked == 0 and not report.warnings:
         raise UsageError(f"{root}: no Python files or notebooks found")
     if fix:
         fixed = fix_repository(root, report.findings)

@@ -33,6 +33,7 @@ def check_repository(root: Path, select: list[str] | None = None, ignore: list[s
         scan = scan_repository(root, use_cache=use_cache)
         result = lint_modules(scan.modules, reader(root), rules)
     warnings = tuple(ScanWarning(path, message, line) for path, message, line in scan.warnings)
+    warnings += tuple(ScanWarning(path, message, None) for path, message in result.skipped)
     return CheckReport(str(root), result.findings, tuple(rule.info() for rule in rules), result.files,
                        result.lines, warnings, templates_skipped=result.templates)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from repo_reader.scan import cache
 from repo_reader.scan.collect import collect_facts
 from repo_reader.scan.facts import ModuleFacts
+from repo_reader.scan.nesting import TooDeep, walk_nested
 from repo_reader.scan.source import Unreadable, read_source
 from repo_reader.scan.walk import find_src_roots, module_name, walk_repository
 
@@ -62,9 +63,16 @@ def _analyse(job: _Job) -> _Outcome:
     except SyntaxError as error:
         reason = _syntax_reason(error, source.text)
         return job.path, None, (reason, error.lineno)
-    except (ValueError, RecursionError, MemoryError) as error:
-        return job.path, None, (f"could not parse ({type(error).__name__})", None)
-    facts = collect_facts(tree, source.text, job.path, job.module, job.is_package)
+    except RecursionError:
+        return job.path, None, ("nested too deeply to parse; skipped", None)
+    except MemoryError:
+        return job.path, None, ("too large to parse (out of memory); skipped", None)
+    except ValueError as error:
+        return job.path, None, (f"could not parse ({error}); skipped", None)
+    try:
+        facts = walk_nested(collect_facts, tree, source.text, job.path, job.module, job.is_package)
+    except (TooDeep, MemoryError) as error:
+        return job.path, None, (str(error) or "out of memory while analysing; skipped", None)
     if source.cell_starts:
         facts = _with_cells(facts, source.cell_starts, source.cell_numbers)
     note = (source.note, None) if source.note else None
