@@ -19,7 +19,8 @@ from repo_reader.scan import cache
 from repo_reader.scan.collect import collect_facts
 from repo_reader.scan.facts import ModuleFacts
 from repo_reader.scan.nesting import TooDeep, walk_nested
-from repo_reader.scan.source import Unreadable, read_source
+from repo_reader.scan.confined import Refused, TooLarge, read_confined
+from repo_reader.scan.source import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Unreadable, read_source
 from repo_reader.scan.walk import find_src_roots, module_name, walk_repository
 
 PARALLEL_THRESHOLD = 64  # below this many files to parse, a worker pool costs more than it saves
@@ -131,13 +132,14 @@ def list_sources(root: Path) -> Sources:
     jobs: list[_Job] = []
     for path in walk.code:
         try:
-            data = (root / path).read_bytes()
-        except OSError as error:
-            warnings.append((path, f"not readable ({error.strerror}); skipped", None))
+            data = read_confined(root, path, MAX_NOTEBOOK_BYTES if path.endswith(".ipynb") else MAX_FILE_BYTES)
+        except Refused as error:
+            warnings.append((path, str(error), None))
             continue
         module, is_package = module_name(path, src_roots)
         jobs.append(_Job(str(root), path, module, is_package, cache.cache_key(data, path, module), data))
-    return Sources(root, tuple(jobs), tuple(warnings), _read_texts(root, walk.texts), src_roots)
+    texts = _read_texts(root, walk.texts, warnings)
+    return Sources(root, tuple(jobs), tuple(warnings), texts, src_roots)
 
 
 def scan_repository(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> Scan:
@@ -210,12 +212,14 @@ def _run_here(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
     return results
 
 
-def _read_texts(root: Path, paths: list[str]) -> dict[str, str]:
+def _read_texts(root: Path, paths: list[str], warnings: list[tuple[str, str, int | None]]) -> dict[str, str]:
+    """READMEs, scripts and configs; one over the size cap is left out quietly (a changelog, a dump)."""
     texts = {}
     for path in paths:
         try:
-            if (root / path).stat().st_size <= MAX_TEXT_ASSET_BYTES:
-                texts[path] = (root / path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            texts[path] = read_confined(root, path, MAX_TEXT_ASSET_BYTES).decode("utf-8", errors="replace")
+        except TooLarge:
             continue
+        except Refused as error:
+            warnings.append((path, str(error), None))
     return texts
