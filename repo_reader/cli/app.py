@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import typer
 
 from repo_reader.model import ExitCode
+from repo_reader.render.safe_text import one_line
 
 app = typer.Typer(
     name="repo-reader",
@@ -32,7 +33,7 @@ class UsageError(Exception):
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> typer.Exit:
     """Print `repo-reader: error: message` on stderr and return the Exit to raise."""
-    print(f"repo-reader: error: {message}", file=sys.stderr)
+    print(f"repo-reader: error: {one_line(message)}", file=sys.stderr)
     return typer.Exit(int(code))
 
 
@@ -54,10 +55,13 @@ def command(name: str, **options: Any) -> Callable[[Function], Function]:
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a character gets an escape
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         app()
     except UsageError as error:  # raised outside a command (should not happen; never a traceback)
-        print(f"repo-reader: error: {error}", file=sys.stderr)
+        print(f"repo-reader: error: {one_line(str(error))}", file=sys.stderr)
         sys.exit(int(ExitCode.USAGE))
     except KeyboardInterrupt:
         print("repo-reader: interrupted", file=sys.stderr)

@@ -12,6 +12,7 @@ import typer
 
 from repo_reader.cli.app import UsageError, command
 from repo_reader.cli.options import NoCache
+from repo_reader.cli.output import write_text
 from repo_reader.lint.registry import SelectionError, parse_codes, rule_by_code, select_dynamic_rules
 from repo_reader.lint.run import check_repository, fix_repository
 from repo_reader.model import CheckReport, ExitCode
@@ -61,7 +62,7 @@ def check_command(
                          fixed=fixed)
     if dynamic:
         report = _with_dynamic(root, report, parse_codes(select), parse_codes(ignore))
-    print(RENDERERS[output_format](report), end="")
+    write_text(RENDERERS[output_format](report), None, False)
     raise typer.Exit(int(ExitCode.FOUND if report.findings else ExitCode.OK))
 
 
@@ -80,7 +81,7 @@ def _explain(code: str) -> None:
     if rule is None:
         raise UsageError(f"no rule {code!r}; codes run from RR101 to RR5xx")
     info = rule.info()
-    print(render_explanation(info.code, info.name, info.explanation, str(info.severity), info.fixable), end="")
+    write_text(render_explanation(info.code, info.name, info.explanation, str(info.severity), info.fixable), None, False)
 
 
 def _with_dynamic(root: Path, report: CheckReport, select: list[str], ignore: list[str]) -> CheckReport:

@@ -38,7 +38,7 @@ def code_version() -> str:
 
 def cache_key(data: bytes, path: str, module: str) -> str:
     digest = hashlib.blake2b(data, digest_size=20)
-    digest.update(f"\0{path}\0{module}\0{code_version()}".encode())
+    digest.update(f"\0{path}\0{module}\0{code_version()}".encode(errors="surrogatepass"))
     return digest.hexdigest()
 
 
@@ -71,7 +71,7 @@ class FactsPack:
 
     @classmethod
     def open(cls, root: Path) -> FactsPack:
-        name = hashlib.blake2b(str(root.resolve()).encode(), digest_size=16).hexdigest()
+        name = hashlib.blake2b(str(root.resolve()).encode(errors="surrogatepass"), digest_size=16).hexdigest()
         path = cache_folder() / f"{name}.pack"
         try:
             entries = marshal.loads(path.read_bytes())
