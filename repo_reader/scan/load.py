@@ -115,13 +115,13 @@ class Sources:
     def fingerprint(self) -> str:
         """One key for the whole repository's content (code, READMEs, scripts, configs)."""
         digest = hashlib.blake2b(digest_size=20)
-        digest.update(f"{cache.FACTS_VERSION}\0{self.root.name}".encode())
+        digest.update(f"{cache.FACTS_VERSION}\0{self.root.name}".encode(errors="surrogatepass"))
         for job in self.jobs:
             digest.update(job.key.encode())
         for path in sorted(self.texts):
-            digest.update(f"\0{path}\0{self.texts[path]}".encode(errors="replace"))
+            digest.update(f"\0{path}\0{self.texts[path]}".encode(errors="surrogatepass"))
         for path, message, _ in self.warnings:
-            digest.update(f"\0{path}\0{message}".encode())
+            digest.update(f"\0{path}\0{message}".encode(errors="surrogatepass"))
         return digest.hexdigest()
 
 
