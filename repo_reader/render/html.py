@@ -18,6 +18,7 @@ from repo_reader.render.html_parts import PAGE, SCRIPT, STYLE
 from repo_reader.render.tour_rich import lexer_for, stop_numbers
 
 MAX_EMBED_CHARS = 400_000  # a file larger than this is listed but not embedded
+MAX_TREE_DEPTH = 12  # levels of the model tree
 
 
 class Anchors:
@@ -100,6 +101,8 @@ def _models(repo_map: RepoMap, anchors: Anchors) -> str:
     by_name = {m.qualname: m for m in repo_map.models}
 
     def tree(qualname: str, seen: frozenset[str]) -> str:
+        if len(seen) > MAX_TREE_DEPTH:  # a 2,000-deep nesting of models is shown to this depth
+            return '<ul><li class="dim">(deeper levels left out)</li></ul>'
         model = by_name[qualname]
         rows = []
         for sub in model.submodules:
