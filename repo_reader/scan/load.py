@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import marshal
 import multiprocessing
 import os
-import pickle
 import warnings as python_warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from repo_reader.cache_format import decoder
 from repo_reader.scan import cache
 from repo_reader.scan.collect import collect_facts
+from repo_reader.scan.confined import Refused, TooLarge, read_confined
 from repo_reader.scan.facts import ModuleFacts
 from repo_reader.scan.nesting import TooDeep, walk_nested
-from repo_reader.scan.confined import Refused, TooLarge, read_confined
 from repo_reader.scan.source import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Unreadable, read_source
 from repo_reader.scan.walk import find_src_roots, module_name, walk_repository
 
@@ -48,7 +49,7 @@ class _Job:
     data: bytes
 
 
-_Outcome = tuple[str, ModuleFacts | None, tuple[str, int | None] | None]  # path, facts, (warning, line)
+_Outcome = cache.Outcome
 
 
 def _analyse(job: _Job) -> _Outcome:
@@ -94,12 +95,14 @@ def _syntax_reason(error: SyntaxError, text: str) -> str:
     return f"syntax error at line {error.lineno}: {error.msg}; skipped"
 
 
+_DECODE_OUTCOME = decoder(cache.Outcome)
 _FORKED_JOBS: list[_Job] = []  # set before the pool forks: workers read jobs from memory, not a pipe
 
 
 def _analyse_forked(index: int) -> tuple[int, bytes]:
-    """In a worker: analyse one job and pickle the outcome once, for the parent and for the cache."""
-    return index, pickle.dumps(_analyse(_FORKED_JOBS[index]), protocol=pickle.HIGHEST_PROTOCOL)
+    """In a worker: analyse one job and encode the outcome once, as plain data for the parent and the
+    cache (marshal: the parent builds data from it, nothing more)."""
+    return index, marshal.dumps(cache.encode_outcome(_analyse(_FORKED_JOBS[index])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +156,7 @@ def load_modules(sources: Sources, *, use_cache: bool = True, progress: Progress
     for job in sources.jobs:
         cached = pack.get(job.key) if pack is not None else None
         if cached is not None:
-            outcomes.append(cached)  # type: ignore[arg-type]
+            outcomes.append(cached)
         else:
             jobs.append(job)
     hits = len(outcomes)
@@ -187,9 +190,10 @@ def _run_jobs(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
             return _run_here(jobs, pack, progress, done, total)
         with pool:
             for index, data in pool.imap_unordered(_analyse_forked, range(len(jobs)), chunksize=16):
-                results.append(pickle.loads(data))
+                plain = marshal.loads(data)
+                results.append(_DECODE_OUTCOME(plain))
                 if pack is not None:
-                    pack.keep(jobs[index].key, data)
+                    pack.keep(jobs[index].key, plain)
                 done += 1
                 if progress:
                     progress(done, total)
@@ -204,7 +208,7 @@ def _run_here(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
     for job in jobs:
         outcome = _analyse(job)
         if pack is not None:
-            pack.keep(job.key, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+            pack.keep(job.key, cache.encode_outcome(outcome))
         results.append(outcome)
         done += 1
         if progress:
