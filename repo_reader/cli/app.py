@@ -1,12 +1,13 @@
 """The typer app object, the user-facing error type, and `main()`.
 
 Commands register with `@command("name")`, which turns a `UsageError` into one line on stderr and
-exit code 2, never a traceback.
+exit code 2, and any other exception into one line and exit code 3: never a traceback.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -47,11 +48,24 @@ def command(name: str, **options: Any) -> Callable[[Function], Function]:
                 return function(*args, **kwargs)
             except UsageError as error:
                 raise fail(str(error)) from None
+            except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+                raise
+            except Exception as error:  # the last net: whatever a repository holds, never a traceback
+                if os.environ.get("REPO_READER_DEBUG"):
+                    raise
+                raise fail(internal_error_message(error), ExitCode.INTERNAL) from None
 
         app.command(name, **options)(guarded)
         return function
 
     return register
+
+
+def internal_error_message(error: Exception) -> str:
+    if isinstance(error, MemoryError):
+        return "out of memory (the repository is too large for this machine)"
+    return (f"internal error ({type(error).__name__}: {str(error)[:200]}); please report it, with "
+            "REPO_READER_DEBUG=1 for the traceback")
 
 
 def main() -> None:
