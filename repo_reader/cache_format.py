@@ -35,7 +35,7 @@ class Mismatch(ValueError):
 
 def seal(plain: object) -> bytes:
     """`plain` (what `encoder` gives) as bytes: a header, a digest of the body, the marshalled body."""
-    body = marshal.dumps(plain)
+    body = marshal.dumps(typing.cast(Any, plain))
     return MAGIC + hashlib.blake2b(body, digest_size=DIGEST_BYTES).digest() + body
 
 
@@ -48,9 +48,10 @@ def unseal(data: bytes) -> object | None:
     if hashlib.blake2b(body, digest_size=DIGEST_BYTES).digest() != data[len(MAGIC) : start]:
         return None
     try:
-        return marshal.loads(body)
+        found: object = marshal.loads(body)
     except Exception:  # a body that passed the digest but was written by another Python
         return None
+    return found
 
 
 @functools.cache
@@ -97,18 +98,20 @@ def _build(hint: Any, encode: bool) -> Convert:
 
 def _is_record(hint: Any) -> bool:
     return isinstance(hint, type) and (dataclasses.is_dataclass(hint) or issubclass(hint, tuple) and
-                                       hasattr(hint, "_fields"))
+                                       hasattr(hint, "_fields"))  # a NamedTuple
 
 
 @functools.cache
 def _field_hints(cls: type) -> tuple[Any, ...]:
     hints = typing.get_type_hints(cls)
-    names = [field.name for field in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else list(cls._fields)
+    names = _field_names(cls)
     return tuple(hints[name] for name in names)
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else tuple(cls._fields)
+    if dataclasses.is_dataclass(cls):
+        return tuple(field.name for field in dataclasses.fields(cls))
+    return tuple(getattr(cls, "_fields"))
 
 
 def _identity(value: Any) -> Any:

@@ -14,6 +14,7 @@ import warnings as python_warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from repo_reader.cache_format import decoder
 from repo_reader.scan import cache
@@ -102,7 +103,7 @@ _FORKED_JOBS: list[_Job] = []  # set before the pool forks: workers read jobs fr
 def _analyse_forked(index: int) -> tuple[int, bytes]:
     """In a worker: analyse one job and encode the outcome once, as plain data for the parent and the
     cache (marshal: the parent builds data from it, nothing more)."""
-    return index, marshal.dumps(cache.encode_outcome(_analyse(_FORKED_JOBS[index])))
+    return index, marshal.dumps(cast(Any, cache.encode_outcome(_analyse(_FORKED_JOBS[index]))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,10 +83,7 @@ class _Walker:
 
     def entry(self, entry: os.DirEntry[str], path: str, rules: list[IgnoreRule]) -> None:
         name = entry.name
-        try:
-            mode: int | None = os.stat(entry.path).st_mode  # through a link: metadata only, nothing is read
-        except OSError:
-            mode = None
+        mode = _mode(entry)
         if mode is None:  # a link that cannot be followed, or an entry that vanished
             self.broken(entry, path, rules)
             return
@@ -136,6 +133,20 @@ class _Walker:
         _, problem = resolve_link(entry.path)
         if problem == "symlink loop" or is_wanted(entry.name):
             self.warn(path, f"{problem} ({entry.name} -> {_link_text(entry.path)}); not followed")
+
+
+def _mode(entry: os.DirEntry[str]) -> int | None:
+    """The file type, through a link (metadata only, nothing is read); None when it cannot be had.
+    Plain folders and files take it from the directory listing, without a system call."""
+    try:
+        if not entry.is_symlink():
+            if entry.is_dir(follow_symlinks=False):
+                return stat.S_IFDIR
+            if entry.is_file(follow_symlinks=False):
+                return stat.S_IFREG
+        return os.stat(entry.path).st_mode
+    except OSError:
+        return None
 
 
 def _link_text(path: str) -> str:
