@@ -4,6 +4,7 @@ mini-repo (tests/hostile_repos.py) through map, tour, check, calls and `map -f h
 from __future__ import annotations
 
 import html
+import json
 import signal
 import time
 from collections.abc import Iterator
@@ -72,6 +73,26 @@ def test_hostile_repository(case: Case, command: str, tmp_path: Path) -> None:
     if command in ("map", "html"):
         for path in case.analysed:
             assert (html.escape(path) if command == "html" else path) in output
+
+
+OTHER_OUTPUTS = [["map", "-f", "json"], ["map", "-f", "markdown"], ["map", "-f", "dot"], ["map", "-f", "mermaid"],
+                 ["tour", "-f", "json"], ["tour", "-f", "markdown"], ["tour", "-f", "codetour"],
+                 ["check", "-f", "json"], ["check", "-f", "sarif"], ["calls", "-f", "json"],
+                 ["goto", "main"], ["callers", "ok.main"], ["callees", "ok"]]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_every_other_output_stays_safe(case: Case, tmp_path: Path) -> None:
+    repo = build_case(case, tmp_path)
+    for command in OTHER_OUTPUTS:
+        arguments = [command[0], str(repo), *command[1:]]
+        with deadline(SECONDS_PER_COMMAND):
+            result = runner.invoke(app, [*arguments, "--no-cache"])
+        output = result.stdout + result.stderr
+        assert result.exit_code in (0, 1) and "Traceback (most recent call last)" not in output, (command, output)
+        assert "\x1b" not in output and "\u202e" not in output and SECRET not in output
+        if "json" in command or "codetour" in command or "sarif" in command:
+            json.loads(result.stdout)  # the escapes keep it valid JSON
 
 
 def test_deep_code_is_counted_by_check(tmp_path: Path) -> None:
