@@ -23,7 +23,7 @@ from repo_reader.model import CallEdge, Chain, Definition, EntryKind, EntryPoint
 from repo_reader.passes.callgraph import CallResolver, build_edges, build_graph
 from repo_reader.passes.chains import find_chains
 from repo_reader.passes.classify import classify_file, refine_with_entries
-from repo_reader.passes.commands import find_console_scripts, find_shown_commands
+from repo_reader.passes.commands import find_console_scripts, find_shown_commands, toml_problems
 from repo_reader.passes.entry import EntryInputs, find_entry_points, reachable
 from repo_reader.passes.frameworks import detect_frameworks
 from repo_reader.passes.models import ModelFinder, Reach, mark_top_level
@@ -134,7 +134,7 @@ def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Pr
         edges=edges,
         chains=chains,
         frameworks=detect_frameworks(scan.modules, edges, scan.texts),
-        warnings=tuple(ScanWarning(path, message, line) for path, message, line in scan.warnings),
+        warnings=_warnings(scan),
         total_lines=sum(facts.lines for facts in scan.modules),
         readme_commands=tuple(dict.fromkeys(c.text for c in shown if c.source.lower().startswith("readme"))),
     )
@@ -153,6 +153,11 @@ def _reach(graph: nx.DiGraph, entries: tuple[EntryPoint, ...]) -> Reach:
     serving (`SamOnnxModel(sam)`), not the network."""
     ranked = sorted((entry for entry in entries if entry.kind != EntryKind.EXPORT), key=lambda entry: entry.rank)
     return Reach(tuple((frozenset(reachable(graph, entry.name)), entry.kind == EntryKind.TRAIN) for entry in ranked))
+
+
+def _warnings(scan: Scan) -> tuple[ScanWarning, ...]:
+    found = [*scan.warnings, *((path, message, None) for path, message in toml_problems(scan.texts))]
+    return tuple(ScanWarning(path, message, line) for path, message, line in sorted(found, key=lambda w: (w[0], w[2] or 0)))
 
 
 def _definitions(modules: tuple[ModuleFacts, ...]) -> tuple[Definition, ...]:

@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     OK = 0
     FOUND = 1  # `check` found something; `trace` could not trace any model
     USAGE = 2
+    INTERNAL = 3  # a bug in repo-reader: one line on stderr (REPO_READER_DEBUG=1 shows the traceback)
 
 
 class Role(StrEnum):

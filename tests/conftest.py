@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis keeps its examples and caches in a temporary folder, not in `.hypothesis/` here."""
+    try:
+        from hypothesis.configuration import set_hypothesis_home_dir
+    except ImportError:
+        return
+    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="repo-reader-hypothesis-"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

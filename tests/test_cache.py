@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import marshal
 from pathlib import Path
 
 import pytest
 from helpers import FIXTURES
 
 from repo_reader.api import build_map
+from repo_reader.cache_format import unseal
 from repo_reader.render.map_json import render_map_json
 from repo_reader.scan.load import scan_repository
 
@@ -71,7 +71,7 @@ def test_one_pack_per_repository_and_an_edited_file_misses_alone(tmp_path: Path,
     (repo / "c.py").unlink()
     scan = scan_repository(repo)
     assert scan.cache_hits == 1 and sorted(d.qualname for m in scan.modules for d in m.definitions) == ["a", "b2"]
-    assert len(marshal.loads(packs[0].read_bytes())) == 2  # only the latest map's entries are kept
+    assert len(unseal(packs[0].read_bytes())) == 2  # only the latest map's entries are kept
 
 
 def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

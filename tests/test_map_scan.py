@@ -62,7 +62,8 @@ def test_gitignore_and_usual_excludes(tmp_path: Path) -> None:
 
 
 def test_gitignore_patterns() -> None:
-    rules = parse_gitignore("*.py[cod]\n/data/\nlogs/\nfoo/**/bar\n", "")
+    rules, problems = parse_gitignore("*.py[cod]\n/data/\nlogs/\nfoo/**/bar\n", "")
+    assert problems == []
     assert is_ignored("x/a.pyc", False, rules) and not is_ignored("a.py", False, rules)
     assert is_ignored("data", True, rules) and not is_ignored("sub/data", True, rules)
     assert is_ignored("a/logs", True, rules) and is_ignored("foo/a/b/bar", False, rules)

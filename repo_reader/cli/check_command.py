@@ -12,7 +12,7 @@ import typer
 
 from repo_reader.cli.app import UsageError, command
 from repo_reader.cli.options import NoCache
-from repo_reader.cli.output import warn_without_sandbox
+from repo_reader.cli.output import warn_without_sandbox, write_text
 from repo_reader.lint.registry import SelectionError, parse_codes, rule_by_code, select_dynamic_rules
 from repo_reader.lint.run import check_repository, fix_repository
 from repo_reader.model import CheckReport, ExitCode
@@ -54,7 +54,7 @@ def check_command(
         report = check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache)
     except SelectionError as error:
         raise UsageError(str(error)) from None
-    if report.files_checked == 0:
+    if report.files_checked == 0 and not report.warnings:
         raise UsageError(f"{root}: no Python files or notebooks found")
     if fix:
         fixed = fix_repository(root, report.findings)
@@ -62,7 +62,7 @@ def check_command(
                          fixed=fixed)
     if dynamic:
         report = _with_dynamic(root, report, parse_codes(select), parse_codes(ignore))
-    print(RENDERERS[output_format](report), end="")
+    write_text(RENDERERS[output_format](report), None, False)
     raise typer.Exit(int(ExitCode.FOUND if report.findings else ExitCode.OK))
 
 
@@ -81,7 +81,7 @@ def _explain(code: str) -> None:
     if rule is None:
         raise UsageError(f"no rule {code!r}; codes run from RR101 to RR5xx")
     info = rule.info()
-    print(render_explanation(info.code, info.name, info.explanation, str(info.severity), info.fixable), end="")
+    write_text(render_explanation(info.code, info.name, info.explanation, str(info.severity), info.fixable), None, False)
 
 
 def _with_dynamic(root: Path, report: CheckReport, select: list[str], ignore: list[str]) -> CheckReport:

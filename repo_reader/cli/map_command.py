@@ -11,9 +11,10 @@ import typer
 from repo_reader.api import RepoError, build_map
 from repo_reader.cli.app import UsageError, command
 from repo_reader.cli.options import Force, NoCache, Output, PathArgument
-from repo_reader.cli.output import make_console, write_text
+from repo_reader.cli.output import make_console, print_warnings, write_rendered, write_text
 from repo_reader.cli.progress import scan_progress
 from repo_reader.render.locations import Locator
+from repo_reader.render.safe_text import one_line
 from repo_reader.render.map_json import render_calls_json, render_map_json
 from repo_reader.render.map_markdown import render_map_markdown
 from repo_reader.render.map_rich import render_map_rich
@@ -73,7 +74,7 @@ def map_command(
         if output is not None:
             write_text(captured.get(), output, force)
         else:
-            console.print(captured.get(), end="", soft_wrap=True, markup=False, highlight=False)
+            write_rendered(console, captured.get())
 
 
 def _trace(path: Path, repo_map: RepoMap, no_cache: bool) -> ShapeTrace:
@@ -96,9 +97,10 @@ def calls_command(
     if output_format == CallsFormat.JSON:
         write_text(render_calls_json(repo_map), output, force)
         return
-    lines = [f"{edge.caller} -> {edge.callee}{'' if edge.resolved else '  (unresolved)'}  {edge.path}:{edge.line}:{edge.col}"
-             for edge in repo_map.edges]
+    lines = [one_line(f"{edge.caller} -> {edge.callee}{'' if edge.resolved else '  (unresolved)'}  "
+                      f"{edge.path}:{edge.line}:{edge.col}") for edge in repo_map.edges]
     write_text("\n".join(lines) + "\n", output, force)
+    print_warnings(repo_map.warnings)
 
 
 def _build(path: Path, no_cache: bool, progress: object):  # type: ignore[no-untyped-def]

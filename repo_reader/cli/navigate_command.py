@@ -12,7 +12,7 @@ from rich.console import Console
 from repo_reader.api import Analysis, RepoError, analyse
 from repo_reader.cli.app import UsageError, command
 from repo_reader.cli.options import Force, NoCache, Output, PathArgument
-from repo_reader.cli.output import make_console, write_text
+from repo_reader.cli.output import make_console, print_warnings, write_text
 from repo_reader.model import Lookup
 from repo_reader.navigate.api import calls, lookup, tour_of
 from repo_reader.navigate.sources import Sources
@@ -63,6 +63,7 @@ def tour_command(
         write_text(render_tour_markdown(tour, Locator.for_root(path), sources, lines), output, force)
     else:
         _print(output, force, lambda console, locator: render_tour_rich(tour, console, locator, sources, lines), path)
+    print_warnings(analysis.repo_map.warnings)
 
 
 @command("goto")
@@ -107,8 +108,10 @@ def export_map(path: Path, export: str, no_cache: bool) -> str:
     """`map --format html|dot|mermaid`: the report, or the call graph and model tree for other tools."""
     analysis = _analyse(path, no_cache)
     if export == "dot":
+        print_warnings(analysis.repo_map.warnings)
         return render_graph_dot(analysis.repo_map, analysis.graph)
     if export == "mermaid":
+        print_warnings(analysis.repo_map.warnings)
         return render_graph_mermaid(analysis.repo_map, analysis.graph)
     return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()))
 

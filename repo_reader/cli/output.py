@@ -1,14 +1,22 @@
 """Where a command's text goes: stdout, or a file the user named (never overwritten without --force);
-warnings on stderr."""
+warnings on stderr.
+
+Everything passes through `escape_controls` on its way out: a file name or a README holding escape
+sequences shows them as `\\u001b`, never drives the terminal."""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableType, RenderHook, RenderResult
+from rich.segment import Segment
 
 from repo_reader.cli.app import UsageError, warn
+from repo_reader.model import ScanWarning
+from repo_reader.render.safe_text import escape_controls, one_line
 
 
 PIPED_WIDTH = 160  # tables (trace) written to a pipe or file: wide enough that shapes are not folded
@@ -20,10 +28,19 @@ def make_console(to_file: bool = False) -> Console:
                       force_terminal=False if to_file else None)
     if (to_file or not console.is_terminal) and "COLUMNS" not in os.environ:
         console.width = PIPED_WIDTH
+    console.push_render_hook(EscapeControls())
     return console
 
 
+def write_rendered(console: Console, text: str) -> None:
+    """Text this console rendered earlier (captured, already escaped): written as it is, so that its
+    own colours and links survive."""
+    console.file.write(text)
+    console.file.flush()
+
+
 def write_text(text: str, output: Path | None, force: bool) -> None:
+    text = escape_controls(text)
     if output is None:
         print(text, end="")
         return
@@ -43,3 +60,42 @@ def warn_without_sandbox() -> None:
     notice = probe_isolation().notice()
     if notice:
         warn(notice)
+
+
+MAX_WARNINGS = 20
+
+
+def print_warnings(warnings: Iterable[ScanWarning]) -> None:
+    """The files that could not be read, on stderr, for outputs that do not list them themselves."""
+    shown = list(warnings)
+    for warning in shown[:MAX_WARNINGS]:
+        where = f"{warning.path}:{warning.line}" if warning.line else warning.path
+        print(one_line(f"repo-reader: warning: {where}: {warning.message}"), file=sys.stderr)
+    if len(shown) > MAX_WARNINGS:
+        print(f"repo-reader: warning: ... and {len(shown) - MAX_WARNINGS} more (`map --format json` lists all)",
+              file=sys.stderr)
+
+
+class EscapeControls(RenderHook):
+    """A rich render hook that escapes the text of everything printed, after styling: the console's
+    own escape sequences (colours, links, cursor moves) are kept, the repository's are shown."""
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        return [_Escaped(renderable) for renderable in renderables]
+
+
+class _Escaped:
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from _escaped(console.render(self.renderable, options))
+
+
+def _escaped(segments: Iterable[Segment]) -> Iterator[Segment]:
+    for segment in segments:
+        if segment.control:
+            yield segment
+        else:
+            text = escape_controls(segment.text)
+            yield segment if text is segment.text else Segment(text, segment.style)

@@ -129,6 +129,15 @@ class LintContext:
             return ""
         return canonical(self.repo.symbols.resolve(module or self.module, text).qualname)
 
+    def mentions(self, word: str) -> bool:
+        """Whether the file's text holds `word` (searched once per file and word, however many
+        functions ask: a search per function made `check` quadratic in the file's size)."""
+        key = ("mentions", word)
+        found = self.cache.get(key)
+        if found is None:
+            found = self.cache[key] = word in self.text
+        return bool(found)
+
     def call_name(self, node: ast.AST, module: str | None = None) -> str:
         return self.resolve(node.func, module) if isinstance(node, ast.Call) else ""
 

@@ -17,6 +17,7 @@ from repo_reader.lint.usage import Usage
 from repo_reader.model import Finding, Fix
 from repo_reader.scan.collect import collect_facts
 from repo_reader.scan.facts import ModuleFacts
+from repo_reader.scan.nesting import TooDeep, walk_nested
 
 FIX_DESCRIPTIONS = {
     "wrap-module-container": "wrap the container in nn.ModuleList / nn.ModuleDict",
@@ -31,6 +32,7 @@ class LintResult:
     files: int
     lines: int
     templates: tuple[str, ...] = ()  # code-generation templates, not checked
+    skipped: tuple[tuple[str, str], ...] = ()  # (path, why): files too deeply nested to check
 
 
 def lint_modules(modules: tuple[ModuleFacts, ...], read: Callable[[str], str | None],
@@ -40,6 +42,7 @@ def lint_modules(modules: tuple[ModuleFacts, ...], read: Callable[[str], str | N
     usage = Usage() if any(rule.needs_usage for rule in instances) else None
     findings: list[Finding] = []
     deferred: list[tuple[Rule, tuple[str, ...], Finding]] = []
+    skipped: list[tuple[str, str]] = []
     files = lines = 0
     templates = generation_templates(modules, read)
     for facts in modules:
@@ -49,27 +52,37 @@ def lint_modules(modules: tuple[ModuleFacts, ...], read: Callable[[str], str | N
         tree = parse(text, facts.path) if text is not None else None
         if tree is None or text is None:
             continue
+        try:  # a fresh context per try: a walk that ran out of stack leaves nothing half-recorded
+            hits = walk_nested(_check_file, instances, LintContext(facts, text, tree, repo), usage)
+        except (TooDeep, MemoryError) as error:
+            skipped.append((facts.path, f"not checked: {error or 'out of memory'}"))
+            continue
         files += 1
         lines += facts.lines
-        repo.remember(facts.module, tree)
-        context = LintContext(facts, text, tree, repo)
-        if usage is not None:
-            usage.collect(context)
-        quiet = noqa_lines(text)
-        for rule in instances:
-            for hit in rule.check(context):
-                if silenced(quiet.get(getattr(hit.node, "lineno", 0)), rule.code):
-                    continue
-                finding = to_finding(rule, hit, context)
-                if rule.needs_usage:
-                    deferred.append((rule, hit.key, finding))
-                else:
-                    findings.append(finding)
+        for rule, hit, finding in hits:
+            if rule.needs_usage:
+                deferred.append((rule, hit.key, finding))
+            else:
+                findings.append(finding)
     for rule, key, finding in deferred:
         if usage is not None and rule.keep(key, usage, repo):
             findings.append(finding)
     unique = sorted(set(findings), key=lambda f: (f.path, f.line, f.col, f.code, f.message))
-    return LintResult(tuple(unique), files, lines, tuple(sorted(templates)))
+    return LintResult(tuple(unique), files, lines, tuple(sorted(templates)), tuple(skipped))
+
+
+def _check_file(instances: list[Rule], context: LintContext, usage: Usage | None) -> list[tuple[Rule, Hit, Finding]]:
+    """Every rule's hits in one file, `# noqa` applied. Usage only grows sets, so a retry is harmless."""
+    context.repo.remember(context.module, context.tree)
+    if usage is not None:
+        usage.collect(context)
+    quiet = noqa_lines(context.text)
+    hits = []
+    for rule in instances:
+        for hit in rule.check(context):
+            if not silenced(quiet.get(getattr(hit.node, "lineno", 0)), rule.code):
+                hits.append((rule, hit, to_finding(rule, hit, context)))
+    return hits
 
 
 def to_finding(rule: Rule, hit: Hit, context: LintContext) -> Finding:

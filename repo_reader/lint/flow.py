@@ -195,7 +195,7 @@ def loop_effects(context: LintContext, scope: FunctionNode | ast.Module, owner: 
     """Every loop of a scope with what its body does (memoised per file)."""
     key = ("loop-effects", id(scope))
     if key not in context.cache:
-        if not any(word in context.text for word in ("backward", "step", "eval", "train")) \
+        if not any(context.mentions(word) for word in ("backward", "step", "eval", "train")) \
                 or not _calls_in_loops_within(context, scope):
             context.cache[key] = []
         else:

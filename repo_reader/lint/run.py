@@ -13,14 +13,16 @@ from repo_reader.lint.fix import apply_fixes
 from repo_reader.lint.registry import select_rules
 from repo_reader.model import CheckReport, Finding, Fix, ScanWarning
 from repo_reader.scan.load import scan_repository
-from repo_reader.scan.source import Unreadable, read_source
+from repo_reader.scan.confined import Refused, read_confined
+from repo_reader.scan.source import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Unreadable, read_source
 
 
 def reader(root: Path):  # type: ignore[no-untyped-def]
     def read(path: str) -> str | None:
         try:
-            return read_source((root / path).read_bytes(), path.endswith(".ipynb")).text
-        except (OSError, Unreadable):
+            data = read_confined(root, path, MAX_NOTEBOOK_BYTES if path.endswith(".ipynb") else MAX_FILE_BYTES)
+            return read_source(data, path.endswith(".ipynb")).text
+        except (Refused, Unreadable):
             return None
     return read
 
@@ -33,6 +35,7 @@ def check_repository(root: Path, select: list[str] | None = None, ignore: list[s
         scan = scan_repository(root, use_cache=use_cache)
         result = lint_modules(scan.modules, reader(root), rules)
     warnings = tuple(ScanWarning(path, message, line) for path, message, line in scan.warnings)
+    warnings += tuple(ScanWarning(path, message, None) for path, message in result.skipped)
     return CheckReport(str(root), result.findings, tuple(rule.info() for rule in rules), result.files,
                        result.lines, warnings, templates_skipped=result.templates)
 
@@ -46,7 +49,10 @@ def fix_repository(root: Path, findings: tuple[Finding, ...]) -> int:
     applied = 0
     for path, fixes in sorted(by_path.items()):
         file = root / path
-        text = file.read_text(encoding="utf-8")
+        try:
+            text = read_confined(root, path, MAX_FILE_BYTES).decode("utf-8")
+        except (Refused, UnicodeDecodeError):
+            continue
         fixed, count = apply_fixes(text, fixes)
         if count and fixed != text:
             file.write_text(fixed, encoding="utf-8")

@@ -1,4 +1,5 @@
-"""Reading the repository's files for excerpts and source views (the only disk access in navigate/).
+"""Reading the repository's files for excerpts and source views (the only disk access in navigate/), through
+the scan's confined reader: regular files inside the root only.
 
 A notebook location `nb.ipynb#cell3:2` maps to a line of the notebook's joined code cells.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repo_reader.scan.source import Source, Unreadable, read_source
+from repo_reader.scan.confined import Refused, read_confined
+from repo_reader.scan.source import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Source, Unreadable, read_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +30,12 @@ class Sources:
     def source(self, path: str) -> Source | None:
         file = path.split("#", 1)[0]
         if file not in self.cache:
+            limit = MAX_NOTEBOOK_BYTES if file.endswith(".ipynb") else MAX_FILE_BYTES
             try:
-                data = (self.root / file).read_bytes()
+                data = read_confined(self.root, file, limit)
                 self.cache[file] = read_source(data, file.endswith(".ipynb")) if file.endswith((".py", ".ipynb")) \
                     else Source(data.decode("utf-8", errors="replace"))
-            except (OSError, Unreadable):
+            except (Refused, Unreadable):
                 self.cache[file] = None
         return self.cache[file]
 

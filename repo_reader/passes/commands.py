@@ -5,6 +5,7 @@ Pure text processing over files already read by `scan`; nothing is executed.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -101,14 +102,39 @@ def find_console_scripts(texts: dict[str, str]) -> list[ConsoleScript]:
     return scripts
 
 
-def _from_pyproject(path: str, text: str) -> list[ConsoleScript]:
+def _table(data: object, *keys: str) -> object:
+    """`data[k1][k2]...`, or {} as soon as a level is missing or not a table (`[tool] poetry = 5`)."""
+    for key in keys:
+        data = data.get(key, {}) if isinstance(data, dict) else {}
+    return data
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_toml(text: str) -> tuple[dict[str, object], str | None]:
+    """The document, or {} and why it could not be read (parsed once for the scripts and the warning)."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return []
-    project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
-    poetry = data.get("tool", {}).get("poetry", {}) if isinstance(data.get("tool"), dict) else {}
-    tables = [project.get("scripts", {}), project.get("gui-scripts", {}), poetry.get("scripts", {})]
+        return tomllib.loads(text), None
+    except tomllib.TOMLDecodeError as error:
+        return {}, f"not valid TOML ({error}); its console scripts are not read"
+    except RecursionError:  # 5,000-deep nested arrays exhaust the parser's stack
+        return {}, "not valid TOML (nested too deeply); its console scripts are not read"
+
+
+def toml_problems(texts: dict[str, str]) -> list[tuple[str, str]]:
+    """(path, message) for each pyproject.toml that does not parse."""
+    found = []
+    for path, text in sorted(texts.items()):
+        if path.rsplit("/", 1)[-1] == "pyproject.toml":
+            problem = _parse_toml(text)[1]
+            if problem is not None:
+                found.append((path, problem))
+    return found
+
+
+def _from_pyproject(path: str, text: str) -> list[ConsoleScript]:
+    data = _parse_toml(text)[0]
+    tables = [_table(data, "project", "scripts"), _table(data, "project", "gui-scripts"),
+              _table(data, "tool", "poetry", "scripts")]
     scripts = []
     for table in tables:
         if not isinstance(table, dict):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from repo_reader.model import CheckReport
+from repo_reader.render.safe_text import one_line
 
 MAX_WARNINGS = 20
 
 
 def render_check_text(report: CheckReport) -> str:
-    lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" + (f" ({f.detail})" if f.detail else "")
+    lines = [one_line(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" + (f" ({f.detail})" if f.detail else ""))
              for f in report.findings]
     count = len(report.findings)
     fixable = sum(1 for finding in report.findings if finding.fix is not None)
@@ -28,7 +29,7 @@ def render_check_text(report: CheckReport) -> str:
                      "the files generated from them are checked).")
     for warning in report.warnings[:MAX_WARNINGS]:  # files that did not parse, models --dynamic could not run
         where = f"{warning.path}:{warning.line}" if warning.line else warning.path
-        lines.append(f"warning: {where}: {warning.message}")
+        lines.append(one_line(f"warning: {where}: {warning.message}"))
     if len(report.warnings) > MAX_WARNINGS:
         lines.append(f"... and {len(report.warnings) - MAX_WARNINGS} more warnings (--format json lists all)")
     return "\n".join(lines) + "\n"

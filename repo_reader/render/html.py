@@ -1,5 +1,6 @@
 """One self-contained HTML report: the tour, the map, the model tree and a navigable call graph,
 beside syntax-highlighted source where every location is a link to its line. No network, no CDN.
+Paths are shown on one line whatever their names hold.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from repo_reader.model import Location, RepoMap, Tour
 from repo_reader.navigate.sources import Sources
 from repo_reader.render.graph_dot import internal_calls
 from repo_reader.render.html_parts import PAGE, SCRIPT, STYLE
+from repo_reader.render.safe_text import one_line
 from repo_reader.render.tour_rich import lexer_for, stop_numbers
 
 MAX_EMBED_CHARS = 400_000  # a file larger than this is listed but not embedded
+MAX_TREE_DEPTH = 12  # levels of the model tree
 
 
 class Anchors:
@@ -34,7 +37,7 @@ class Anchors:
     def link(self, where: Location | None, text: str | None = None) -> str:
         if where is None:
             return ""
-        label = escape(text or str(where))
+        label = escape(one_line(text or str(where)))
         target = self.line_id(where.path, where.line)
         return f'<a class="loc" href="#{target}">{label}</a>' if target else f'<span class="loc">{label}</span>'
 
@@ -48,7 +51,7 @@ def render_html(repo_map: RepoMap, graph: nx.DiGraph, tour: Tour, sources: Sourc
     style = STYLE + HtmlFormatter(style="default").get_style_defs(".highlight")
     summary = (f"{len(repo_map.files)} files, {repo_map.total_lines:,} lines; frameworks: "
                f"{', '.join(repo_map.frameworks) or 'none detected'}")
-    return PAGE.format(title=escape(repo_map.root), style=style, summary=escape(summary), nav=body,
+    return PAGE.format(title=escape(one_line(repo_map.root)), style=style, summary=escape(summary), nav=body,
                        files=files, script=SCRIPT)
 
 
@@ -88,7 +91,7 @@ def _map(repo_map: RepoMap, anchors: Anchors) -> str:
                     for f in repo_map.files)
     datasets = "".join(f"<li>{anchors.link(Location(d.path, d.line, d.col))} {escape(d.qualname)}</li>"
                        for d in repo_map.datasets)
-    warnings = "".join(f"<li><span class=\"loc\">{escape(w.path)}{f':{w.line}' if w.line else ''}</span> "
+    warnings = "".join(f"<li><span class=\"loc\">{escape(one_line(w.path))}{f':{w.line}' if w.line else ''}</span> "
                        f"{escape(w.message)}</li>" for w in repo_map.warnings)
     return ('<section id="map"><h2>Map</h2><h3>Entry points</h3>'
             f"<ol>{''.join(entries)}</ol><h3>Files</h3><ul>{files}</ul>"
@@ -100,6 +103,8 @@ def _models(repo_map: RepoMap, anchors: Anchors) -> str:
     by_name = {m.qualname: m for m in repo_map.models}
 
     def tree(qualname: str, seen: frozenset[str]) -> str:
+        if len(seen) > MAX_TREE_DEPTH:  # a 2,000-deep nesting of models is shown to this depth
+            return '<ul><li class="dim">(deeper levels left out)</li></ul>'
         model = by_name[qualname]
         rows = []
         for sub in model.submodules:
@@ -141,4 +146,4 @@ def _call_graph(repo_map: RepoMap, graph: nx.DiGraph, anchors: Anchors) -> str:
 def _source(path: str, number: int, sources: Sources) -> str:
     formatter = HtmlFormatter(linespans=f"f{number}", linenos="inline", wrapcode=True)
     code = highlight(sources.text(path), get_lexer_by_name(lexer_for(path)), formatter)
-    return f'<section class="file" id="file-{number}"><h3>{escape(path)}</h3>{code}</section>'
+    return f'<section class="file" id="file-{number}"><h3>{escape(one_line(path))}</h3>{code}</section>'

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from repo_reader.render.safe_text import one_line
+
 
 @dataclass(frozen=True, slots=True)
 class Locator:
@@ -26,7 +28,8 @@ class Locator:
         return cls(root, "" if prefix == "." else prefix, hyperlinks)
 
     def path(self, path: str) -> str:
-        return f"{self.prefix}/{path}" if self.prefix else path
+        """The path to show, on one line whatever its name holds."""
+        return one_line(f"{self.prefix}/{path}" if self.prefix else path)
 
     def text(self, path: str, line: int | None = None, col: int | None = None) -> str:
         where = self.path(path)

@@ -22,6 +22,9 @@ MAX_TREE_DEPTH = 4
 MAX_OTHER_MODELS = 25
 MAX_TOP_TREES = 5  # top-level models shown with their layer tree; the rest are listed by name
 MAX_TOP_LISTED = 20
+MAX_CHAIN_STEPS = 40  # a longer chain shows its first and last calls
+CHAIN_TAIL = 10
+MAX_CHAIN_INDENT = 12  # deeper steps stay at this indent: a 30,000-deep chain would print 900 M spaces
 def render_map_rich(repo_map: RepoMap, console: Console, locator: Locator) -> None:
     printer = _Printer(console, locator)
     printer.overview(repo_map)
@@ -161,10 +164,16 @@ class _Printer:
         chains = [chain for chain in repo_map.chains if chain.entry == main] or list(repo_map.chains[:2])
         for chain in chains:
             self.line(f"[bold]{escape(chain.entry)}[/] → [bold]{escape(chain.target)}[/]")
-            for step, name in enumerate(chain.calls):
+            calls = list(enumerate(chain.calls))
+            if len(calls) > MAX_CHAIN_STEPS:  # the start and the end say how data meets the model
+                calls = calls[: MAX_CHAIN_STEPS - CHAIN_TAIL] + [(-1, "")] + calls[-CHAIN_TAIL:]
+            for step, name in calls:
+                if step < 0:
+                    self.line(f"  [dim]... {len(chain.calls) - MAX_CHAIN_STEPS} more calls ...[/]")
+                    continue
                 found = definitions.get(name)
                 where = self.at(found.path, found.line, found.col) if found else "[dim](unknown location)[/]"
-                self.line(f"  {where}  {'  ' * step}{escape(name)}")
+                self.line(f"  {where}  {'  ' * min(step, MAX_CHAIN_INDENT)}{escape(name)}")
 
     def warnings(self, repo_map: RepoMap) -> None:
         if not repo_map.warnings:

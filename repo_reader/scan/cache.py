@@ -1,6 +1,9 @@
 """The on-disk cache of per-file facts, keyed by content hash, kept outside the analysed repo.
 
-`$XDG_CACHE_HOME/repo-reader` or `~/.cache/repo-reader`. A broken cache entry is a miss, never an error.
+`$XDG_CACHE_HOME/repo-reader` (an absolute XDG_CACHE_HOME only, as the XDG spec says: a relative one
+would put the cache inside whatever folder is current, the repository included) or
+`~/.cache/repo-reader`. Entries are plain data under a digest (`cache_format`), never pickles; a file
+not owned by this user is not read. A broken or forged entry is a miss, never an error.
 """
 
 from __future__ import annotations
@@ -8,19 +11,38 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import marshal
 import os
-import pickle
+import stat
 from pathlib import Path
 
-FACTS_VERSION = "8"  # bump whenever ModuleFacts or the collector changes what it records
+from repo_reader.cache_format import Mismatch, decoder, encoder, seal, unseal
+from repo_reader.scan.facts import ModuleFacts
+
+FACTS_VERSION = "9"  # bump whenever ModuleFacts or the collector changes what it records
 
 
-def cache_folder(kind: str = "facts") -> Path:
+def cache_folder(kind: str = "facts") -> Path | None:
     """`facts-N` holds one pack of per-file facts per repository; `maps-N` one finished map per
-    repository content."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    repository content. None when there is no absolute place for it (no home folder): no cache."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
     return Path(base) / "repo-reader" / f"{kind}-{FACTS_VERSION}"
+
+
+def read_own_file(path: Path) -> bytes | None:
+    """A cache file's bytes, if it is a regular file owned by this user; None otherwise. Another user
+    who can write a shared cache folder cannot hand us their file."""
+    try:
+        with open(path, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode) or hasattr(os, "getuid") and status.st_uid != os.getuid():
+                return None
+            return handle.read()
+    except OSError:
+        return None
 
 
 @functools.cache
@@ -38,7 +60,7 @@ def code_version() -> str:
 
 def cache_key(data: bytes, path: str, module: str) -> str:
     digest = hashlib.blake2b(data, digest_size=20)
-    digest.update(f"\0{path}\0{module}\0{code_version()}".encode())
+    digest.update(f"\0{path}\0{module}\0{code_version()}".encode(errors="surrogatepass"))
     return digest.hexdigest()
 
 
@@ -56,46 +78,56 @@ def write_atomically(path: Path, data: bytes) -> None:
             os.remove(temporary)
 
 
+Outcome = tuple[str, ModuleFacts | None, tuple[str, int | None] | None]  # path, facts, (warning, line)
+
+
 class FactsPack:
     """The cached facts of one repository's files: one file per repository, read and written whole.
 
     Entries are keyed by each file's content hash (`cache_key`), so an edited file misses alone while
     the others hit. One file instead of one per source file: a cold map of transformers wrote 2,912
     small files, which cost 2 s more than the same bytes written at once. The pack keeps only the
-    entries of the latest map, so it never grows with a repository's history."""
+    entries of the latest map, so it never grows with a repository's history. Entries stay plain
+    data (`cache_format`) until asked for, and are checked then."""
 
-    def __init__(self, path: Path, entries: dict[str, bytes]) -> None:
+    def __init__(self, path: Path, entries: dict[str, object]) -> None:
         self.path = path
-        self.entries = entries  # as read
-        self.used: dict[str, bytes] = {}  # this map's entries: what `save` writes
+        self.entries = entries  # as read, still plain
+        self.used: dict[str, object] = {}  # this map's entries, plain: what `save` writes
 
     @classmethod
-    def open(cls, root: Path) -> FactsPack:
-        name = hashlib.blake2b(str(root.resolve()).encode(), digest_size=16).hexdigest()
-        path = cache_folder() / f"{name}.pack"
-        try:
-            entries = marshal.loads(path.read_bytes())
-            if not isinstance(entries, dict):
-                entries = {}
-        except Exception:  # missing, truncated, or written by another Python: a miss
-            entries = {}
-        return cls(path, entries)
+    def open(cls, root: Path) -> FactsPack | None:
+        """The repository's pack (empty when missing, unreadable or failing its digest); None when
+        there is nowhere to keep one."""
+        folder = cache_folder()
+        if folder is None:
+            return None
+        name = hashlib.blake2b(str(root.resolve()).encode(errors="surrogatepass"), digest_size=16).hexdigest()
+        path = folder / f"{name}.pack"
+        data = read_own_file(path)
+        entries = unseal(data) if data is not None else None
+        return cls(path, entries if type(entries) is dict else {})
 
-    def get(self, key: str) -> object | None:
-        """The unpickled entry, kept for this map; None when missing or unreadable."""
-        data = self.entries.get(key)
-        if data is None:
+    def get(self, key: str) -> Outcome | None:
+        """The entry, checked and kept for this map; None when missing or not what a facts entry is."""
+        plain = self.entries.get(key)
+        if plain is None:
             return None
         try:
-            found: object = pickle.loads(data)
-        except Exception:  # a broken or stale entry is simply a miss
+            found: Outcome = decoder(Outcome)(plain)
+        except (Mismatch, TypeError, ValueError):  # a forged or stale entry is simply a miss
             return None
-        self.used[key] = data
+        self.used[key] = plain
         return found
 
-    def keep(self, key: str, data: bytes) -> None:
-        self.used[key] = data
+    def keep(self, key: str, plain: object) -> None:
+        """A new entry, as `encode_outcome` gave it."""
+        self.used[key] = plain
 
     def save(self) -> None:
         if self.used != self.entries:
-            write_atomically(self.path, marshal.dumps(self.used))
+            write_atomically(self.path, seal(self.used))
+
+
+def encode_outcome(outcome: Outcome) -> object:
+    return encoder(Outcome)(outcome)

@@ -1,13 +1,12 @@
-"""`.gitignore` matching (the subset research repos use) plus the folders no one wants scanned.
-
-Imports only the standard library.
+"""`.gitignore` rules (git's syntax, matched by `wildmatch` in linear time) plus the folders no one
+wants scanned. No IO: the walk reads the files. Imports only the standard library.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
+
+from repo_reader.scan.wildmatch import BadPattern, Wildmatch, compile_wildmatch
 
 ALWAYS_EXCLUDED = frozenset(
     {
@@ -21,79 +20,61 @@ ALWAYS_EXCLUDED = frozenset(
 @dataclass(frozen=True, slots=True)
 class IgnoreRule:
     base: str  # folder (root-relative POSIX, "" for the root) holding the .gitignore
-    regex: re.Pattern[str]
+    pattern: Wildmatch
     negated: bool
     directory_only: bool
 
 
-def _translate(pattern: str) -> str:
-    """A gitignore glob as a regex over a path relative to the .gitignore's folder."""
-    anchored = "/" in pattern.rstrip("/")
-    pattern = pattern.lstrip("/")
-    parts = []
-    index = 0
-    while index < len(pattern):
-        if pattern.startswith("**/", index):
-            parts.append("(?:.*/)?")
-            index += 3
-        elif pattern.startswith("/**", index) and index + 3 == len(pattern):
-            parts.append("/.*")
-            index += 3
-        elif pattern[index] == "*":
-            parts.append("[^/]*")
-            index += 1
-        elif pattern[index] == "?":
-            parts.append("[^/]")
-            index += 1
-        elif pattern[index] == "[" and "]" in pattern[index + 2 :]:
-            end = pattern.index("]", index + 2)
-            parts.append("[" + pattern[index + 1 : end].replace("!", "^", 1) + "]")
-            index = end + 1
-        else:
-            end = index + 1
-            while end < len(pattern) and pattern[end] not in "*?[":
-                end += 1
-            parts.append(re.escape(pattern[index:end]))
-            index = end
-    body = "".join(parts)
-    prefix = "" if anchored else "(?:.*/)?"
-    return f"^{prefix}{body}(?:/.*)?$"
-
-
-def parse_gitignore(text: str, base: str) -> list[IgnoreRule]:
+def parse_gitignore(text: str, base: str) -> tuple[list[IgnoreRule], list[str]]:
+    """The rules of one .gitignore, and a note for each line skipped or matching nothing."""
     rules = []
-    for raw in text.splitlines():
-        line = raw.rstrip()
+    problems = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = _strip_trailing_spaces(raw)
         if not line or line.startswith("#"):
             continue
         negated = line.startswith("!")
         if negated:
             line = line[1:]
+        elif line.startswith(("\\#", "\\!")):
+            line = line[1:]
         directory_only = line.endswith("/")
-        pattern = line.rstrip("/")
+        pattern = line[:-1] if directory_only else line  # one slash each end, as git strips them
+        anchored = "/" in pattern
+        pattern = pattern[1:] if pattern.startswith("/") else pattern
         if not pattern:
             continue
-        rules.append(IgnoreRule(base, re.compile(_translate(pattern)), negated, directory_only))
-    return rules
+        try:
+            compiled, notes = compile_wildmatch(pattern, anchored)
+        except BadPattern as error:
+            problems.append(f"line {number}: pattern {raw.strip()!r} skipped ({error})")
+            continue
+        problems += [f"line {number}: in pattern {raw.strip()!r}, {note}" for note in notes]
+        rules.append(IgnoreRule(base, compiled, negated, directory_only))
+    return rules, problems
 
 
-def load_gitignore(folder: Path, base: str) -> list[IgnoreRule]:
-    path = folder / ".gitignore"
-    try:
-        return parse_gitignore(path.read_text(encoding="utf-8", errors="replace"), base)
-    except OSError:
-        return []
+def _strip_trailing_spaces(line: str) -> str:
+    """Trailing spaces and tabs go, unless a backslash escapes the last of them (as in git)."""
+    stripped = line.rstrip(" \t")
+    if stripped.endswith("\\") and len(stripped) < len(line) and not stripped.endswith("\\\\"):
+        return stripped + line[len(stripped)]
+    return stripped
 
 
 def is_ignored(relative: str, is_dir: bool, rules: list[IgnoreRule]) -> bool:
-    """Last matching rule wins, as in git."""
+    """Last matching rule wins, as in git. The walk never enters an ignored folder, so a rule is only
+    ever asked about the path itself, not about what lies below a folder it matches."""
     ignored = False
     for rule in rules:
-        if rule.base and not relative.startswith(rule.base + "/"):
+        if rule.directory_only and not is_dir:
             continue
-        local = relative[len(rule.base) + 1 :] if rule.base else relative
-        if rule.directory_only and not is_dir and "/" not in local:
-            continue
-        if rule.regex.match(local):
+        if rule.base:
+            if not relative.startswith(rule.base + "/"):
+                continue
+            local = relative[len(rule.base) + 1 :]
+        else:
+            local = relative
+        if ignored == rule.negated and rule.pattern.matches(local):
             ignored = not rule.negated
     return ignored

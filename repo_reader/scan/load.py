@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import marshal
 import multiprocessing
 import os
-import pickle
 import warnings as python_warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
+from repo_reader.cache_format import decoder
 from repo_reader.scan import cache
 from repo_reader.scan.collect import collect_facts
+from repo_reader.scan.confined import Refused, TooLarge, read_confined
 from repo_reader.scan.facts import ModuleFacts
-from repo_reader.scan.source import Unreadable, read_source
+from repo_reader.scan.nesting import TooDeep, walk_nested
+from repo_reader.scan.source import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Unreadable, read_source
 from repo_reader.scan.walk import find_src_roots, module_name, walk_repository
 
 PARALLEL_THRESHOLD = 64  # below this many files to parse, a worker pool costs more than it saves
@@ -46,7 +50,7 @@ class _Job:
     data: bytes
 
 
-_Outcome = tuple[str, ModuleFacts | None, tuple[str, int | None] | None]  # path, facts, (warning, line)
+_Outcome = cache.Outcome
 
 
 def _analyse(job: _Job) -> _Outcome:
@@ -62,9 +66,16 @@ def _analyse(job: _Job) -> _Outcome:
     except SyntaxError as error:
         reason = _syntax_reason(error, source.text)
         return job.path, None, (reason, error.lineno)
-    except (ValueError, RecursionError, MemoryError) as error:
-        return job.path, None, (f"could not parse ({type(error).__name__})", None)
-    facts = collect_facts(tree, source.text, job.path, job.module, job.is_package)
+    except RecursionError:
+        return job.path, None, ("nested too deeply to parse; skipped", None)
+    except MemoryError:
+        return job.path, None, ("too large to parse (out of memory); skipped", None)
+    except ValueError as error:
+        return job.path, None, (f"could not parse ({error}); skipped", None)
+    try:
+        facts = walk_nested(collect_facts, tree, source.text, job.path, job.module, job.is_package)
+    except (TooDeep, MemoryError) as error:
+        return job.path, None, (str(error) or "out of memory while analysing; skipped", None)
     if source.cell_starts:
         facts = _with_cells(facts, source.cell_starts, source.cell_numbers)
     note = (source.note, None) if source.note else None
@@ -85,12 +96,14 @@ def _syntax_reason(error: SyntaxError, text: str) -> str:
     return f"syntax error at line {error.lineno}: {error.msg}; skipped"
 
 
+_DECODE_OUTCOME = decoder(cache.Outcome)
 _FORKED_JOBS: list[_Job] = []  # set before the pool forks: workers read jobs from memory, not a pipe
 
 
 def _analyse_forked(index: int) -> tuple[int, bytes]:
-    """In a worker: analyse one job and pickle the outcome once, for the parent and for the cache."""
-    return index, pickle.dumps(_analyse(_FORKED_JOBS[index]), protocol=pickle.HIGHEST_PROTOCOL)
+    """In a worker: analyse one job and encode the outcome once, as plain data for the parent and the
+    cache (marshal: the parent builds data from it, nothing more)."""
+    return index, marshal.dumps(cast(Any, cache.encode_outcome(_analyse(_FORKED_JOBS[index]))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +119,13 @@ class Sources:
     def fingerprint(self) -> str:
         """One key for the whole repository's content (code, READMEs, scripts, configs)."""
         digest = hashlib.blake2b(digest_size=20)
-        digest.update(f"{cache.FACTS_VERSION}\0{self.root.name}".encode())
+        digest.update(f"{cache.FACTS_VERSION}\0{self.root.name}".encode(errors="surrogatepass"))
         for job in self.jobs:
             digest.update(job.key.encode())
         for path in sorted(self.texts):
-            digest.update(f"\0{path}\0{self.texts[path]}".encode(errors="replace"))
+            digest.update(f"\0{path}\0{self.texts[path]}".encode(errors="surrogatepass"))
         for path, message, _ in self.warnings:
-            digest.update(f"\0{path}\0{message}".encode())
+            digest.update(f"\0{path}\0{message}".encode(errors="surrogatepass"))
         return digest.hexdigest()
 
 
@@ -123,13 +136,14 @@ def list_sources(root: Path) -> Sources:
     jobs: list[_Job] = []
     for path in walk.code:
         try:
-            data = (root / path).read_bytes()
-        except OSError as error:
-            warnings.append((path, f"not readable ({error.strerror}); skipped", None))
+            data = read_confined(root, path, MAX_NOTEBOOK_BYTES if path.endswith(".ipynb") else MAX_FILE_BYTES)
+        except Refused as error:
+            warnings.append((path, str(error), None))
             continue
         module, is_package = module_name(path, src_roots)
         jobs.append(_Job(str(root), path, module, is_package, cache.cache_key(data, path, module), data))
-    return Sources(root, tuple(jobs), tuple(warnings), _read_texts(root, walk.texts), src_roots)
+    texts = _read_texts(root, walk.texts, warnings)
+    return Sources(root, tuple(jobs), tuple(warnings), texts, src_roots)
 
 
 def scan_repository(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> Scan:
@@ -143,7 +157,7 @@ def load_modules(sources: Sources, *, use_cache: bool = True, progress: Progress
     for job in sources.jobs:
         cached = pack.get(job.key) if pack is not None else None
         if cached is not None:
-            outcomes.append(cached)  # type: ignore[arg-type]
+            outcomes.append(cached)
         else:
             jobs.append(job)
     hits = len(outcomes)
@@ -177,9 +191,10 @@ def _run_jobs(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
             return _run_here(jobs, pack, progress, done, total)
         with pool:
             for index, data in pool.imap_unordered(_analyse_forked, range(len(jobs)), chunksize=16):
-                results.append(pickle.loads(data))
+                plain = marshal.loads(data)
+                results.append(_DECODE_OUTCOME(plain))
                 if pack is not None:
-                    pack.keep(jobs[index].key, data)
+                    pack.keep(jobs[index].key, plain)
                 done += 1
                 if progress:
                     progress(done, total)
@@ -194,7 +209,7 @@ def _run_here(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
     for job in jobs:
         outcome = _analyse(job)
         if pack is not None:
-            pack.keep(job.key, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+            pack.keep(job.key, cache.encode_outcome(outcome))
         results.append(outcome)
         done += 1
         if progress:
@@ -202,12 +217,14 @@ def _run_here(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
     return results
 
 
-def _read_texts(root: Path, paths: list[str]) -> dict[str, str]:
+def _read_texts(root: Path, paths: list[str], warnings: list[tuple[str, str, int | None]]) -> dict[str, str]:
+    """READMEs, scripts and configs; one over the size cap is left out quietly (a changelog, a dump)."""
     texts = {}
     for path in paths:
         try:
-            if (root / path).stat().st_size <= MAX_TEXT_ASSET_BYTES:
-                texts[path] = (root / path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            texts[path] = read_confined(root, path, MAX_TEXT_ASSET_BYTES).decode("utf-8", errors="replace")
+        except TooLarge:
             continue
+        except Refused as error:
+            warnings.append((path, str(error), None))
     return texts

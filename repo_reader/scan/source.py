@@ -15,6 +15,7 @@ MAX_FILE_BYTES = 1024 * 1024  # generated tables and vendored blobs beyond this 
 MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024  # notebooks carry their outputs (images): their code is what counts
 
 _MAGIC = re.compile(r"^\s*([%!?]|\w+\s*\?\s*$)")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # `"\\ud800"` in JSON: no UTF-8 for it, so no parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,28 +52,49 @@ def decode_python(data: bytes) -> tuple[str, str | None]:
 
 
 def read_notebook(data: bytes) -> Source:
-    """Join a notebook's code cells into one module; IPython magics become comments."""
+    """Join a notebook's code cells into one module; IPython magics become comments. A cell whose
+    source is neither text nor a list of text is left out, and the note says which."""
     try:
         notebook = json.loads(data.decode("utf-8", errors="replace"))
-        cells = notebook["cells"] if isinstance(notebook, dict) else None
-    except (ValueError, KeyError, TypeError):
-        cells = None
+    except RecursionError:
+        raise Unreadable("not a valid Jupyter notebook (nested too deeply)") from None
+    except ValueError:
+        notebook = None
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
         raise Unreadable("not a valid Jupyter notebook (no cell list)")
     lines: list[str] = []
     starts: list[int] = []
     numbers: list[int] = []
+    malformed: list[int] = []
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        source = cell.get("source", "")
-        text = "".join(source) if isinstance(source, list) else str(source)
+        text = _cell_text(cell.get("source", ""))
+        if text is None:
+            malformed.append(number)
+            continue
         starts.append(len(lines) + 1)
         numbers.append(number)
         for line in text.splitlines():
             lines.append("# " + line if _MAGIC.match(line) else line)
         lines.append("")
-    return Source("\n".join(lines) + "\n", tuple(starts), tuple(numbers))
+    note = None
+    if malformed:
+        shown = ", ".join(str(number) for number in malformed[:5]) + (", ..." if len(malformed) > 5 else "")
+        note = f"code cell(s) {shown} have a source that is not text; left out"
+    return Source("\n".join(lines) + "\n", tuple(starts), tuple(numbers), note)
+
+
+def _cell_text(source: object) -> str | None:
+    """A cell's source (a string, or a list of strings), lone surrogates replaced; None when malformed."""
+    if isinstance(source, list) and all(isinstance(piece, str) for piece in source):
+        text = "".join(source)
+    elif isinstance(source, str):
+        text = source
+    else:
+        return None
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def read_source(data: bytes, is_notebook: bool) -> Source:

@@ -1,18 +1,24 @@
-"""Finding the files to analyse: a walk that honours .gitignore, skips the usual clutter, and survives
-symlink loops. Imports only the standard library.
+"""Finding the files to analyse: a walk that honours .gitignore, skips the usual clutter, never leaves
+the root (links out of it are named in a warning, not followed), lists regular files only (a FIFO
+named `x.py` would hang every read) and survives symlink loops. Imports only the standard library.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repo_reader.scan.ignore import ALWAYS_EXCLUDED, IgnoreRule, is_ignored, load_gitignore
+from repo_reader.scan.confined import Refused, is_inside, kind_of, read_confined, resolve_link
+from repo_reader.scan.ignore import ALWAYS_EXCLUDED, IgnoreRule, is_ignored, parse_gitignore
 
 CODE_SUFFIXES = (".py", ".ipynb")
 TEXT_NAMES = ("readme", "makefile", "pyproject.toml", "setup.cfg", "justfile")
 TEXT_SUFFIXES = (".sh", ".bash", ".md", ".rst", ".yaml", ".yml", ".cfg", ".toml")
+MAX_GITIGNORE_BYTES = 256 * 1024
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")  # a newline or an escape in a name would break every location
 
 
 @dataclass(slots=True)
@@ -27,47 +33,127 @@ def is_text_asset(name: str) -> bool:
     return lower.startswith(TEXT_NAMES) or lower.endswith(TEXT_SUFFIXES)
 
 
+def is_wanted(name: str) -> bool:
+    """Whether a file of this name is analysed (code) or read (text assets)."""
+    return name.endswith(CODE_SUFFIXES) or is_text_asset(name)
+
+
 def walk_repository(root: Path) -> Walk:
-    result = Walk()
-    visited: set[str] = set()
-    _walk(root, "", load_gitignore(root, ""), visited, result)
-    result.code.sort()
-    result.texts.sort()
-    return result
+    walker = _Walker(os.path.realpath(root))
+    walker.folder("", walker.gitignore("", []))
+    walker.result.code.sort()
+    walker.result.texts.sort()
+    return walker.result
 
 
-def _walk(folder: Path, relative: str, rules: list[IgnoreRule], visited: set[str], result: Walk) -> None:
-    real = os.path.realpath(folder)
-    visited.add(real)
-    try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError as error:
-        result.warnings.append((relative or ".", f"folder not readable ({error.strerror}); skipped"))
-        return
-    for entry in entries:
-        path = f"{relative}/{entry.name}" if relative else entry.name
+class _Walker:
+    def __init__(self, root: str) -> None:
+        self.root = root  # resolved
+        self.result = Walk()
+        self.visited: set[str] = set()  # resolved folders already walked
+
+    def warn(self, path: str, message: str) -> None:
+        self.result.warnings.append((path, message))
+
+    def gitignore(self, relative: str, rules: list[IgnoreRule]) -> list[IgnoreRule]:
+        """`rules` plus those of the folder's own .gitignore (a bad pattern is skipped with a warning)."""
+        path = f"{relative}/.gitignore" if relative else ".gitignore"
+        if not os.path.lexists(os.path.join(self.root, path)):
+            return rules
         try:
-            is_dir = entry.is_dir()
+            data = read_confined(Path(self.root), path, MAX_GITIGNORE_BYTES)
+        except Refused as error:
+            self.warn(path, str(error))
+            return rules
+        found, problems = parse_gitignore(data.decode("utf-8", errors="replace"), relative)
+        for problem in problems:
+            self.warn(path, problem)
+        return rules + found
+
+    def folder(self, relative: str, rules: list[IgnoreRule]) -> None:
+        absolute = os.path.join(self.root, relative) if relative else self.root
+        self.visited.add(os.path.realpath(absolute))
+        try:
+            entries = sorted(os.scandir(absolute), key=lambda entry: entry.name)
+        except OSError as error:
+            self.warn(relative or ".", f"folder not readable ({error.strerror}); skipped")
+            return
+        for entry in entries:
+            self.entry(entry, f"{relative}/{entry.name}" if relative else entry.name, rules)
+
+    def entry(self, entry: os.DirEntry[str], path: str, rules: list[IgnoreRule]) -> None:
+        name = entry.name
+        mode = _mode(entry)
+        if mode is None:  # a link that cannot be followed, or an entry that vanished
+            self.broken(entry, path, rules)
+            return
+        is_dir = stat.S_ISDIR(mode)
+        if is_dir and (name in ALWAYS_EXCLUDED or name.endswith(".egg-info")):
+            return
+        if is_ignored(path, is_dir, rules) or not (is_dir or is_wanted(name)):
+            return
+        if entry.is_symlink() and not self.followable(entry, path, is_dir):
+            return
+        if CONTROL_CHARACTERS.search(name):
+            self.warn(path, "the name holds control characters (a newline, an escape); skipped")
+        elif is_dir:
+            self.folder(path, self.gitignore(path, rules))
+        elif not stat.S_ISREG(mode):
+            self.warn(path, f"{kind_of(mode)}, not a regular file; skipped")
+        elif name.endswith(CODE_SUFFIXES):
+            self.result.code.append(path)
+            if name == "setup.py":  # its console_scripts are read as text
+                self.result.texts.append(path)
+        else:
+            self.result.texts.append(path)
+
+    def followable(self, entry: os.DirEntry[str], path: str, is_dir: bool) -> bool:
+        """Whether a link stays inside the root and, for a folder, leads somewhere not yet walked."""
+        target = _link_text(entry.path)
+        real = os.path.realpath(entry.path)
+        if not is_inside(self.root, real):
+            self.warn(path, f"symlink to outside the repository ({entry.name} -> {target}); not followed")
+            return False
+        if is_dir and real in self.visited:
+            parent = os.path.realpath(os.path.dirname(entry.path))
+            loop = is_inside(real, parent)
+            self.warn(path, f"symlink {'loop' if loop else 'to a folder already read'} ({entry.name} -> {target}); "
+                            "not followed")
+            return False
+        return True
+
+    def broken(self, entry: os.DirEntry[str], path: str, rules: list[IgnoreRule]) -> None:
+        """A link whose target is missing or loops: a loop is always named, a broken link when it
+        would have been read."""
+        try:
+            if not entry.is_symlink() or is_ignored(path, False, rules):
+                return
         except OSError:
-            continue
-        if is_dir:
-            if entry.name in ALWAYS_EXCLUDED or entry.name.endswith(".egg-info") or is_ignored(path, True, rules):
-                continue
-            if entry.is_symlink():
-                target = os.path.realpath(entry.path)
-                if target in visited or real.startswith(target + os.sep) or target == real:
-                    result.warnings.append((path, f"symlink loop ({entry.name} -> {os.readlink(entry.path)}); not followed"))
-                    continue
-            sub_rules = rules + load_gitignore(Path(entry.path), path)
-            _walk(Path(entry.path), path, sub_rules, visited, result)
-        elif is_ignored(path, False, rules):
-            continue
-        elif entry.name.endswith(CODE_SUFFIXES):
-            result.code.append(path)
-            if entry.name == "setup.py":  # its console_scripts are read as text
-                result.texts.append(path)
-        elif is_text_asset(entry.name):
-            result.texts.append(path)
+            return
+        _, problem = resolve_link(entry.path)
+        if problem == "symlink loop" or is_wanted(entry.name):
+            self.warn(path, f"{problem} ({entry.name} -> {_link_text(entry.path)}); not followed")
+
+
+def _mode(entry: os.DirEntry[str]) -> int | None:
+    """The file type, through a link (metadata only, nothing is read); None when it cannot be had.
+    Plain folders and files take it from the directory listing, without a system call."""
+    try:
+        if not entry.is_symlink():
+            if entry.is_dir(follow_symlinks=False):
+                return stat.S_IFDIR
+            if entry.is_file(follow_symlinks=False):
+                return stat.S_IFREG
+        return os.stat(entry.path).st_mode
+    except OSError:
+        return None
+
+
+def _link_text(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
 
 
 def module_name(path: str, src_roots: tuple[str, ...]) -> tuple[str, bool]:

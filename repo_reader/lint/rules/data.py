@@ -14,7 +14,7 @@ from repo_reader.model import Severity
 
 def dataloader_calls(context: LintContext) -> list[ast.Call]:
     """DataLoader constructions, by resolved name (any DataLoader import spells "DataLoader" in the file)."""
-    if "DataLoader" not in context.text:
+    if not context.mentions("DataLoader"):
         return []
     if "dataloaders" not in context.cache:
         context.cache["dataloaders"] = [node for node in ast.walk(context.tree) if isinstance(node, ast.Call)
@@ -181,7 +181,7 @@ def in_memory(context: LintContext, dataset: ast.expr | None) -> bool:
 
 def moves_batches_to_cuda(context: LintContext) -> bool:
     """The file sends loop data to an accelerator: `.cuda()` or `.to(device)` on a `for` target."""
-    if "cuda" not in context.text:
+    if not context.mentions("cuda"):
         return False
     for loop in ast.walk(context.tree):
         if isinstance(loop, ast.For):

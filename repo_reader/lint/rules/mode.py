@@ -97,7 +97,7 @@ def is_evaluation(name: str, function: FunctionNode | ast.Module, context: LintC
         return False  # a model's own methods: whoever calls the model sets its mode (Lightning does)
     if EVAL_NAME.match(short):
         return True
-    if "no_grad" not in context.text and "inference_mode" not in context.text:
+    if not context.mentions("no_grad") and not context.mentions("inference_mode"):
         return False
     ranges = grad_off_ranges(context, function)
     return bool(ranges) and any(isinstance(node, (ast.For, ast.While)) and inside(node.lineno, ranges)

@@ -140,7 +140,7 @@ class HostSyncInLoop(Rule):
                _LOOP + "        print(loss)  # expect\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        if "backward" not in context.text:
+        if not context.mentions("backward"):
             return
         finder = None
         for name, scope in scopes(context):

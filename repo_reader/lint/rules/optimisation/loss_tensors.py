@@ -69,7 +69,7 @@ class LossAccumulatedAsTensor(Rule):
                "        history.append(loss)  # expect\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        if "backward" not in context.text:
+        if not context.mentions("backward"):
             return
         for _, scope in scopes(context):
             names = backward_names(scope)

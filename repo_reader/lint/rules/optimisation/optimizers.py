@@ -16,7 +16,7 @@ from repo_reader.scan.collect import dotted
 
 
 def _optimizers(context: LintContext, scope: FunctionNode | ast.Module) -> list[ast.Call]:
-    if "optim" not in context.text:
+    if not context.mentions("optim"):
         return []
     return [n for n in walk_local(scope.body) if isinstance(n, ast.Call) and is_optimizer(context.call_name(n))]
 
@@ -60,7 +60,7 @@ class OptimizerHoldsFrozen(Rule):
                "    for p in model.backbone.parameters():\n        p.requires_grad = False  # expect\n    return opt\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        if "requires_grad" not in context.text:
+        if not context.mentions("requires_grad"):
             return
         for _, scope in scopes(context):
             optimizers = _optimizers(context, scope)
@@ -121,7 +121,7 @@ class OptimizerOnSubmodule(Rule):
                "    return torch.optim.SGD(model.head.parameters(), lr=0.1)  # expect\n",)
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        if "requires_grad" in context.text or "optim" not in context.text:
+        if context.mentions("requires_grad") or not context.mentions("optim"):
             return
         for _, scope in scopes(context):
             optimizers = _optimizers(context, scope)

@@ -81,7 +81,7 @@ class PlainContainerLayers(Rule):
     )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        registers = any(name in context.text for name in REGISTERS)  # else no class can call one
+        registers = any(context.mentions(name) for name in REGISTERS)  # else no class can call one
         for info, node in context.module_classes():
             if registers and any(isinstance(n, ast.Call) and (getattr(n.func, "attr", None) in REGISTERS or
                                                               getattr(n.func, "id", None) in REGISTERS)

@@ -115,9 +115,9 @@ class BiasBeforeBatchNorm(Rule):
     )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
-        if "BatchNorm" not in context.text:
+        if not context.mentions("BatchNorm"):
             return
-        for call in ast.walk(context.tree) if "Sequential" in context.text else ():
+        for call in ast.walk(context.tree) if context.mentions("Sequential") else ():
             if isinstance(call, ast.Call) and context.call_name(call) == "torch.nn.Sequential":
                 for first, second in zip(call.args, call.args[1:]):
                     if isinstance(first, ast.Call) and _keeps_bias(context, first) and \
