@@ -145,3 +145,17 @@ def test_a_model_defined_in_a_notebook_is_built_by_running_its_cells() -> None:
     assert model.construction is not None and model.construction.method == (
         "built by running the code cells of exploration.ipynb (3 cells); input from the code's first call of the model")
     assert ran_input(model) == "64x20:float32"
+
+
+def test_a_lightning_cli_script_runs_to_its_module_s_optimizer() -> None:
+    """`python main.py fit --config config.yaml` (LightningCLI with a datamodule): the optimizer built
+    in `configure_optimizers` names the LightningModule, and the datamodule's batch is its input.
+    Needs lightning and jsonargparse, which CI does not install; runs where they are."""
+    pytest.importorskip("lightning")
+    pytest.importorskip("jsonargparse")
+    trace = trace_repository(FIXTURES / "lightning_project", TraceOptions(max_models=1, use_cache=False, jobs=1, route="run"))
+    model = trace.models[0]
+    assert (model.qualname, model.status, model.total_params) == ("model.LitClassifier", TraceStatus.OK, 118_282)
+    assert model.construction is not None and model.construction.method.startswith(
+        "built by running `python main.py fit --config config.yaml` to its optimizer (AdamW at model.py:57)")
+    assert ran_input(model).endswith("x1x28x28:float32")
