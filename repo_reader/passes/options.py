@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import ast
 import re
 
@@ -15,15 +17,27 @@ YAML_DEFAULT = re.compile(r"^\s*-\s*(?:override\s+)?(?P<key>[\w/.-]+)\s*:\s*(?P<
 
 
 def from_argparse(found: list[tuple[ModuleFacts, OptionFact]]) -> list[Option]:
+    """One Option per destination: `--flip`/`--no-flip` pairs (`store_true` and `store_false` on one
+    dest, or `BooleanOptionalAction`) are one option listing both flags."""
     options: dict[str, Option] = {}
     for facts, fact in found:
         name = next((flag for flag in fact.flags if flag.startswith("--")), fact.flags[0])
+        flags = fact.flags
         default = fact.default
         if default is None and fact.action in ("store_true", "store_false"):
             default = "False" if fact.action == "store_true" else "True"
+        if fact.action and fact.action.endswith("BooleanOptionalAction"):
+            flags = (*flags, *(f"--no-{flag[2:]}" for flag in flags if flag.startswith("--")))
+            default = "None" if default is None else default
+        known = options.get(fact.dest)
+        if known is not None:
+            extra = tuple(flag for flag in flags if flag not in known.flags)
+            if extra:
+                options[fact.dest] = replace(known, flags=(*known.flags, *extra))
+            continue
         col = next((call.col for call in facts.calls if call.line == fact.line and call.callee.endswith("add_argument")), 1)
-        options.setdefault(fact.dest, Option(name, fact.flags, default, fact.help, fact.type, fact.required,
-                                             fact.choices, fact.line, _at(facts, fact.line, col)))
+        options[fact.dest] = Option(name, flags, default, fact.help, fact.type, fact.required,
+                                    fact.choices, fact.line, _at(facts, fact.line, col))
     return list(options.values())
 
 
