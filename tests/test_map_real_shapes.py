@@ -99,17 +99,20 @@ def test_an_export_script_builds_no_top_level_model() -> None:
 
 
 def test_no_flags_are_listed_with_their_option(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """`BooleanOptionalAction` adds `--no-amp`; a `store_true`/`store_false` pair on one dest is one option."""
+    """`BooleanOptionalAction` adds `--no-amp`; a `store_true`/`store_false` pair on one dest is one
+    option; `parser.set_defaults(lr=0.01)` is the default shown."""
     from repo_reader.api import build_map
 
     (tmp_path / "train.py").write_text(
         "import argparse\n\nimport torch\n\nparser = argparse.ArgumentParser()\n"
         "parser.add_argument('--amp', action=argparse.BooleanOptionalAction, default=True)\n"
         "parser.add_argument('--flip', dest='flip', action='store_true')\n"
-        "parser.add_argument('--no-flip', dest='flip', action='store_false')\n\n"
+        "parser.add_argument('--no-flip', dest='flip', action='store_false')\n"
+        "parser.add_argument('--lr', type=float, default=0.1)\nparser.set_defaults(lr=0.01)\n\n"
         "if __name__ == '__main__':\n    args = parser.parse_args()\n    model = torch.nn.Linear(2, 2)\n"
         "    opt = torch.optim.SGD(model.parameters(), lr=0.1)\n    for _ in range(2):\n"
         "        model(torch.randn(1, 2)).sum().backward()\n        opt.step()\n")
     (entry,) = build_map(tmp_path, use_cache=False).entry_points
     assert [(o.name, o.flags, o.default) for o in entry.options] == [
-        ("--amp", ("--amp", "--no-amp"), "True"), ("--flip", ("--flip", "--no-flip"), "False")]
+        ("--amp", ("--amp", "--no-amp"), "True"), ("--flip", ("--flip", "--no-flip"), "False"),
+        ("--lr", ("--lr",), "0.01")]  # parser.set_defaults overrides the add_argument default

@@ -273,12 +273,25 @@ def _lightning_cli(candidate: _Candidate, inputs: EntryInputs) -> None:
 
 def _argparse_options(candidate: _Candidate, reach: dict[str, int], inputs: EntryInputs) -> list[Option]:
     facts_list = []
+    overrides: dict[str, str] = {}  # `parser.set_defaults(lr=0.01)` beats `add_argument(..., default=0.1)`
     for facts in inputs.modules:
+        def reached(scope: str) -> bool:
+            node = f"{facts.module}.{scope}" if scope else facts.module
+            return node in reach or (facts is candidate.facts and (not scope or node.startswith(candidate.name)))
+
         for option in facts.options:
-            node = f"{facts.module}.{option.scope}" if option.scope else facts.module
-            if node in reach or (facts is candidate.facts and (not option.scope or node.startswith(candidate.name))):
+            if reached(option.scope):
                 facts_list.append((facts, option))
-    return option_finder.from_argparse(facts_list)
+        if facts.options or facts is candidate.facts:
+            for call in facts.calls:
+                if call.callee.endswith(".set_defaults") and reached(call.scope):
+                    overrides.update(_keyword_values(call.args))
+    return option_finder.from_argparse(facts_list, overrides)
+
+
+def _keyword_values(args: tuple[str, ...]) -> dict[str, str]:
+    return dict(arg.split("=", 1) for arg in args if "=" in arg and not arg.startswith("**")
+                and arg.split("=", 1)[0].isidentifier())
 
 
 # -- judging ------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ YAML_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)\s*:\s*(?P<value>[^#\n]*?)\s*(
 YAML_DEFAULT = re.compile(r"^\s*-\s*(?:override\s+)?(?P<key>[\w/.-]+)\s*:\s*(?P<value>[\w/.-]+)")
 
 
-def from_argparse(found: list[tuple[ModuleFacts, OptionFact]]) -> list[Option]:
+def from_argparse(found: list[tuple[ModuleFacts, OptionFact]], overrides: dict[str, str] | None = None) -> list[Option]:
     """One Option per destination: `--flip`/`--no-flip` pairs (`store_true` and `store_false` on one
     dest, or `BooleanOptionalAction`) are one option listing both flags."""
     options: dict[str, Option] = {}
@@ -38,6 +38,9 @@ def from_argparse(found: list[tuple[ModuleFacts, OptionFact]]) -> list[Option]:
         col = next((call.col for call in facts.calls if call.line == fact.line and call.callee.endswith("add_argument")), 1)
         options[fact.dest] = Option(name, flags, default, fact.help, fact.type, fact.required,
                                     fact.choices, fact.line, _at(facts, fact.line, col))
+    for dest, value in (overrides or {}).items():
+        if dest in options:
+            options[dest] = replace(options[dest], default=value)
     return list(options.values())
 
 

@@ -351,7 +351,7 @@ class Collector:
     def visit_Call(self, node: ast.Call) -> None:
         callee = dotted(node.func)
         last = callee.rsplit(".", 1)[-1]
-        keep_args = bool(last) and (last[:1].isupper() or last in ("build", "create_model", "build_model"))
+        keep_args = bool(last) and (last[:1].isupper() or last in ("build", "create_model", "build_model", "set_defaults"))
         args: tuple[str, ...] = ()
         if keep_args:
             args = tuple(self.text(arg) for arg in node.args) + tuple(
