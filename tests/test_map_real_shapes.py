@@ -116,3 +116,17 @@ def test_no_flags_are_listed_with_their_option(tmp_path) -> None:  # type: ignor
     assert [(o.name, o.flags, o.default) for o in entry.options] == [
         ("--amp", ("--amp", "--no-amp"), "True"), ("--flip", ("--flip", "--no-flip"), "False"),
         ("--lr", ("--lr",), "0.01")]  # parser.set_defaults overrides the add_argument default
+
+
+def test_test_and_detect_scripts_that_can_trace_the_model_are_not_exports(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """yolov7-style `detect.py`/`test.py` with a `--trace` flag calling `torch.jit.trace`: inference and
+    evaluation runs; `export.py` stays an export."""
+    from repo_reader.api import build_map
+
+    body = ("import torch\n\nif __name__ == '__main__':\n    model = torch.nn.Linear(2, 2).eval()\n"
+            "    model = torch.jit.trace(model, torch.randn(1, 2))\n    with torch.no_grad():\n"
+            "        print(model(torch.randn(1, 2)))\n")
+    for name in ("detect.py", "test.py", "export.py"):
+        (tmp_path / name).write_text(body)
+    kinds = {entry.path: entry.kind.value for entry in build_map(tmp_path, use_cache=False).entry_points}
+    assert kinds == {"detect.py": "inference", "test.py": "eval", "export.py": "export"}

@@ -23,7 +23,7 @@ from repo_reader.scan.facts import DefFact, ModuleFacts
 REACH_DEPTH = 8
 KIND_WEIGHT = {EntryKind.TRAIN: 50, EntryKind.EVAL: 30, EntryKind.INFERENCE: 25, EntryKind.EXPORT: 10,
                EntryKind.DATA_PREP: 10, EntryKind.OTHER: 0}
-INFERENCE_NAME = re.compile(r"(sample|generate|infer|predict|demo|chat|serve|app)", re.I)
+INFERENCE_NAME = re.compile(r"(sample|generate|infer|predict|demo|chat|serve|app|detect)", re.I)
 EXPORT_NAME = re.compile(r"(export|onnx|convert|trace_model|torchscript)", re.I)
 DATA_NAME = re.compile(r"(prepare|preprocess|download|make_data|build_data|tokeni[sz]e|extract)", re.I)
 EVAL_NAME = re.compile(r"(eval|test|valid|benchmark)", re.I)
@@ -306,10 +306,14 @@ def _kind(candidate: _Candidate, reach: dict[str, int], inputs: EntryInputs) -> 
     trains = any(c.endswith(".backward") for c in callees) or any(c.endswith((".fit", "LightningCLI")) for c in callees)
     if candidate.source == EntrySource.LIGHTNING_CLI or (trains and not EVAL_NAME.search(name) or trains and "train" in name):
         return EntryKind.TRAIN, "reaches a training loop (backward/step or Trainer.fit)"
-    if any(c in EXPORT_CALLS for c in callees) or EXPORT_NAME.search(name):
+    if EXPORT_NAME.search(name):
         return EntryKind.EXPORT, "exports the model (ONNX/TorchScript/torch.export)"
     if INFERENCE_NAME.search(name) or INFERENCE_NAME.search(candidate.name.rsplit(".", 1)[-1]):
         return EntryKind.INFERENCE, f"inference script ({name})"
+    if EVAL_NAME.search(name) and not trains:  # `test.py` that can also --trace the model is still a test run
+        return EntryKind.EVAL, "evaluates a model (eval()/no_grad or its name)"
+    if any(c in EXPORT_CALLS for c in callees):
+        return EntryKind.EXPORT, "exports the model (ONNX/TorchScript/torch.export)"
     if trains:
         return EntryKind.TRAIN, "reaches a training loop (backward/step)"
     if EVAL_NAME.search(name) or any(c.endswith(".eval") for c in callees):
