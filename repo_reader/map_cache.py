@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repo_reader.cache_format import Mismatch, decoder, encoder, seal, unseal
+from repo_reader.cache_format import decoder, encoder, seal, unseal
 from repo_reader.model import RepoMap
 from repo_reader.scan import cache
 
@@ -27,7 +27,7 @@ def load_map(key: str) -> RepoMap | None:
         return None
     try:
         found: RepoMap = decoder(RepoMap)(plain)
-    except (Mismatch, TypeError, ValueError):  # stale or forged: a miss
+    except Exception:  # Mismatch, or anything else a stale or forged entry provokes: a miss
         return None
     return found
 
