@@ -92,6 +92,14 @@ def test_a_relative_cache_home_is_ignored(tmp_path: Path, monkeypatch: pytest.Mo
     assert not (tmp_path / "relative-cache").exists() and (tmp_path / "home" / ".cache" / "repo-reader").is_dir()
 
 
+def test_a_fifo_in_the_cache_folder_does_not_block(cache_home: Path) -> None:
+    build_map(FIXTURES / "flat_scripts")
+    for path in _files(cache_home):
+        path.unlink()
+        os.mkfifo(path)
+    assert scan_repository(FIXTURES / "flat_scripts").cache_hits == 0  # would block forever on open()
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away needs root")
 def test_a_file_owned_by_someone_else_is_not_read(cache_home: Path) -> None:
     build_map(FIXTURES / "flat_scripts")

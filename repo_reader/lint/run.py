@@ -13,14 +13,16 @@ from repo_reader.lint.fix import apply_fixes
 from repo_reader.lint.registry import select_rules
 from repo_reader.model import CheckReport, Finding, Fix, ScanWarning
 from repo_reader.scan.load import scan_repository
-from repo_reader.scan.confined import Refused, read_confined
+from repo_reader.scan.confined import ConfinedReader, Refused, read_confined
 from repo_reader.scan.source import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Unreadable, read_source
 
 
 def reader(root: Path):  # type: ignore[no-untyped-def]
+    confined = ConfinedReader(root)
+
     def read(path: str) -> str | None:
         try:
-            data = read_confined(root, path, MAX_NOTEBOOK_BYTES if path.endswith(".ipynb") else MAX_FILE_BYTES)
+            data = confined.read(path, MAX_NOTEBOOK_BYTES if path.endswith(".ipynb") else MAX_FILE_BYTES)
             return read_source(data, path.endswith(".ipynb")).text
         except (Refused, Unreadable):
             return None

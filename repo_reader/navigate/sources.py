@@ -7,9 +7,10 @@ A notebook location `nb.ipynb#cell3:2` maps to a line of the notebook's joined c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from repo_reader.scan.confined import Refused, read_confined
+from repo_reader.scan.confined import ConfinedReader, Refused
 from repo_reader.scan.source import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Source, Unreadable, read_source
 
 
@@ -27,12 +28,16 @@ class Sources:
     root: Path
     cache: dict[str, Source | None] = field(default_factory=dict)
 
+    @cached_property
+    def reader(self) -> ConfinedReader:
+        return ConfinedReader(self.root)
+
     def source(self, path: str) -> Source | None:
         file = path.split("#", 1)[0]
         if file not in self.cache:
             limit = MAX_NOTEBOOK_BYTES if file.endswith(".ipynb") else MAX_FILE_BYTES
             try:
-                data = read_confined(self.root, file, limit)
+                data = self.reader.read(file, limit)
                 self.cache[file] = read_source(data, file.endswith(".ipynb")) if file.endswith((".py", ".ipynb")) \
                     else Source(data.decode("utf-8", errors="replace"))
             except (Refused, Unreadable):

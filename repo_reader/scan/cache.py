@@ -35,8 +35,9 @@ def cache_folder(kind: str = "facts") -> Path | None:
 def read_own_file(path: Path) -> bytes | None:
     """A cache file's bytes, if it is a regular file owned by this user; None otherwise. Another user
     who can write a shared cache folder cannot hand us their file."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)  # a FIFO planted there cannot block
     try:
-        with open(path, "rb") as handle:
+        with os.fdopen(os.open(path, flags), "rb") as handle:
             status = os.fstat(handle.fileno())
             if not stat.S_ISREG(status.st_mode) or hasattr(os, "getuid") and status.st_uid != os.getuid():
                 return None

@@ -19,7 +19,7 @@ from typing import Any, cast
 from repo_reader.cache_format import decoder
 from repo_reader.scan import cache
 from repo_reader.scan.collect import collect_facts
-from repo_reader.scan.confined import Refused, TooLarge, read_confined
+from repo_reader.scan.confined import ConfinedReader, Refused, TooLarge
 from repo_reader.scan.facts import ModuleFacts
 from repo_reader.scan.nesting import TooDeep, walk_nested
 from repo_reader.scan.source import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Unreadable, read_source
@@ -134,15 +134,16 @@ def list_sources(root: Path) -> Sources:
     src_roots = find_src_roots(walk.code)
     warnings: list[tuple[str, str, int | None]] = [(path, message, None) for path, message in walk.warnings]
     jobs: list[_Job] = []
+    reader = ConfinedReader(root)
     for path in walk.code:
         try:
-            data = read_confined(root, path, MAX_NOTEBOOK_BYTES if path.endswith(".ipynb") else MAX_FILE_BYTES)
+            data = reader.read(path, MAX_NOTEBOOK_BYTES if path.endswith(".ipynb") else MAX_FILE_BYTES)
         except Refused as error:
             warnings.append((path, str(error), None))
             continue
         module, is_package = module_name(path, src_roots)
         jobs.append(_Job(str(root), path, module, is_package, cache.cache_key(data, path, module), data))
-    texts = _read_texts(root, walk.texts, warnings)
+    texts = _read_texts(reader, walk.texts, warnings)
     return Sources(root, tuple(jobs), tuple(warnings), texts, src_roots)
 
 
@@ -217,12 +218,12 @@ def _run_here(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
     return results
 
 
-def _read_texts(root: Path, paths: list[str], warnings: list[tuple[str, str, int | None]]) -> dict[str, str]:
+def _read_texts(reader: ConfinedReader, paths: list[str], warnings: list[tuple[str, str, int | None]]) -> dict[str, str]:
     """READMEs, scripts and configs; one over the size cap is left out quietly (a changelog, a dump)."""
     texts = {}
     for path in paths:
         try:
-            texts[path] = read_confined(root, path, MAX_TEXT_ASSET_BYTES).decode("utf-8", errors="replace")
+            texts[path] = reader.read(path, MAX_TEXT_ASSET_BYTES).decode("utf-8", errors="replace")
         except TooLarge:
             continue
         except Refused as error:

@@ -11,7 +11,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repo_reader.scan.confined import Refused, is_inside, kind_of, read_confined, resolve_link
+from repo_reader.scan.confined import ConfinedReader, Refused, is_inside, kind_of, resolve_link
 from repo_reader.scan.ignore import ALWAYS_EXCLUDED, IgnoreRule, is_ignored, parse_gitignore
 
 CODE_SUFFIXES = (".py", ".ipynb")
@@ -49,6 +49,7 @@ def walk_repository(root: Path) -> Walk:
 class _Walker:
     def __init__(self, root: str) -> None:
         self.root = root  # resolved
+        self.reader = ConfinedReader(Path(root))
         self.result = Walk()
         self.visited: set[str] = set()  # resolved folders already walked
 
@@ -61,7 +62,7 @@ class _Walker:
         if not os.path.lexists(os.path.join(self.root, path)):
             return rules
         try:
-            data = read_confined(Path(self.root), path, MAX_GITIGNORE_BYTES)
+            data = self.reader.read(path, MAX_GITIGNORE_BYTES)
         except Refused as error:
             self.warn(path, str(error))
             return rules
