@@ -100,8 +100,9 @@ def test_experiment_loggers_that_are_not_installed_get_stand_ins() -> None:
     assert model.status is TraceStatus.OK and model.construction is not None
     absent = sorted(name for name, needs in (("torch.utils.tensorboard", "tensorboard"), ("wandb", "wandb"))
                     if importlib.util.find_spec(needs) is None)
-    if absent:
-        assert f"experiment loggers replaced by stand-ins that do nothing: {', '.join(absent)}" in model.construction.notes
+    if not absent:
+        pytest.skip("wandb and tensorboard are both installed here: no stand-in to check")
+    assert f"experiment loggers replaced by stand-ins that do nothing: {', '.join(absent)}" in model.construction.notes
 
 
 def test_every_missing_package_the_script_needs_is_named_at_once() -> None:

@@ -26,7 +26,7 @@ FILE_RULES: tuple[tuple[Role, re.Pattern[str], str], ...] = (
     (Role.EVAL, re.compile(r"^(test|eval\w*|validat\w*|val|infer\w*|predict\w*|sample\w*|demo\w*|generate\w*|"
                            r"benchmark\w*|example\w*|detect\w*)\.py$"), "evaluation/inference script name"),
     (Role.UTILS, re.compile(r"^(utils?|tools|helpers?|misc|common|logger|logging|metrics?|visuali[sz]\w*|\w*_utils?|"
-                            r"\w*tokeni[sz]er\w*|bpe|vocab\w*|\w*_utils?|\w*loss(es)?|\w*_util)\.py$"), "utility name"),
+                            r"\w*tokeni[sz]er\w*|bpe|vocab\w*|\w*loss(es)?)\.py$"), "utility name"),
     (Role.DATALOADER, re.compile(r"^(data|datasets?|dataloaders?|loaders?|\w*dataset\w*|\w*data_?loader\w*|\w*_data|"
                                  r"\w*transforms?\w*|\w*augment\w*|\w*mixup\w*)\.py$"), "data file name"),
     (Role.CONFIG, re.compile(r"^(configs?|settings|options|opts|args|arguments|hparams|configurator|defaults|"
@@ -151,14 +151,15 @@ def _score_name(path: str, scores: _Scores) -> Role | None:
 
 def _score_syntax(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex, scores: _Scores) -> None:
     own = classes.in_module(facts.module)
-    _score_classes(own, classes, scores)
+    losses = [info for info in own if info.framework and LOSS_NAME.search(info.definition.qualname)]
+    models = [info for info in own if info.framework and info not in losses]
+    _score_classes(own, models, losses, classes, scores)
     datasets = [info for info in own if info.is_dataset or info.is_datamodule]
     if datasets:
         scores.add(Role.DATALOADER, 55, f"defines a Dataset/DataModule ({datasets[0].definition.qualname}, line {datasets[0].definition.line})")
     callees = {edge.callee for edge in edges}
     loaders = [edge for edge in edges if edge.callee.endswith("data.DataLoader") or edge.callee.endswith("dataloader.DataLoader")]
     backward = [call for call in facts.calls if call.callee.endswith(".backward")]
-    models = [info for info in own if info.framework and not LOSS_NAME.search(info.definition.qualname)]
     trains = _score_training(facts, edges, backward, models, scores)
     if loaders and not backward:
         scores.add(Role.DATALOADER, 25, f"builds a DataLoader (line {loaders[0].line})")
@@ -203,10 +204,9 @@ def _score_helpers(facts: ModuleFacts, scores: _Scores) -> None:
         scores.add(Role.UTILS, 25, f"defines {len(functions)} helper function(s) and no nn.Module ({functions[0].qualname})")
 
 
-def _score_classes(own: list[ClassInfo], classes: ClassIndex, scores: _Scores) -> None:
+def _score_classes(own: list[ClassInfo], models: list[ClassInfo], losses: list[ClassInfo], classes: ClassIndex,
+                   scores: _Scores) -> None:
     """nn.Modules make a model file, except losses; optimizers make a utility file."""
-    losses = [info for info in own if info.framework and LOSS_NAME.search(info.definition.qualname)]
-    models = [info for info in own if info.framework and info not in losses]
     if models:
         lightning = [info for info in models if info.framework == "lightning"]
         scores.add(Role.MODEL, 40 + 5 * min(len(models), 4),

@@ -13,6 +13,7 @@ from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import TypeIndex
 
 FENCE = re.compile(r"^```[ \t]*(?:python|py|python3)[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+MAX_README = 400_000
 README = re.compile(r"^readme(\.(md|markdown|rst|txt))?$", re.IGNORECASE)
 
 
@@ -22,7 +23,7 @@ def readme_models(texts: dict[str, str], symbols: SymbolTable, classes: ClassInd
     readme = next((path for path in sorted(texts) if "/" not in path and README.match(path)), None)
     if readme is None:
         return ()
-    for block in FENCE.findall(texts[readme][:400_000]):
+    for block in python_blocks(texts[readme]):
         try:
             tree = ast.parse(block)
         except (SyntaxError, ValueError, RecursionError):
@@ -32,6 +33,11 @@ def readme_models(texts: dict[str, str], symbols: SymbolTable, classes: ClassInd
             handed = {name for _, _, arguments in built for name in arguments}
             return tuple(dict.fromkeys(qualname for variable, qualname, _ in built if variable not in handed))
     return ()
+
+
+def python_blocks(text: str) -> list[str]:
+    """The fenced Python code blocks of a Markdown text (```python / ```py), in order."""
+    return FENCE.findall(text[:MAX_README])
 
 
 def _built_in(tree: ast.Module, symbols: SymbolTable, classes: ClassIndex,

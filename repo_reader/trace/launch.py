@@ -11,9 +11,9 @@ import shlex
 from pathlib import Path
 
 from repo_reader.model import EntryKind, EntryPoint, RepoMap
+from repo_reader.passes.readme_usage import python_blocks
 from repo_reader.trace.request import TraceRequest
 
-MAX_README = 400_000
 MAX_BLOCKS = 12
 UNSET = re.compile(r"^\$\{?[A-Za-z_]\w*\}?$")
 SHELL_STOPS = {"|", "||", "&&", ";", ">", ">>", "2>&1", "&", "\\"}
@@ -76,7 +76,6 @@ def run_request(entry: EntryPoint, root: Path, argv: tuple[str, ...] | None, *, 
     )
 
 
-FENCE = re.compile(r"^```[ \t]*(?:python|py|python3)[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 README_NAMES = ("README.md", "readme.md", "README.markdown", "README.rst", "README.MD")
 
 
@@ -87,9 +86,8 @@ def readme_code(root: Path, packages: set[str]) -> tuple[str, tuple[str, ...]]:
         path = root / name
         if not path.is_file() or path.is_symlink():
             continue
-        text = path.read_text(encoding="utf-8-sig", errors="replace")[:MAX_README]
         blocks = []
-        for block in FENCE.findall(text):
+        for block in python_blocks(path.read_text(encoding="utf-8-sig", errors="replace")):
             try:
                 tree = ast.parse(block)
             except (SyntaxError, ValueError, RecursionError):

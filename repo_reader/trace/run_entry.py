@@ -50,7 +50,6 @@ class RunResult:
     kwargs: dict[str, Any] = field(default_factory=dict)
     stopped: str = ""  # why the script stopped when it did not reach the first forward call
     notes: list[str] = field(default_factory=list)
-    copy_root: Path | None = None
 
 
 def copy_repository(root: Path, destination: Path) -> Path:
@@ -79,7 +78,7 @@ def copy_repository(root: Path, destination: Path) -> Path:
 def run_to_model(script: Path, argv: tuple[str, ...], copy_root: Path, folder: str = "") -> RunResult:
     """Run `script` (inside `copy_root`, from its `folder`) as `__main__` with `argv` until its
     model's first forward."""
-    result = RunResult(copy_root=copy_root)
+    result = RunResult()
     previous_cwd, previous_argv, previous_path = os.getcwd(), list(sys.argv), list(sys.path)
     os.chdir(copy_root / folder)
     sys.argv = [str(script), *argv]
@@ -107,7 +106,7 @@ def run_code_blocks(blocks: tuple[str, ...], copy_root: Path, *, first_call: boo
     would, until a model is first called (its input) or an optimizer is built; a failing block is
     skipped and noted. Without a call, the outermost module the blocks built is the model. A notebook
     (`first_call` False) runs to its optimizer; `wanted` names the class to take from its namespace."""
-    result = RunResult(copy_root=copy_root)
+    result = RunResult()
     namespace: dict[str, Any] = {"__name__": "__main__", "__file__": str(copy_root / "README.md")}
     previous_cwd, previous_path = os.getcwd(), list(sys.path)
     os.chdir(copy_root)
