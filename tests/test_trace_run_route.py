@@ -160,3 +160,29 @@ def test_a_lightning_cli_script_runs_to_its_module_s_optimizer() -> None:
     assert model.construction is not None and model.construction.method.startswith(
         "built by running `python main.py fit --config config.yaml` to its optimizer (AdamW at model.py:57)")
     assert ran_input(model).endswith("x1x28x28:float32")
+
+
+def test_the_static_route_calls_the_factory_the_registry_default_names() -> None:
+    # `models_net.__dict__[args.model](...)` with `--model` defaulting to `net_l`, an alias of net_large (MAE's shape):
+    # the static route builds Net with net_large(), not the first factory of the file
+    model = first_model("registry_default", route="static")
+    assert (model.qualname, model.status, model.total_params) == ("models_net.Net", TraceStatus.OK, 3_844)
+    assert model.construction is not None
+    assert model.construction.method == (
+        "built by its factory function net_large() (models_net.net_large), as train.py:15 calls it, chosen by the "
+        "default of --model in train.py (`args.model`) = 'net_l', with norm_out=False")
+    # both routes agree: running train.py builds the same network
+    assert first_model("registry_default").total_params == 3_844
+
+
+def test_a_module_the_installed_package_no_longer_has_is_named_as_such() -> None:
+    from repo_reader.trace.missing import vanished_module
+
+    import importlib.metadata
+
+    version = importlib.metadata.version("torch")
+    assert vanished_module("ModuleNotFoundError: No module named 'torch._six'") == (
+        f"the repository imports `torch._six`, which the installed torch ({version}) does not have: "
+        "the code was written for an older torch")
+    assert vanished_module("ModuleNotFoundError: No module named 'not_a_package_here.sub'") == ""
+    assert vanished_module("ModuleNotFoundError: No module named 'blobfile'") == ""

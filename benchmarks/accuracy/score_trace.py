@@ -68,26 +68,33 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--labels", type=Path, default=HERE / "labels")
     parser.add_argument("--python", default=sys.executable, help="interpreter with the repositories' requirements")
+    parser.add_argument("--python-for", action="append", default=[], metavar="FOLDER=PYTHON",
+                        help="another interpreter for one repository whose requirements conflict with the others'")
     parser.add_argument("--only", default="")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per repository")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
+    pythons = dict(item.split("=", 1) for item in args.python_for)
     labels = [json.loads(p.read_text()) for p in sorted(args.labels.glob("*.json"))]
     labels = [lab for lab in labels if lab.get("trace") and lab["trace"].get("model") and (not only or lab["folder"] in only)]
-    hits = 0
+    hits, training_hits = 0, 0
     for label in labels:
         root = args.corpus / label["folder"]
         start = time.perf_counter()
         try:
-            done = subprocess.run([args.python, "-m", "repo_reader", "trace", str(root), "--format", "json"],
+            done = subprocess.run([pythons.get(label["folder"], args.python), "-m", "repo_reader", "trace", str(root), "--format", "json"],
                                   capture_output=True, text=True, timeout=args.timeout, cwd=HERE.parents[1])
             report = json.loads(done.stdout) if done.stdout.strip() else {}
             hit, why = judge(label, report) if report else (False, f"exit {done.returncode}: {done.stderr.strip()[-200:]}")
         except subprocess.TimeoutExpired:
             hit, why = False, f"over {args.timeout} s"
         hits += hit
+        training_hits += hit and bool(label.get("trainings"))
         print(f"{label['folder']:28} {'hit' if hit else 'MISS':>4} {time.perf_counter() - start:6.1f}s  {why}", flush=True)
     print(f"\ntraced right: {hits}/{len(labels)} ({100 * hits / max(len(labels), 1):.0f} %)")
+    training = sum(bool(label.get("trainings")) for label in labels)
+    print(f"of the {training} with a training script: {training_hits}/{training} "
+          f"({100 * training_hits / max(training, 1):.0f} %)")
     return 0
 
 

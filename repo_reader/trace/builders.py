@@ -6,7 +6,103 @@ found for it (`build_sam_vit_b()`), with its defaults. Parent side, standard lib
 
 from __future__ import annotations
 
-from repo_reader.model import ModelInfo, RepoMap
+import ast
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repo_reader.model import EntryKind, EntryPoint, ModelInfo, RepoMap
+
+Resolver = Callable[[str, EntryPoint], "tuple[Any, str] | None"]  # argument text → (ArgSpec, where) or None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFactory:
+    """The factory a training script calls to build its model, and the keyword arguments it passes."""
+
+    factory: str  # `models_mae.mae_vit_large_patch16`
+    site: str  # `main_pretrain.py:162`
+    chosen_by: str  # `the default of --model ('mae_vit_large_patch16')`, empty for a direct call
+    keywords: tuple[tuple[str, Any], ...]  # (name, (ArgSpec, where its value comes from)) evaluated statically
+    skipped: tuple[str, ...]  # keyword arguments that could not be
+
+
+def entry_factory(repo_map: RepoMap, model: ModelInfo, root: Path, resolve: Resolver) -> EntryFactory | None:
+    """The factory of `model` that a training entry point calls: directly (`models.net_large()`) or
+    through a registry keyed by an option (`models_mae.__dict__[args.model](...)` with `--model`'s
+    default), which the map's call graph links to every factory of the registry."""
+    if not model.factories:
+        return None
+    for entry in sorted((e for e in repo_map.entry_points if e.kind == EntryKind.TRAIN), key=lambda e: e.rank):
+        sites: dict[tuple[int, int], list[str]] = {}
+        for edge in repo_map.edges:
+            if edge.path == entry.path and edge.callee in model.factories:
+                sites.setdefault((edge.line, edge.col), []).append(edge.callee)
+        for (line, col), factories in sorted(sites.items()):
+            found = _factory_at(root, entry, line, col, factories, resolve, repo_map)
+            if found is not None:
+                return found
+    return None
+
+
+def _factory_at(root: Path, entry: EntryPoint, line: int, col: int, factories: list[str],
+                resolve: Resolver, repo_map: RepoMap) -> EntryFactory | None:
+    call = _call_at(root / entry.path, line, col)
+    if call is None:
+        return None
+    chosen_by, factory = "", factories[0] if len(factories) == 1 else ""
+    if not factory and isinstance(call.func, ast.Subscript):  # `registry[args.model]`: the key's value
+        key_text = ast.unparse(call.func.slice)
+        resolved = resolve(key_text, entry)
+        key = _python_value(resolved[0]) if resolved is not None else None
+        names = _aliases(root, repo_map, factories) if isinstance(key, str) else {}
+        factory = next((f for f in factories if isinstance(key, str) and names.get(key, key) == f.rsplit(".", 1)[-1]), "")
+        chosen_by = f"{resolved[1]} = {key!r}" if factory and resolved is not None else ""
+    if not factory:
+        return None
+    keywords, skipped = [], []
+    for keyword in call.keywords:
+        resolved = resolve(ast.unparse(keyword.value), entry) if keyword.arg else None
+        if resolved is None or resolved[0].is_expression:
+            skipped.append(keyword.arg or "**")
+        else:
+            keywords.append((keyword.arg, resolved))
+    return EntryFactory(factory, f"{entry.path}:{line}", chosen_by, tuple(keywords), tuple(skipped))
+
+
+def _aliases(root: Path, repo_map: RepoMap, factories: list[str]) -> dict[str, str]:
+    """Module-level aliases of the factories (`mae_vit_large_patch16 = mae_vit_large_patch16_dec512d8b`)."""
+    found: dict[str, str] = {}
+    for path in {d.path for d in repo_map.definitions if d.qualname in factories}:
+        try:
+            tree = ast.parse((root / path).read_bytes())
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+                found.update((target.id, node.value.id) for target in node.targets if isinstance(target, ast.Name))
+    return found
+
+
+def _python_value(spec: Any) -> Any:
+    """An ArgSpec's value (JSON text unless it is an expression) as the Python value it stands for."""
+    if spec.is_expression:
+        return None
+    try:
+        return json.loads(spec.value)
+    except ValueError:
+        return None
+
+
+def _call_at(path: Path, line: int, col: int) -> ast.Call | None:
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return next((node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and node.lineno == line and node.col_offset + 1 in (col, col + 1)), None)
 
 
 def factory_model(repo_map: RepoMap, wanted: str) -> tuple[ModelInfo, str] | None:

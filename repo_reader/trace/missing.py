@@ -8,7 +8,9 @@ inside `try:` blocks are optional by design and are not counted.
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import importlib.util
+import re
 import sys
 from collections import deque
 from pathlib import Path
@@ -36,6 +38,23 @@ def missing_packages(script: Path, root: Path) -> list[tuple[str, str]]:
             if level == 0 and top and top not in found and not _installed(top):
                 found[top] = f"{file.relative_to(root).as_posix()}:{line}"
     return list(found.items())
+
+
+def vanished_module(stopped: str) -> str:
+    """For `ModuleNotFoundError: No module named 'torch._six'` where torch is installed: a line saying
+    the installed version no longer has that module (the repository targets an older one)."""
+    match = re.search(r"No module named '([\w.]+)'", stopped)
+    if match is None or "." not in match[1]:
+        return ""
+    top = match[1].split(".")[0]
+    if not _installed(top) or top in sys.stdlib_module_names:
+        return ""
+    try:
+        version = importlib.metadata.version(top)
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        version = "installed"
+    return (f"the repository imports `{match[1]}`, which the installed {top} ({version}) does not have: "
+            f"the code was written for an older {top}")
 
 
 def pip_line(packages: list[str]) -> str:

@@ -364,12 +364,14 @@ def trace_by_running(request: TraceRequest) -> ModelTrace:
 
 def _not_reached(request: TraceRequest, result: RunResult, shown: str, copy_root: Path) -> ModelTrace:
     """No model: say why; a missing package is named with every other one the script needs."""
-    from repo_reader.trace.missing import missing_packages, pip_line
+    from repo_reader.trace.missing import missing_packages, pip_line, vanished_module
 
     status, exception = TraceStatus.CONSTRUCTOR_ERROR, "RunRoute"
     message = f"running `{shown}` built no optimizer, so no trained model was found: {result.stopped}"
     if result.stopped.startswith("ModuleNotFoundError") and not request.code_blocks:
         missing = missing_packages(copy_root / request.path, copy_root)
+        if not missing and (vanished := vanished_module(result.stopped)):
+            message = f"running `{shown}` stopped: {vanished}"
         if missing:
             status, exception = TraceStatus.MISSING_PACKAGE, "ModuleNotFoundError"
             listed = ", ".join(f"{name} (imported by {where})" for name, where in missing)

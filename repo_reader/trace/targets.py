@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from repo_reader.model import ConstructionSite, EntryKind, EntryPoint, ModelInfo, Option, RepoMap
-from repo_reader.trace.builders import as_factory, default_builder, factory_model, takes_no_arguments
+from repo_reader.trace.builders import EntryFactory, as_factory, default_builder, entry_factory, factory_model, takes_no_arguments
 from repo_reader.trace.configs import NAME_KEYS, load_config, registry_key, section_naming
 from repo_reader.trace.usage import FactorySite, find_example_inputs, find_factory_site
 from repo_reader.trace.request import ArgSpec, InputSpec, SizeHint, TraceRequest
@@ -93,6 +93,9 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
         method += f", registry key {key!r}" + (f" (config of {config_entry.path})" if config_entry else "")
     if factory is not None:
         method = method.replace(" (", f" with {class_name}.{factory.method}(...) (", 1)
+    called = entry_factory(repo_map, model, root, _entry_resolver(root)) if not builder and not init and entry is None else None
+    if called is not None:  # `models_mae.__dict__[args.model](norm_pix_loss=...)` in the training script
+        return _factory_request(model, module_name, class_name, root, settings, called, repo_map)
     if not builder and not init and entry is None and site is not None and site.caller in model.factories \
             and takes_no_arguments(repo_map, site.caller):
         builder = site.caller  # built inside a factory (`return Sam(...)` in build_sam): call the factory
@@ -102,6 +105,13 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
         args = [spec for spec in _apply_overrides([], parse_init(init))]
         method = f"built by its factory function {builder.rsplit('.', 1)[-1]}() ({builder})" + \
             (", with --init" if init else ", with its defaults")
+    return _request(model, module_name, class_name, root, settings, args, method, notes, repo_map, entry,
+                    as_factory(builder) if builder else (factory.method if factory else ""))
+
+
+def _request(model: ModelInfo, module_name: str, class_name: str, root: Path, settings: RequestSettings,
+             args: list[ArgSpec], method: str, notes: list[str], repo_map: RepoMap, entry: EntryPoint | None,
+             factory: str) -> TraceRequest:
     sys_path = [str(root)] + ([str(root / "src")] if (root / "src").is_dir() else [])
     assignments = tuple((info.qualname, sub.name, sub.line, sub.col) for info in repo_map.models for sub in info.submodules)
     defaults = tuple((dest, spec.value) for dest, option in _options_by_dest(entry.options if entry else ()).items()
@@ -111,9 +121,33 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
         qualname=model.qualname, path=model.path, args=tuple(args), method=method,
         device=settings.device, inputs=settings.inputs, hints=settings.hints, backward=settings.backward,
         memory_limit=settings.memory_limit, notes=tuple(notes), assignments=assignments,
-        examples=() if settings.inputs else find_example_inputs(root, repo_map, model),
-        factory=as_factory(builder) if builder else (factory.method if factory else ""),
+        examples=() if settings.inputs else find_example_inputs(root, repo_map, model), factory=factory,
     )
+
+
+def _entry_resolver(root: Path):  # type: ignore[no-untyped-def]
+    def resolve(text: str, entry: EntryPoint) -> tuple[ArgSpec, str] | None:
+        config = load_config(root, entry.config_path) if entry.config_path else {}
+        return _resolve(text, _options_by_dest(entry.options), config, entry)
+    return resolve
+
+
+def _factory_request(model: ModelInfo, module_name: str, class_name: str, root: Path, settings: RequestSettings,
+                     called: EntryFactory, repo_map: RepoMap) -> TraceRequest:
+    """Build the model the way the training script does: its factory, with the keyword arguments it
+    passes evaluated from the script's option defaults."""
+    name = called.factory.rsplit(".", 1)[-1]
+    method = f"built by its factory function {name}() ({called.factory}), as {called.site} calls it"
+    if called.chosen_by:
+        method += f", chosen by the {called.chosen_by}"
+    args = [ArgSpec(keyword, spec.value, where, spec.is_expression) for keyword, (spec, where) in called.keywords]
+    if args:
+        method += ", with " + ", ".join(f"{spec.name}={json.loads(spec.value)!r}" for spec in args)
+    notes = [f"`{keyword}` at {called.site} was not evaluated statically: the factory's default is used"
+             for keyword in called.skipped]
+    entry = next((e for e in repo_map.entry_points if e.path == called.site.rpartition(":")[0]), None)
+    return _request(model, module_name, class_name, root, settings, args, method, notes, repo_map, entry,
+                    as_factory(called.factory))
 
 
 def module_for(path: str, root: Path) -> str:
