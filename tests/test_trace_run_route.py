@@ -186,3 +186,17 @@ def test_a_module_the_installed_package_no_longer_has_is_named_as_such() -> None
         "the code was written for an older torch")
     assert vanished_module("ModuleNotFoundError: No module named 'not_a_package_here.sub'") == ""
     assert vanished_module("ModuleNotFoundError: No module named 'blobfile'") == ""
+
+
+def test_a_registry_s_default_key_names_the_factory_and_a_list_of_samples_is_fed() -> None:
+    # segment-anything's shape: `registry["default"]` is the model a library's README means; forward takes a
+    # list of per-image dicts read in a loop (the keys read unconditionally) and a bool flag
+    model = first_model("registry_dict_default")
+    assert (model.qualname, model.status, model.total_params) == ("segmenter.net.Segmenter", TraceStatus.OK, 995)
+    assert model.construction is not None
+    assert model.construction.method.startswith(
+        "built by its factory function build_large() (segmenter.build.build_large), "
+        "the 'default' entry of segmenter_registry")
+    assert ran_input(model) == "[2 × {image: 3x64x64:float32, original_size: (64, 64)}], False"
+    attempt = next(attempt for attempt in model.input_attempts if attempt.error is None)
+    assert "`batched_input` is a list of samples" in attempt.reason and "size 64 from `encoder.img_size`" in attempt.reason

@@ -20,14 +20,20 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SHAPE = re.compile(r"\b\d+(?:x\d+)*(?=:)")
+SAMPLES = re.compile(r"\[(\d+) × (\{[^\]]*\})\]|([^\[]+)")
 
 
 def ran_inputs(model: dict) -> list[list[int]]:
-    """Tensor shapes of the input attempt that ran (`2x3x224x224:float32, t=2:int64`)."""
+    """Tensor shapes of the input attempt that ran (`2x3x224x224:float32, t=2:int64`); a list of N
+    per-sample dicts (`[2 × {image: 3x1024x1024:float32, ...}]`) counts as a batch of N."""
     ran = [attempt for attempt in model.get("input_attempts") or [] if not attempt.get("error")]
     if not ran:
         return []
-    return [[int(size) for size in text.split("x")] for text in SHAPE.findall(ran[-1]["description"])]
+    shapes = []
+    for samples, inside, plain in SAMPLES.findall(ran[-1]["description"]):  # each part: a sample list or plain text
+        prefix = [int(samples)] if samples else []
+        shapes += [prefix + [int(size) for size in text.split("x")] for text in SHAPE.findall(inside or plain)]
+    return shapes
 
 
 def same_but_batch(got: list[list[int]], want: list[list[int]]) -> bool:

@@ -76,11 +76,7 @@ def _aliases(root: Path, repo_map: RepoMap, factories: list[str]) -> dict[str, s
     """Module-level aliases of the factories (`mae_vit_large_patch16 = mae_vit_large_patch16_dec512d8b`)."""
     found: dict[str, str] = {}
     for path in {d.path for d in repo_map.definitions if d.qualname in factories}:
-        try:
-            tree = ast.parse((root / path).read_bytes())
-        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        for node in tree.body:
+        for node in _module_body(root / path):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
                 found.update((target.id, node.value.id) for target in node.targets if isinstance(target, ast.Name))
     return found
@@ -125,14 +121,41 @@ def named_builders(repo_map: RepoMap, wanted: tuple[str, ...]) -> dict[str, str]
     return found
 
 
-def default_builder(model: ModelInfo, given: set[str], repo_map: RepoMap) -> str:
-    """The first factory that needs no arguments, when the constructor has required parameters the
-    arguments do not give."""
+def default_builder(model: ModelInfo, given: set[str], repo_map: RepoMap, root: Path) -> tuple[str, str]:
+    """(factory, why) when the constructor has required parameters the arguments do not give: the
+    factory a registry dict lists under `"default"`, else the first factory that needs no arguments."""
     required = [p.partition("=")[0].partition(":")[0].strip() for p in model.init_params
                 if "=" not in p and not p.startswith("*")]
     if not [name for name in required if name not in given]:
-        return ""
-    return next((factory for factory in model.factories if takes_no_arguments(repo_map, factory)), "")
+        return "", ""
+    usable = [factory for factory in model.factories if takes_no_arguments(repo_map, factory)]
+    for registry, factory in _default_entries(root, repo_map, usable):
+        return factory, f"the 'default' entry of {registry}"
+    return (usable[0], "") if usable else ("", "")
+
+
+def _default_entries(root: Path, repo_map: RepoMap, factories: list[str]) -> list[tuple[str, str]]:
+    """(registry, factory) for module-level dicts that map `"default"` to one of `factories`
+    (`sam_model_registry = {"default": build_sam_vit_h, ...}`)."""
+    found = []
+    by_name = {factory.rsplit(".", 1)[-1]: factory for factory in factories}
+    for path in {d.path for d in repo_map.definitions if d.qualname in factories}:
+        for node in _module_body(root / path):
+            if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+                    and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                continue
+            for key, value in zip(node.value.keys, node.value.values):
+                if isinstance(key, ast.Constant) and key.value == "default" and isinstance(value, ast.Name) \
+                        and value.id in by_name:
+                    found.append((node.targets[0].id, by_name[value.id]))
+    return found
+
+
+def _module_body(path: Path) -> list[ast.stmt]:
+    try:
+        return ast.parse(path.read_bytes()).body
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
 
 
 def as_factory(builder: str) -> str:
@@ -141,18 +164,37 @@ def as_factory(builder: str) -> str:
     return f"{module}:{function}"
 
 
-def takes_no_arguments(repo_map: RepoMap, function: str) -> bool:
-    """Whether the factory can be called bare: every parameter has a default (from the map's signature)."""
-    import ast
+def uses_parameters_of(repo_map: RepoMap, function: str, expression: str) -> bool:
+    """Whether `expression`, an argument at a construction site inside `function`, reads one of that
+    function's parameters (`Encoder(width)` in `def _build(width)`): it cannot be evaluated alone."""
+    node = _signature(repo_map, function)
+    if node is None:
+        return False
+    arguments = node.args
+    names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(tree))
 
+
+def _signature(repo_map: RepoMap, function: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     definition = next((d for d in repo_map.definitions if d.qualname == function), None)
     if definition is None:
-        return False
+        return None
     try:
         node = ast.parse(f"{definition.signature}: pass").body[0]
-    except SyntaxError:
-        return False
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+
+
+def takes_no_arguments(repo_map: RepoMap, function: str) -> bool:
+    """Whether the factory can be called bare: every parameter has a default (from the map's signature)."""
+    node = _signature(repo_map, function)
+    if node is None:
         return False
     positional = node.args.posonlyargs + node.args.args
     required = len(positional) - len(node.args.defaults)

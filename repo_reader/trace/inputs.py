@@ -53,7 +53,15 @@ class TensorSpec:
         return "x".join(map(str, self.shape)) + ":" + str(self.dtype).removeprefix("torch.")
 
 
-Spec = TensorSpec | dict[str, TensorSpec] | Any  # Any: a ready-made value from the model
+@dataclass(frozen=True, slots=True)
+class SampleList:
+    """A list of per-sample dicts (`forward(batched_input: List[Dict])`), `count` copies of `sample`."""
+
+    count: int
+    sample: dict[str, Any]
+
+
+Spec = TensorSpec | SampleList | dict[str, TensorSpec] | Any  # Any: a ready-made value from the model
 
 
 @dataclass(slots=True)
@@ -116,6 +124,7 @@ def _from_layers(model: nn.Module, hints: tuple[SizeHint, ...], *, small: bool) 
     first = _first_layer(model)
     parameters = _required_parameters(model)
     keys = _dict_keys(model, parameters)
+    samples = _sample_keys(model, parameters)
     source = "first-layer" if first is not None else "signature"
     for primary, reason in _primary_specs(model, first, hints, small=small):
         dict_name = next((name for name, _ in parameters if name in keys), None)
@@ -126,9 +135,25 @@ def _from_layers(model: nn.Module, hints: tuple[SizeHint, ...], *, small: bool) 
                 if name == dict_name:
                     candidate.kwargs[name] = specs
                     candidate.reason += f"; `{name}` is indexed by {', '.join(map(repr, keys[name]))} in forward"
+                elif name in samples:
+                    candidate.args.append(_sample_list(samples[name], primary))
+                    candidate.reason += (f"; `{name}` is a list of samples, each read by "
+                                         f"{', '.join(map(repr, samples[name]))} in forward")
                 else:
                     candidate.args.append(_spec_for(name, hint, primary, model))
             yield candidate
+
+
+def _sample_list(keys: list[str], primary: TensorSpec) -> SampleList:
+    """One dict per sample: the first key holds the sample (the batch's tensor without its batch
+    dimension), a `*size`/`*shape` key its spatial size as a tuple of ints."""
+    sample: dict[str, Any] = {}
+    for key in keys:
+        if key.lower().endswith(("size", "shape")):
+            sample[key] = tuple(primary.shape[2:])
+        else:
+            sample[key] = TensorSpec(primary.shape[1:], primary.dtype, primary.high, primary.ones)
+    return SampleList(primary.shape[0], sample)
 
 
 def _dict_variants(keys: list[str], primary: TensorSpec, model: nn.Module) -> list[tuple[dict[str, TensorSpec], str]]:
@@ -160,7 +185,7 @@ def _primary_specs(
                    f"{label}({first.num_embeddings}) takes token ids; length {length} from {why}")
     elif isinstance(first, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         dims = 1 if isinstance(first, nn.Conv1d) else 3 if isinstance(first, nn.Conv3d) else 2
-        for size, why in _image_sizes(hints, small=small):
+        for size, why in _image_sizes(hints, model, small=small):
             yield (TensorSpec((BATCH, first.in_channels) + (size,) * dims),
                    f"{label}(in_channels={first.in_channels}); size {size} from {why}")
     elif isinstance(first, nn.Linear):
@@ -169,7 +194,7 @@ def _primary_specs(
         shape = (BATCH, 16, first.input_size) if first.batch_first else (16, BATCH, first.input_size)
         yield TensorSpec(shape), f"{label}(input_size={first.input_size}), 16 steps"
     else:
-        for size, why in _image_sizes(hints, small=small):
+        for size, why in _image_sizes(hints, model, small=small):
             yield TensorSpec((BATCH, 3, size, size)), f"{label}; an image batch, size {size} from {why}"
 
 
@@ -198,11 +223,30 @@ def _config_lengths(model: nn.Module) -> list[tuple[int, str]]:
     return found
 
 
-def _image_sizes(hints: tuple[SizeHint, ...], *, small: bool) -> list[tuple[int, str]]:
+_IMAGE_SIZE_ATTRIBUTES = ("img_size", "image_size", "input_size", "input_resolution", "image_resolution")
+
+
+def _image_sizes(hints: tuple[SizeHint, ...], model: nn.Module, *, small: bool) -> list[tuple[int, str]]:
     found = [(hint.value, hint.evidence) for hint in hints if hint.kind == "image-size"]
+    found += _model_image_sizes(model)
     found += [(32, "a default (CIFAR-sized)"), (224, "a default (ImageNet-sized)"),
               (28, "a default (MNIST-sized)"), (64, "a default")]
     return _unique(found)
+
+
+def _model_image_sizes(model: nn.Module) -> list[tuple[int, str]]:
+    """The size the model says it takes: `self.img_size`, `self.image_encoder.img_size`, `config.image_size`."""
+    owners = [("self", model), ("config", _safe_getattr(model, "config"))]
+    owners += [(name, child) for name, child in model.named_children()]
+    found = []
+    for owner_name, owner in owners:
+        for attribute in _IMAGE_SIZE_ATTRIBUTES:
+            value = owner.get(attribute) if isinstance(owner, dict) else _safe_getattr(owner, attribute)
+            if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] == value[1]:
+                value = value[0]
+            if isinstance(value, int) and not isinstance(value, bool) and 8 <= value <= 4096:
+                found.append((value, f"`{owner_name}.{attribute}`"))
+    return found
 
 
 def _unique(found: list[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -229,7 +273,9 @@ def _required_parameters(model: nn.Module) -> list[tuple[str, str]]:
     return required
 
 
-def _spec_for(name: str, hint: str, primary: TensorSpec, model: nn.Module) -> TensorSpec:
+def _spec_for(name: str, hint: str, primary: TensorSpec, model: nn.Module) -> TensorSpec | bool:
+    if hint == "bool":  # `multimask_output: bool`: a flag, not a tensor
+        return False
     lowered = name.lower()
     is_ids = primary.dtype == torch.int64
     if lowered in _MASK_NAMES:
@@ -255,9 +301,8 @@ def _classes(model: nn.Module) -> int:
 
 def _dict_keys(model: nn.Module, parameters: list[tuple[str, str]]) -> dict[str, list[str]]:
     """`forward(self, batch)` reading `batch["image"]`: parameter name → the string keys it reads."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(type(model).forward)))
-    except (OSError, TypeError, SyntaxError):
+    tree = _forward_tree(model)
+    if tree is None:
         return {}
     names = {name for name, _ in parameters}
     keys: dict[str, list[str]] = {}
@@ -269,6 +314,61 @@ def _dict_keys(model: nn.Module, parameters: list[tuple[str, str]]) -> dict[str,
             if node.slice.value not in keys[node.value.id]:
                 keys[node.value.id].append(node.slice.value)
     return keys
+
+
+def _sample_keys(model: nn.Module, parameters: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """`for x in batched_input: x["image"]` (or a comprehension, or `zip(batched_input, ...)`):
+    parameter → the string keys every sample is read by; a key tested with `"k" in x` is optional."""
+    tree = _forward_tree(model)
+    if tree is None:
+        return {}
+    names = {name for name, _ in parameters}
+    loops: dict[str, str] = {}  # loop variable → the parameter it walks
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.comprehension)):
+            loops.update(_walked(node.target, node.iter, names))
+    read: dict[str, list[str]] = {}
+    optional: set[tuple[str, str]] = set()
+    guarded = {id(inner) for node in ast.walk(tree) if isinstance(node, (ast.If, ast.IfExp)) and _tests_a_key(node.test, loops)
+               for part in ([node.body] if isinstance(node, ast.IfExp) else node.body) for inner in ast.walk(part)}
+    for node in sorted(ast.walk(tree), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
+        if id(node) in guarded:  # read only when the sample has another, optional key
+            continue
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in loops \
+                and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+            keys = read.setdefault(loops[node.value.id], [])
+            if node.slice.value not in keys:
+                keys.append(node.slice.value)
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.In) \
+                and isinstance(node.left, ast.Constant) and isinstance(node.comparators[0], ast.Name) \
+                and node.comparators[0].id in loops:
+            optional.add((loops[node.comparators[0].id], str(node.left.value)))
+    found = {name: [key for key in keys if (name, key) not in optional] for name, keys in read.items()}
+    return {name: keys for name, keys in found.items() if keys}
+
+
+def _tests_a_key(test: ast.expr, loops: dict[str, str]) -> bool:
+    """`"point_coords" in record` (alone or in a boolean expression), `record` a sample."""
+    return any(isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.In) and isinstance(node.left, ast.Constant)
+               and isinstance(node.comparators[0], ast.Name) and node.comparators[0].id in loops
+               for node in ast.walk(test))
+
+
+def _walked(target: ast.expr, iterable: ast.expr, names: set[str]) -> dict[str, str]:
+    if isinstance(target, ast.Name) and isinstance(iterable, ast.Name) and iterable.id in names:
+        return {target.id: iterable.id}
+    if isinstance(target, ast.Tuple) and isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) \
+            and iterable.func.id == "zip":
+        return {element.id: argument.id for element, argument in zip(target.elts, iterable.args)
+                if isinstance(element, ast.Name) and isinstance(argument, ast.Name) and argument.id in names}
+    return {}
+
+
+def _forward_tree(model: nn.Module) -> ast.AST | None:
+    try:
+        return ast.parse(textwrap.dedent(inspect.getsource(type(model).forward)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
 
 
 def _as_call(example: Any) -> tuple[list[Any], dict[str, Any]]:
@@ -284,6 +384,8 @@ def _build(spec: Spec, device: torch.device) -> Any:
         return spec.build(device)
     if isinstance(spec, dict):
         return {key: _build(value, device) for key, value in spec.items()}
+    if isinstance(spec, SampleList):
+        return [_build(spec.sample, device) for _ in range(spec.count)]
     if isinstance(spec, torch.Tensor):
         return spec.to(device) if spec.device != device else spec
     if isinstance(spec, (tuple, list)):
@@ -298,8 +400,12 @@ def _spec_text(spec: Spec) -> str:
         return "x".join(map(str, spec.shape)) + ":" + str(spec.dtype).removeprefix("torch.")
     if isinstance(spec, dict):
         return "{" + ", ".join(f"{key}: {_spec_text(value)}" for key, value in spec.items()) + "}"
+    if isinstance(spec, SampleList):
+        return f"[{spec.count} × {_spec_text(spec.sample)}]"
     if isinstance(spec, (tuple, list)):
         return "(" + ", ".join(_spec_text(item) for item in spec) + ")"
+    if isinstance(spec, (bool, int, float)) or spec is None:
+        return repr(spec)
     return type(spec).__name__
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from repo_reader.model import ConstructionSite, EntryKind, EntryPoint, ModelInfo, Option, RepoMap
-from repo_reader.trace.builders import EntryFactory, as_factory, default_builder, entry_factory, factory_model, takes_no_arguments
+from repo_reader.trace.builders import (EntryFactory, as_factory, default_builder, entry_factory, factory_model,
+                                        takes_no_arguments, uses_parameters_of)
 from repo_reader.trace.configs import NAME_KEYS, load_config, registry_key, section_naming
 from repo_reader.trace.usage import FactorySite, find_example_inputs, find_factory_site
 from repo_reader.trace.request import ArgSpec, InputSpec, SizeHint, TraceRequest
@@ -99,12 +100,15 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
     if not builder and not init and entry is None and site is not None and site.caller in model.factories \
             and takes_no_arguments(repo_map, site.caller):
         builder = site.caller  # built inside a factory (`return Sam(...)` in build_sam): call the factory
+    why = ""
     if not builder and not init and not factory:
-        builder = default_builder(model, {spec.name for spec in args if spec.name}, repo_map)
+        given = {spec.name for spec in args if spec.name and not (
+            spec.is_expression and site is not None and uses_parameters_of(repo_map, site.caller, spec.value))}
+        builder, why = default_builder(model, given, repo_map, root)
     if builder:  # the factory's own defaults; --init values go to it as keyword arguments
         args = [spec for spec in _apply_overrides([], parse_init(init))]
         method = f"built by its factory function {builder.rsplit('.', 1)[-1]}() ({builder})" + \
-            (", with --init" if init else ", with its defaults")
+            (f", {why}" if why else "") + (", with --init" if init else ", with its defaults")
     return _request(model, module_name, class_name, root, settings, args, method, notes, repo_map, entry,
                     as_factory(builder) if builder else (factory.method if factory else ""))
 
