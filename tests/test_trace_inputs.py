@@ -30,3 +30,31 @@ def test_token_ids_beside_an_image_take_the_models_context_length_and_vocabulary
     assert isinstance(text, TensorSpec) and (text.shape, text.dtype, text.high) == ((2, 12), torch.int64, 100)
     args, _ = first.build(torch.device("cpu"))
     ImageText()(*args)  # runs: ids within the vocabulary, the image the first convolution's size
+
+
+class DiffusionUNet(nn.Module):
+    """guided-diffusion's shape: `forward(x, timesteps)`, one diffusion step per sample."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.time = nn.Linear(1, 8)  # registered before the convolution the image enters
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        emb = self.time(timesteps[:, None].float())  # (B, 8)
+        return self.conv(x) + emb[:, :, None, None]
+
+
+class EDMDenoiser(DiffusionUNet):
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:  # a noise level per sample
+        return super().forward(x, sigma.log())
+
+
+@pytest.mark.parametrize(("model", "dtype"), [(DiffusionUNet(), torch.int64), (EDMDenoiser(), torch.float32)])
+def test_a_diffusion_step_is_one_number_per_sample(model: nn.Module, dtype: torch.dtype) -> None:
+    ladder = list(candidates(model, (), (), small=False))
+    assert [candidate.args[0].shape for candidate in ladder[:2]] == [(2, 1), (2, 3, 32, 32)]  # the Linear's, then the Conv's
+    image, step = ladder[1].args
+    assert isinstance(step, TensorSpec) and (step.shape, step.dtype) == ((2,), dtype)
+    args, _ = ladder[1].build(torch.device("cpu"))
+    assert model(*args).shape == image.shape[:1] + (8,) + image.shape[2:]

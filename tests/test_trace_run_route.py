@@ -36,6 +36,8 @@ def ran_input(model: ModelTrace) -> str:
     ("registry_computed", "models.DiT", 571_456, "AdamW at train.py:13", "2x4x32x32:float32, 2:int64, 2:int64"),
     # `instantiate_from_config(config["model"])` naming the class by its import path, the config at a relative path
     ("target_config", "ldm.autoencoder.AutoencoderKL", 3_419, "Adam at train.py:17", "2x3x64x64:float32"),
+    # parameters synced with broadcast/all_gather/all_reduce before the optimizer, as one process
+    ("collectives", "train.Net", 262, "SGD at train.py:43", "4x10:float32"),
     # the model's file starts with a UTF-8 byte-order mark
     ("bom_model", "model.TinyNet", 62_810, "SGD at train.py:7", "4x1x28x28:float32"),
 ])
@@ -200,3 +202,17 @@ def test_a_registry_s_default_key_names_the_factory_and_a_list_of_samples_is_fed
     assert ran_input(model) == "[2 × {image: 3x64x64:float32, original_size: (64, 64)}], False"
     attempt = next(attempt for attempt in model.input_attempts if attempt.error is None)
     assert "`batched_input` is a list of samples" in attempt.reason and "size 64 from `encoder.img_size`" in attempt.reason
+
+
+def test_sizes_on_the_command_that_runs_come_before_every_default() -> None:
+    from repo_reader.model import EntryKind, EntryPoint, EntrySource
+    from repo_reader.trace.launch import run_request
+    from repo_reader.trace.request import SizeHint
+
+    entry = EntryPoint("scripts/train.py", 30, 1, "scripts.train", EntryKind.TRAIN, 1, EntrySource.MAIN_GUARD,
+                       "python scripts/train.py --image_size 128 --batch_size 4 --block_size=256", (), 90, ())
+    default = SizeHint("image-size", 64, "default of --image_size in scripts/train.py")
+    request = run_request(entry, Path("/repo"), None, device="meta", memory_limit=0, hints=(default,))
+    shown = "python scripts/train.py --image_size 128 --batch_size 4 --block_size=256"
+    assert request.hints == (SizeHint("image-size", 128, f"--image_size 128 in `{shown}`"),
+                             SizeHint("sequence-length", 256, f"--block_size 256 in `{shown}`"), default)

@@ -28,6 +28,21 @@ def find_size_hints(root: Path, repo_map: RepoMap) -> tuple[SizeHint, ...]:
     return tuple(seen.values())
 
 
+def command_hints(arguments: tuple[str, ...], command: str) -> list[SizeHint]:
+    """Sizes given on the command the run route runs (`--image_size 128`, `--block_size=256`): the
+    model was built with them, so they come before any default."""
+    hints = []
+    for index, word in enumerate(arguments):
+        flag, equals, value = word.partition("=")
+        if not equals:
+            value = arguments[index + 1] if index + 1 < len(arguments) else ""
+        dest = flag.lstrip("-").replace("-", "_")
+        kind = "image-size" if dest in _IMAGE_OPTIONS else "sequence-length" if dest in _LENGTH_OPTIONS else ""
+        if flag.startswith("-") and kind and value.isdigit():
+            hints.append(SizeHint(kind, int(value), f"{flag} {value} in `{command}`"))
+    return hints
+
+
 def _option_hints(repo_map: RepoMap) -> list[SizeHint]:
     hints = []
     for entry in repo_map.entry_points:

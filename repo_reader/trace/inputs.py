@@ -23,6 +23,10 @@ _ID_NAMES = {"input_ids", "idx", "ids", "tokens", "token_ids", "src", "tgt", "x_
              "text_ids", "text_tokens", "caption", "captions"}
 _TARGET_NAMES = {"targets", "target", "labels", "label", "y"}
 _MASK_NAMES = {"mask", "attention_mask", "attn_mask", "padding_mask"}
+# one number per sample beside the batch: a diffusion step (integer) or a noise level (float)
+_STEP_NAMES = {"t", "timesteps", "timestep", "time", "times", "step", "steps", "time_steps"}
+_NOISE_LEVEL_NAMES = {"sigma", "sigmas", "noise_level", "noise_levels", "noise_labels", "log_snr", "gamma"}
+DIFFUSION_STEPS = 1000
 _LENGTH_ATTRIBUTES = (
     "block_size", "max_len", "max_seq_len", "max_seq_length", "max_position_embeddings",
     "n_positions", "seq_len", "context_length", "n_ctx", "max_length",
@@ -121,10 +125,16 @@ def _provided_by_model(model: nn.Module) -> Iterator[Candidate]:
 
 
 def _from_layers(model: nn.Module, hints: tuple[SizeHint, ...], *, small: bool) -> Iterator[Candidate]:
-    first = _first_layer(model)
     parameters = _required_parameters(model)
     keys = _dict_keys(model, parameters)
     samples = _sample_keys(model, parameters)
+    for first in _first_layers(model):
+        yield from _from_layer(model, first, hints, parameters, keys, samples, small=small)
+
+
+def _from_layer(model: nn.Module, first: nn.Module | None, hints: tuple[SizeHint, ...],
+                parameters: list[tuple[str, str]], keys: dict[str, list[str]], samples: dict[str, list[str]], *,
+                small: bool) -> Iterator[Candidate]:
     source = "first-layer" if first is not None else "signature"
     for primary, reason in _primary_specs(model, first, hints, small=small):
         dict_name = next((name for name, _ in parameters if name in keys), None)
@@ -198,9 +208,19 @@ def _primary_specs(
             yield TensorSpec((BATCH, 3, size, size)), f"{label}; an image batch, size {size} from {why}"
 
 
-def _first_layer(model: nn.Module) -> nn.Module | None:
-    kinds = (nn.Embedding, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.LSTM, nn.GRU, nn.RNN)
-    return next((m for m in model.modules() if isinstance(m, kinds)), None)
+_LAYER_KINDS = (nn.Embedding, (nn.Conv1d, nn.Conv2d, nn.Conv3d), nn.Linear, (nn.LSTM, nn.GRU, nn.RNN))
+
+
+def _first_layers(model: nn.Module) -> list[nn.Module | None]:
+    """The first layer of each kind, in the order they are registered: the first one is usually where
+    the input goes in, but a diffusion UNet registers its time-embedding MLP before its first
+    convolution."""
+    found: list[nn.Module | None] = []
+    for module in model.modules():
+        kind = next((kind for kind in _LAYER_KINDS if isinstance(module, kind)), None)
+        if kind is not None and not any(isinstance(seen, kind) for seen in found):
+            found.append(module)
+    return found or [None]
 
 
 def _lengths(model: nn.Module, hints: tuple[SizeHint, ...], *, small: bool) -> list[tuple[int, str]]:
@@ -282,6 +302,10 @@ def _spec_for(name: str, hint: str, primary: TensorSpec, model: nn.Module) -> Te
         if len(primary.shape) >= 3 and primary.dtype.is_floating_point:  # an image mask
             return TensorSpec((BATCH, 1) + primary.shape[2:], ones=True)
         return TensorSpec(primary.shape[:2], torch.int64, ones=True)
+    if lowered in _STEP_NAMES and primary.dtype.is_floating_point:
+        return TensorSpec((BATCH,), torch.int64, high=DIFFUSION_STEPS)
+    if lowered in _NOISE_LEVEL_NAMES and primary.dtype.is_floating_point:
+        return TensorSpec((BATCH,), torch.float32, ones=True)  # positive: models take its log
     if lowered in _TARGET_NAMES:
         if is_ids:
             return TensorSpec(primary.shape, torch.int64, high=primary.high)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from repo_reader.model import EntryKind, EntryPoint, RepoMap
 from repo_reader.passes.readme_usage import python_blocks
+from repo_reader.trace.hints import command_hints
 from repo_reader.trace.request import TraceRequest
 
 MAX_BLOCKS = 12
@@ -68,6 +69,7 @@ def run_request(entry: EntryPoint, root: Path, argv: tuple[str, ...] | None, *, 
     folder = launch_folder(entry)
     script = entry.path.removeprefix(folder + "/") if folder else entry.path
     shown = (f"cd {folder} && " if folder else "") + " ".join(["python", script, *(shlex.quote(word) for word in arguments)])
+    hints = (*command_hints(arguments, shown), *hints)
     return TraceRequest(
         root=str(root), sys_path=(), module_name=module, class_name="", qualname=f"(running {entry.path})",
         path=entry.path, args=(), method=f"by running `{shown}`", device=device, hints=hints,

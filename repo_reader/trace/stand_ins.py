@@ -1,6 +1,6 @@
 """What the run route neutralises while a repository's training script runs to its model: CUDA (the
 script sees one GPU, and moves to it stay on the CPU or the meta device), distributed set-up (one
-process: DDP and DataParallel hand back the model), `torch.compile`, `torch.save`,
+process: collectives leave tensors as they are, DDP and DataParallel hand back the model), `torch.compile`, `torch.save`,
 DataLoader worker processes (and batches larger than 4), and torchvision datasets whose files are absent (a stand-in of the same
 sample shape, passed through the repository's own transforms).
 
@@ -172,8 +172,23 @@ def _no_distributed(patch: Callable[[Any, str, Any], None], notes: list[str]) ->
     patch(dist, "barrier", lambda *args, **kwargs: None)
     patch(dist, "get_world_size", lambda *args, **kwargs: 1)
     patch(dist, "get_rank", lambda *args, **kwargs: 0)
+    for name in ("broadcast", "all_reduce", "reduce", "broadcast_object_list"):  # one process: already in place
+        patch(dist, name, lambda *args, **kwargs: None)
+    patch(dist, "all_gather", _gather_one)
+    patch(dist, "all_gather_object", _gather_one)
+    patch(dist, "new_group", lambda *args, **kwargs: None)
     patch(torch.nn.parallel, "DistributedDataParallel", _SingleProcess)
+    patch(torch.nn.parallel.distributed, "DistributedDataParallel", _SingleProcess)  # `from ...distributed import`
     patch(torch.nn, "DataParallel", _SingleProcess)
+
+
+def _gather_one(outputs: list[Any], value: Any, *args: Any, **kwargs: Any) -> None:
+    """`all_gather` in a world of one: every slot gets this process's value."""
+    for index in range(len(outputs)):
+        if isinstance(outputs[index], torch.Tensor) and isinstance(value, torch.Tensor):
+            outputs[index].copy_(value)
+        else:
+            outputs[index] = value
 
 
 class _SingleProcess(nn.Module):
