@@ -216,3 +216,14 @@ def test_sizes_on_the_command_that_runs_come_before_every_default() -> None:
     shown = "python scripts/train.py --image_size 128 --batch_size 4 --block_size=256"
     assert request.hints == (SizeHint("image-size", 128, f"--image_size 128 in `{shown}`"),
                              SizeHint("sequence-length", 256, f"--block_size 256 in `{shown}`"), default)
+
+
+def test_a_root_that_is_a_package_imports_itself() -> None:
+    # the root has an `__init__.py` and its modules import each other relatively: the script runs as
+    # `python -m package_root.train` from the folder above, and the static route imports `package_root.models`
+    ran = first_model("package_root")
+    assert (ran.qualname, ran.status, ran.total_params) == ("models.Net", TraceStatus.OK, 595)
+    assert ran.construction is not None and ran.construction.method.startswith(
+        "built by running `python -m package_root.train` to its optimizer (SGD at train.py:10)")
+    static = first_model("package_root", route="static")
+    assert (static.qualname, static.status, static.total_params) == ("models.Net", TraceStatus.OK, 595)

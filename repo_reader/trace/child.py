@@ -21,6 +21,10 @@ def main() -> None:
 
     downloads.intercept_downloads()
     sys.path[:] = repository_sys_path(request.sys_path)
+    if request.package and request.route != "run":  # `import package_root.models`; last, so it shadows nothing
+        from pathlib import Path
+
+        sys.path.append(str(Path(request.root).parent))
     if request.route == "run":
         from repo_reader.trace.run_entry import trace_by_running
 

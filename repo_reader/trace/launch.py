@@ -68,14 +68,23 @@ def run_request(entry: EntryPoint, root: Path, argv: tuple[str, ...] | None, *, 
     module = entry.name if entry.source.value in ("main-guard", "module-level", "__main__.py") else entry.name.rpartition(".")[0]
     folder = launch_folder(entry)
     script = entry.path.removeprefix(folder + "/") if folder else entry.path
-    shown = (f"cd {folder} && " if folder else "") + " ".join(["python", script, *(shlex.quote(word) for word in arguments)])
+    package = root_package(root)
+    program = ["-m", f"{package}.{entry.path.removesuffix('.py').replace('/', '.')}"] if package else [script]
+    shown = (f"cd {folder} && " if folder and not package else "") + \
+        " ".join(["python", *program, *(shlex.quote(word) for word in arguments)])
     hints = (*command_hints(arguments, shown), *hints)
     return TraceRequest(
         root=str(root), sys_path=(), module_name=module, class_name="", qualname=f"(running {entry.path})",
         path=entry.path, args=(), method=f"by running `{shown}`", device=device, hints=hints,
         memory_limit=memory_limit, route="run", entry_argv=arguments, entry_module=module, entry_command=shown,
-        entry_folder=launch_folder(entry),
+        entry_folder="" if package else folder, package=package,
     )
+
+
+def root_package(root: Path) -> str:
+    """The name the root is imported by when it is itself a package (an `__init__.py` at the top,
+    modules that import each other relatively): run from the folder above, as its README would."""
+    return root.name if (root / "__init__.py").is_file() and root.name.isidentifier() else ""
 
 
 README_NAMES = ("README.md", "readme.md", "README.markdown", "README.rst", "README.MD")

@@ -75,17 +75,21 @@ def copy_repository(root: Path, destination: Path) -> Path:
     return target
 
 
-def run_to_model(script: Path, argv: tuple[str, ...], copy_root: Path, folder: str = "") -> RunResult:
+def run_to_model(script: Path, argv: tuple[str, ...], copy_root: Path, folder: str = "", package: str = "") -> RunResult:
     """Run `script` (inside `copy_root`, from its `folder`) as `__main__` with `argv` until its
-    model's first forward."""
+    model's first forward; in a root that is a package, as `python -m package.script` from above it."""
     result = RunResult()
     previous_cwd, previous_argv, previous_path = os.getcwd(), list(sys.argv), list(sys.path)
-    os.chdir(copy_root / folder)
+    os.chdir(copy_root.parent if package else copy_root / folder)
     sys.argv = [str(script), *argv]
-    sys.path[:0] = [str(script.parent), str(copy_root)]
+    sys.path[:0] = [str(copy_root.parent)] if package else [str(script.parent), str(copy_root)]
     try:
         with _hooks(result, copy_root):
-            runpy.run_path(str(script), run_name="__main__")
+            if package:
+                dotted = script.relative_to(copy_root).with_suffix("").as_posix().replace("/", ".")
+                runpy.run_module(f"{package}.{dotted}", run_name="__main__", alter_sys=True)
+            else:
+                runpy.run_path(str(script), run_name="__main__")
         result.stopped = "the script finished without building an optimizer" if result.model is None else \
             "the script finished without calling the model"
     except Reached:
@@ -337,7 +341,8 @@ def trace_by_running(request: TraceRequest) -> ModelTrace:
         result = run_code_blocks(request.code_blocks, copy_root, first_call=not notebook,
                                  wanted=request.class_name if notebook else "")
     else:
-        result = run_to_model(copy_root / request.path, request.entry_argv, copy_root, request.entry_folder)
+        result = run_to_model(copy_root / request.path, request.entry_argv, copy_root, request.entry_folder,
+                              request.package)
     shown = request.entry_command or f"python {request.path}"
     if result.model is None:
         return _not_reached(request, result, shown, copy_root)

@@ -14,6 +14,7 @@ from typing import Any
 from repo_reader.model import ConstructionSite, EntryKind, EntryPoint, ModelInfo, Option, RepoMap
 from repo_reader.trace.builders import (EntryFactory, as_factory, default_builder, entry_factory, factory_model,
                                         takes_no_arguments, uses_parameters_of)
+from repo_reader.trace.launch import root_package
 from repo_reader.trace.configs import NAME_KEYS, load_config, registry_key, section_naming
 from repo_reader.trace.usage import FactorySite, find_example_inputs, find_factory_site
 from repo_reader.trace.request import ArgSpec, InputSpec, SizeHint, TraceRequest
@@ -117,6 +118,9 @@ def _request(model: ModelInfo, module_name: str, class_name: str, root: Path, se
              args: list[ArgSpec], method: str, notes: list[str], repo_map: RepoMap, entry: EntryPoint | None,
              factory: str) -> TraceRequest:
     sys_path = [str(root)] + ([str(root / "src")] if (root / "src").is_dir() else [])
+    package = root_package(root)
+    if package:
+        module_name = f"{package}.{module_name}" if module_name != package else package
     assignments = tuple((info.qualname, sub.name, sub.line, sub.col) for info in repo_map.models for sub in info.submodules)
     defaults = tuple((dest, spec.value) for dest, option in _options_by_dest(entry.options if entry else ()).items()
                      if not (spec := _value_spec(_literal(option.default or "None", default=None))).is_expression)
@@ -126,6 +130,7 @@ def _request(model: ModelInfo, module_name: str, class_name: str, root: Path, se
         device=settings.device, inputs=settings.inputs, hints=settings.hints, backward=settings.backward,
         memory_limit=settings.memory_limit, notes=tuple(notes), assignments=assignments,
         examples=() if settings.inputs else find_example_inputs(root, repo_map, model), factory=factory,
+        package=package,
     )
 
 
