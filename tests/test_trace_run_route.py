@@ -227,3 +227,17 @@ def test_a_root_that_is_a_package_imports_itself() -> None:
         "built by running `python -m package_root.train` to its optimizer (SGD at train.py:10)")
     static = first_model("package_root", route="static")
     assert (static.qualname, static.status, static.total_params) == ("models.Net", TraceStatus.OK, 595)
+
+
+def test_a_hydra_target_is_built_with_its_default_group_s_arguments() -> None:
+    pytest.importorskip("hydra")
+    # `hydra.utils.instantiate(cfg.model)`, `_target_: models.convnet.ConvNet` in the `model: small` default group
+    ran = first_model("hydra_target")
+    assert (ran.qualname, ran.status, ran.total_params) == ("models.convnet.ConvNet", TraceStatus.OK, 314)
+    assert ran_input(ran) == "4x3x32x32:float32"
+    static = first_model("hydra_target", route="static")
+    assert (static.qualname, static.status, static.total_params) == ("models.convnet.ConvNet", TraceStatus.OK, 314)
+    assert static.construction is not None and static.construction.method == (
+        "built from the section of conf/model/small.yaml, the `model` default of conf/config.yaml, "
+        "whose `_target_` names it")
+    assert [(arg.name, arg.value) for arg in static.construction.args] == [("channels", "8"), ("classes", "10")]

@@ -85,6 +85,11 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
     site = factory.site if factory else site  # `Net.from_pretrained(...)`: a classmethod builds it
     args, notes = _site_arguments(model, site, entry, root, factory.parameters if factory else None) if site else ([], [])
     notes += factory_notes
+    targeted = _target_section(model, repo_map, root) if site is None and not builder and not init else None
+    if targeted is not None:  # `hydra.utils.instantiate(cfg.model)`: the config section whose `_target_` names it
+        args, method = targeted
+        return _request(model, module_name, class_name, root, settings, args, method, notes, repo_map,
+                        _config_entry(None, repo_map), "")
     key = registry_key(site.args) if site else None
     config_entry = _config_entry(entry, repo_map) if key is not None else None
     if key is not None and config_entry is not None:  # `MODELS.build(cfg.model)`: the section naming the key
@@ -238,6 +243,23 @@ def _config_entry(entry: EntryPoint | None, repo_map: RepoMap) -> EntryPoint | N
         return entry
     ranked = sorted(repo_map.entry_points, key=lambda e: (e.kind != EntryKind.TRAIN, e.rank))
     return next((e for e in ranked if e.config_path), None)
+
+
+def _target_section(model: ModelInfo, repo_map: RepoMap, root: Path) -> tuple[list[ArgSpec], str] | None:
+    """Keyword arguments from the config section (default groups merged, as Hydra composes them) whose
+    `_target_` is the model's import path; None when no entry point's config names it."""
+    entry = _config_entry(None, repo_map)
+    if entry is None or entry.config_path is None:
+        return None
+    found = section_naming(root, entry.config_path, model.qualname)
+    if found is None or found[0].get("_target_") != model.qualname:
+        return None
+    section, where = found
+    params = {parameter_name(p) for p in model.init_params}
+    open_ended = any(p.startswith("**") for p in model.init_params)
+    args = [ArgSpec(name, (spec := _value_spec(value)).value, where, spec.is_expression) for name, value in section.items()
+            if not name.startswith("_") and (name in params or open_ended)]
+    return args, f"built from the section of {where}, whose `_target_` names it"
 
 
 def _registry_arguments(model: ModelInfo, key: str, entry: EntryPoint, root: Path) -> tuple[list[ArgSpec], list[str]]:
