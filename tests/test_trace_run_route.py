@@ -153,7 +153,7 @@ def test_a_model_defined_in_a_notebook_is_built_by_running_its_cells() -> None:
 def test_a_lightning_cli_script_runs_to_its_module_s_optimizer() -> None:
     """`python main.py fit --config config.yaml` (LightningCLI with a datamodule): the optimizer built
     in `configure_optimizers` names the LightningModule, and the datamodule's batch is its input.
-    Needs lightning and jsonargparse, which CI does not install; runs where they are."""
+    lightning and jsonargparse come with the test extras."""
     pytest.importorskip("lightning")
     pytest.importorskip("jsonargparse")
     trace = trace_repository(FIXTURES / "lightning_project", TraceOptions(max_models=1, use_cache=False, jobs=1, route="run"))
