@@ -130,3 +130,8 @@ def test_test_and_detect_scripts_that_can_trace_the_model_are_not_exports(tmp_pa
         (tmp_path / name).write_text(body)
     kinds = {entry.path: entry.kind.value for entry in build_map(tmp_path, use_cache=False).entry_points}
     assert kinds == {"detect.py": "inference", "test.py": "eval", "export.py": "export"}
+
+
+def test_a_package_does_not_use_itself_and_a_corner_import_is_named_as_such() -> None:
+    repo_map = analysis_of("frameworks_corner").repo_map
+    assert repo_map.frameworks == ("PyTorch", "TensorFlow (only in tools/convert_tf_weights.py)")
