@@ -50,6 +50,7 @@ ROLES_REAL = {
     "engine.py": "train",  # zero_grad() in a loop; backward() lives in a loss scaler
     "eval_retrieval.py": "eval",  # defines a Dataset, but the entry point evaluates
     "export_onnx.py": "other",  # an nn.Module wrapper for export is not the model
+    "loop_state.py": "utils",  # dataclasses that are results, not configuration
     "losses.py": "utils",  # an nn.Module loss
     "main_pretrain.py": "train",  # an argparse script with an --eval flag whose loop is in engine.py
     "models/__init__.py": "other",  # only re-exports
@@ -61,6 +62,7 @@ ROLES_REAL = {
     "submitit_pretrain.py": "train",  # a cluster launcher of main_pretrain.main
     "tokenizer.py": "utils",  # loads JSON, but is no configuration
     "tools/launch.py": "utils",
+    "upsample_image.py": "eval",  # a module-level inference script parsing its own arguments is no settings file
     "util/__init__.py": "other",
     "util/misc.py": "utils",  # backward() and step() outside any loop: a training helper
 }

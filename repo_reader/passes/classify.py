@@ -249,21 +249,27 @@ def _score_training(facts: ModuleFacts, edges: list[CallEdge], backward: list, m
     return False
 
 
+CONFIG_CLASS_NAME = re.compile(r"(Config|Configuration|Cfg|Args|Arguments|Params|Parameters|Settings|Options|Opts|"
+                               r"H[Pp]arams|Hyperparameters)$|^(Config|Hyper)")
+
+
 def _score_config(facts: ModuleFacts, callees: set[str], scores: _Scores) -> None:
     parsers = "argparse.ArgumentParser" in callees
     loaders = {"yaml.safe_load", "yaml.load", "omegaconf.OmegaConf.load", "json.load"} & callees
-    dataclasses = [d for d in facts.definitions if d.kind == "class" and any("dataclass" in x for x in d.decorators)]
+    # a dataclass is a config when it is named like one (`GPTConfig`, `ModelArgs`), not a result record
+    dataclasses = [d for d in facts.definitions if d.kind == "class" and any("dataclass" in x for x in d.decorators)
+                   and CONFIG_CLASS_NAME.search(d.qualname.rsplit(".", 1)[-1])]
     functions = [d for d in facts.definitions if d.kind != "class"]
     if dataclasses:
         scores.add(Role.CONFIG, 20 + 10 * min(len(dataclasses), 3), f"config dataclass(es): {dataclasses[0].qualname}")
     if parsers and len(facts.options) >= 3 and len(functions) <= 3 and facts.main_guard is None:
         scores.add(Role.CONFIG, 30, f"argparse parser with {len(facts.options)} options")
-    if loaders:
+    if loaders and (dataclasses or parsers):  # reading a JSON file alone says nothing about the file's role
         scores.add(Role.CONFIG, 15, f"loads configuration ({sorted(loaders)[0]})")
     if not functions and any("globals()" in call.refs for call in facts.calls):
         scores.add(Role.CONFIG, 40, "overrides a script's settings through globals()")
     imported = {fact.local for fact in facts.imports}
     settings = [name for name in facts.globals if not name.startswith("_") and name not in imported]
     if not facts.definitions and facts.main_guard is None and facts.module_loops == 0 and len(settings) >= 3 \
-            and not facts.is_package:
+            and not facts.is_package and not parsers:  # a script that parses its own arguments is not a settings file
         scores.add(Role.CONFIG, 40, f"only sets module-level values ({', '.join(settings[:3])}, ...)")
