@@ -187,3 +187,15 @@ def test_markdown_snapshot(snapshot: Callable[[str, str], None]) -> None:
     tour = tour_of(analysis_of("gpt_project"))
     snapshot("navigate/gpt_project.tour.md",
              render_tour_markdown(tour, Locator(FIXTURES / "gpt_project", ""), Sources(FIXTURES / "gpt_project"), 3))
+
+
+def test_inference_losses_builders_and_syncs_are_no_training_or_evaluation_stops() -> None:
+    """llama's `generate` computes a cross-entropy under `@torch.inference_mode()`, CLIP's `build_model`
+    returns `model.eval()`, guided-diffusion's `sync_params` copies under `no_grad`: only the training
+    loop's loss is a loss stop, and only the functions that run the model without gradients evaluate
+    (a wrapper's `@torch.inference_mode()` `generate` too, not the model's own)."""
+    tour = tour_of(analysis_of("tour_real"))
+    kinds = [(s.kind.value, s.qualname) for s in tour.stops if s.kind in (StopKind.OPTIMISATION, StopKind.EVALUATION)]
+    assert kinds == [("optimisation", "train.main"), ("evaluation", "train.evaluate"),
+                     ("evaluation", "model.Generator.generate")]
+    assert "not recognised in this repository: readme, config, data\n" in _render("tour_real")

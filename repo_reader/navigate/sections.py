@@ -21,6 +21,8 @@ LOSS_FUNCTIONS = re.compile(r"^torch\.nn\.(\w+Loss|functional\.\w*(loss|entropy|
 OPTIMISER_CLASS = re.compile(r"^torch\.optim\.(lr_scheduler\.)?[A-Z]\w*$")
 LOOP_CALLS = ("backward", "step", "zero_grad")
 EVALUATION_CALLS = ("torch.nn.Module.eval", "torch.no_grad", "torch.inference_mode")
+MODEL_NAME = re.compile(r"model|^net$|^generator$")
+NO_GRAD_DECORATOR = re.compile(r"(^|\.)(no_grad|inference_mode|smart_inference_mode)\b")
 LAUNCHED_BY_MODULE = (EntrySource.MAIN_GUARD, EntrySource.DUNDER_MAIN, EntrySource.LIGHTNING_CLI)
 MAX_SITES = 6
 
@@ -223,8 +225,10 @@ class Sections:
         return [s for s in stops if s is not None]
 
     def optimisation(self) -> list[TourStop]:
+        without_gradients = self._without_gradients()  # a loss computed there is a metric (`generate`, `evaluate`)
         wanted = [e for e in self.map.edges if e.kind != "module-call" and e.resolved
-                  and (LOSS_FUNCTIONS.match(e.callee) or OPTIMISER_CLASS.match(e.callee))]
+                  and (OPTIMISER_CLASS.match(e.callee) or (LOSS_FUNCTIONS.match(e.callee)
+                                                           and e.caller not in without_gradients))]
         groups = self.grouped_sites(wanted)
         stops = [self.stop(StopKind.OPTIMISATION, f"Loss and optimizer: {caller}", caller,
                            [self.site_text(e, _optimisation_label(e.callee)) for e in sites[:MAX_SITES]], at=sites[0],
@@ -249,12 +253,31 @@ class Sections:
         return [s for s in stops if s is not None]
 
     def evaluation(self) -> list[TourStop]:
-        callers = [e.caller for e in self.map.edges if e.callee in EVALUATION_CALLS]
+        # `model.eval()` or `no_grad` where a model runs; a builder returning `model.eval()` or a
+        # parameter copy under `no_grad` runs none
+        models = tuple(f"{m.qualname}." for m in self.map.models)
+        runs_a_model = {e.caller for e in self.map.edges if e.kind == "module-call" or (
+            e.kind == "call" and e.callee.startswith(models) and not e.callee.endswith(".__init__"))
+            or (not e.resolved and MODEL_NAME.search(e.callee.split(".")[0]))}  # `jit_model(...)`, `model.encode_text`
+        callers = [e.caller for e in self.map.edges if e.callee in EVALUATION_CALLS and e.caller in runs_a_model]
+        # `@torch.inference_mode() def generate(...)` of a wrapper that runs a model (llama's `Llama`);
+        # a model's own `generate` belongs to the model's stops
+        callers += [name for name in self._without_gradients() if name in runs_a_model
+                    and not name.startswith(models) and name not in callers]
         callers += [d.qualname for d in self.map.definitions
                     if d.qualname.endswith((".validation_step", ".test_step", ".evaluate", ".validate"))]
         callers = [c for c in callers if c in self.definitions and self.definitions[c].kind in ("function", "method")]
         stops = [self.stop(StopKind.EVALUATION, f"Evaluation: {name}", name) for name in self.ranked(callers)]
         return [s for s in stops if s is not None]
+
+    def _without_gradients(self) -> list[str]:
+        """Functions that switch gradients or training mode off: they call `.eval()`/`no_grad`, or are
+        decorated with `@torch.no_grad()`/`@torch.inference_mode()` (a model's `generate`)."""
+        found = [e.caller for e in self.map.edges if e.callee in EVALUATION_CALLS]
+        for facts in self.inputs.modules:
+            found += [f"{facts.module}.{d.qualname}" for d in facts.definitions
+                      if any(NO_GRAD_DECORATOR.search(decorator) for decorator in d.decorators)]
+        return list(dict.fromkeys(found))
 
     def helpers(self) -> list[TourStop]:
         names = [q for q in self.inputs.reach if q in self.definitions

@@ -74,7 +74,7 @@ def _tour(tour: Tour, anchors: Anchors) -> str:
             + (f'<div class="summary">{escape(stop.summary)}</div>' if stop.summary else "")
             + (f"<ul>{details}</ul>" if details else "")
             + (f'<div class="next">next: {jumps}</div>' if jumps else "") + "</li>")
-    skipped = f'<p class="dim">not in this repository: {", ".join(k.value for k in tour.skipped)}</p>' \
+    skipped = f'<p class="dim">not recognised in this repository: {", ".join(k.value for k in tour.skipped)}</p>' \
         if tour.skipped else ""
     return f'<section id="tour"><h2>Reading tour</h2>{skipped}<ol>{"".join(items)}</ol></section>'
 

@@ -32,7 +32,7 @@ def render_tour_rich(tour: Tour, console: Console, locator: Locator, sources: So
     if tour.dropped:
         console.print(f"[dim]{tour.dropped} more stop(s) left out; raise --max-stops to see them[/]")
     if tour.skipped:
-        console.print(f"[dim]not in this repository: {', '.join(kind.value for kind in tour.skipped)}[/]")
+        console.print(f"[dim]not recognised in this repository: {', '.join(kind.value for kind in tour.skipped)}[/]")
     numbers = stop_numbers(tour)
     for stop in tour.stops:
         console.print()
