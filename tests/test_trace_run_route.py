@@ -4,6 +4,7 @@ model. One fixture per shape seen in real repositories (fixtures/run_route/), wi
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,23 @@ def test_a_hydra_target_is_built_with_its_default_group_s_arguments() -> None:
         "built from the section of conf/model/small.yaml, the `model` default of conf/config.yaml, "
         "whose `_target_` names it")
     assert [(arg.name, arg.value) for arg in static.construction.args] == [("channels", "8"), ("classes", "10")]
+
+
+def test_init_values_are_python_expressions_evaluated_in_the_child() -> None:
+    # `--init "config=GPTConfig(n_layer=4)"`: the model module's own config class, called in the child
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpt_project_model", FIXTURES / "gpt_project" / "model.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a dataclass looks its module up
+    spec.loader.exec_module(module)
+    expected = sum(p.numel() for p in module.GPT(module.GPTConfig(n_layer=4, n_embd=32, n_head=2)).parameters())
+    given = "config=GPTConfig(n_layer=4, n_embd=32, n_head=2)"
+    trace = trace_repository(FIXTURES / "gpt_project", TraceOptions(models=("model.GPT",), init=(given,),
+                                                                    use_cache=False, jobs=1))
+    (model,) = trace.models
+    assert (model.status, model.total_params) == (TraceStatus.OK, expected)
+    assert model.construction is not None
+    assert [(arg.name, arg.value, arg.source) for arg in model.construction.args] == [
+        ("config", "GPTConfig(n_layer=4, n_embd=32, n_head=2)", "--init")]

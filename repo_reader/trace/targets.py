@@ -179,14 +179,36 @@ def parameter_name(source: str) -> str:
     return source.partition("=")[0].partition(":")[0].strip().lstrip("*")
 
 
+@dataclass(frozen=True, slots=True)
+class InitExpression:
+    """An --init value that is Python code (`GPTConfig(n_layer=4)`), evaluated in the child in the model's module."""
+
+    text: str
+
+
 def parse_init(init: tuple[str, ...]) -> dict[str, Any]:
-    values = {}
+    """`--init key=value`: a Python literal, else a bare word (a string, for convenience), else a Python
+    expression the child evaluates (`config=GPTConfig(n_layer=4)`, `norm=nn.LayerNorm`)."""
+    values: dict[str, Any] = {}
     for item in init:
         key, sep, text = item.partition("=")
+        text = text.strip()
         if not sep or not key.strip().isidentifier():
             raise TargetError(f"--init expects key=value, got {item!r}")
-        values[key.strip()] = _literal(text.strip(), default=text.strip())
+        literal = _literal(text)
+        if literal is not _MISSING or text.isidentifier() or not _is_expression(text):
+            values[key.strip()] = text if literal is _MISSING else literal
+        else:
+            values[key.strip()] = InitExpression(text)
     return values
+
+
+def _is_expression(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _construction_site(model: ModelInfo, repo_map: RepoMap) -> tuple[ConstructionSite | None, EntryPoint | None]:
@@ -323,6 +345,9 @@ def _options_by_dest(options: tuple[Option, ...]) -> dict[str, Option]:
 def _apply_overrides(args: list[ArgSpec], overrides: dict[str, Any]) -> list[ArgSpec]:
     kept = [spec for spec in args if spec.name not in overrides]
     for name, value in overrides.items():
+        if isinstance(value, InitExpression):
+            kept.append(ArgSpec(name, value.text, "--init", True))
+            continue
         spec = _value_spec(value)
         kept.append(ArgSpec(name, spec.value, "--init", spec.is_expression))
     return kept
