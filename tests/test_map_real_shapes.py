@@ -46,6 +46,7 @@ def test_a_library_ranks_the_class_most_factories_build_first() -> None:
 
 
 ROLES_REAL = {
+    "callbacks/model_checkpoint.py": "utils",  # named after the model it saves
     "configs/base_config.py": "config",  # a .py of settings in configs/
     "engine.py": "train",  # zero_grad() in a loop; backward() lives in a loss scaler
     "eval_retrieval.py": "eval",  # defines a Dataset, but the entry point evaluates
@@ -62,6 +63,7 @@ ROLES_REAL = {
     "submitit_pretrain.py": "train",  # a cluster launcher of main_pretrain.main
     "tokenizer.py": "utils",  # loads JSON, but is no configuration
     "tools/launch.py": "utils",
+    "util/model_ema.py": "utils",  # an nn.Module that averages a model's weights is a helper
     "upsample_image.py": "eval",  # a module-level inference script parsing its own arguments is no settings file
     "util/__init__.py": "other",
     "util/misc.py": "utils",  # backward() and step() outside any loop: a training helper

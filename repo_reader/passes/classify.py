@@ -26,7 +26,7 @@ FILE_RULES: tuple[tuple[Role, re.Pattern[str], str], ...] = (
     (Role.EVAL, re.compile(r"^(test|eval\w*|validat\w*|val|infer\w*|predict\w*|sample\w*|demo\w*|generate\w*|"
                            r"benchmark\w*|example\w*|detect\w*)\.py$"), "evaluation/inference script name"),
     (Role.UTILS, re.compile(r"^(utils?|tools|helpers?|misc|common|logger|logging|metrics?|visuali[sz]\w*|\w*_utils?|"
-                            r"\w*tokeni[sz]er\w*|bpe|vocab\w*|\w*loss(es)?)\.py$"), "utility name"),
+                            r"\w*tokeni[sz]er\w*|bpe|vocab\w*|\w*loss(es)?|(\w*_)?ema|(model_)?checkpoint(s|ing)?)\.py$"), "utility name"),
     (Role.DATALOADER, re.compile(r"^(data|datasets?|dataloaders?|loaders?|\w*dataset\w*|\w*data_?loader\w*|\w*_data|"
                                  r"\w*transforms?\w*|\w*augment\w*|\w*mixup\w*)\.py$"), "data file name"),
     (Role.CONFIG, re.compile(r"^(configs?|settings|options|opts|args|arguments|hparams|configurator|defaults|"
@@ -152,7 +152,11 @@ def _score_name(path: str, scores: _Scores) -> Role | None:
 def _score_syntax(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex, scores: _Scores) -> None:
     own = classes.in_module(facts.module)
     losses = [info for info in own if info.framework and LOSS_NAME.search(info.definition.qualname)]
-    models = [info for info in own if info.framework and info not in losses]
+    # an nn.Module that defines neither forward nor __call__ (here or in a repo base) holds modules (an
+    # EMA of a model's weights): no network
+    models = [info for info in own if info.framework and info not in losses and (
+        info.framework != "torch" or classes.find_method(info.qualname, "forward")
+        or classes.find_method(info.qualname, "__call__"))]
     _score_classes(own, models, losses, classes, scores)
     datasets = [info for info in own if info.is_dataset or info.is_datamodule]
     if datasets:
@@ -163,7 +167,9 @@ def _score_syntax(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex
     trains = _score_training(facts, edges, backward, models, scores)
     if loaders and not backward:
         scores.add(Role.DATALOADER, 25, f"builds a DataLoader (line {loaders[0].line})")
-    evaluates = [call for call in facts.calls if call.callee.endswith(".eval") and not call.refs]
+    # `copy.deepcopy(model).eval()` freezes a copy (an EMA, a teacher): no evaluation
+    evaluates = [call for call in facts.calls if call.callee.endswith(".eval") and not call.refs
+                 and "()" not in call.callee]
     no_grad = {"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"} & callees
     if (evaluates or no_grad) and not trains:
         metrics = any(METRIC.search(callee.rsplit(".", 1)[-1]) for callee in callees)
