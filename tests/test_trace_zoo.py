@@ -192,10 +192,12 @@ def test_llama_7b_on_meta(llama: tuple[ModelTrace, float]) -> None:
     assert module(trace, "layers.31").calls == 1
 
 
-def test_llama_7b_traces_fast(llama: tuple[ModelTrace, float]) -> None:
-    trace, seconds = llama
-    assert trace.status is TraceStatus.OK
-    assert seconds < 15  # measured ~3.5 s, most of it importing torch
+def test_llama_7b_traces_on_meta_without_falling_back(llama: tuple[ModelTrace, float]) -> None:
+    """What keeps a 7B trace cheap: it runs on the meta device at the first try. Its time and memory
+    are measured in benchmarks/bench_trace.py, not asserted here (a loaded machine is not slow code)."""
+    trace, _ = llama
+    assert (trace.status, trace.device) == (TraceStatus.OK, "meta")
+    assert [attempt.error for attempt in trace.input_attempts] == [None]
 
 
 def test_data_dependent_falls_back_to_cpu(zoo: dict[str, ModelTrace]) -> None:
