@@ -19,6 +19,7 @@ from torch import nn
 from repo_reader.trace.request import ExampleInput, InputSpec, SizeHint
 
 BATCH = 2  # BatchNorm in train mode needs more than one value per channel
+LATER_LAYER = "later-layer"  # candidates from a layer registered after the first: their failures say little
 _ID_NAMES = {"input_ids", "idx", "ids", "tokens", "token_ids", "src", "tgt", "x_ids", "input_tokens", "text", "texts",
              "text_ids", "text_tokens", "caption", "captions"}
 _TARGET_NAMES = {"targets", "target", "labels", "label", "y"}
@@ -128,14 +129,15 @@ def _from_layers(model: nn.Module, hints: tuple[SizeHint, ...], *, small: bool) 
     parameters = _required_parameters(model)
     keys = _dict_keys(model, parameters)
     samples = _sample_keys(model, parameters)
-    for first in _first_layers(model):
-        yield from _from_layer(model, first, hints, parameters, keys, samples, small=small)
+    for index, first in enumerate(_first_layers(model)):
+        yield from _from_layer(model, first, hints, parameters, keys, samples, small=small, later=index > 0)
 
 
 def _from_layer(model: nn.Module, first: nn.Module | None, hints: tuple[SizeHint, ...],
                 parameters: list[tuple[str, str]], keys: dict[str, list[str]], samples: dict[str, list[str]], *,
-                small: bool) -> Iterator[Candidate]:
-    source = "first-layer" if first is not None else "signature"
+                small: bool, later: bool = False) -> Iterator[Candidate]:
+    """`later`: the first layer of another kind than the first registered one (a guess after the guesses)."""
+    source = LATER_LAYER if later else "first-layer" if first is not None else "signature"
     for primary, reason in _primary_specs(model, first, hints, small=small):
         dict_name = next((name for name, _ in parameters if name in keys), None)
         variants = _dict_variants(keys[dict_name], primary, model) if dict_name else [({}, "")]

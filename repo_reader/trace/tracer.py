@@ -21,7 +21,7 @@ from repo_reader.trace.assemble import Locator, module_calls
 from repo_reader.trace.construct import (DevicePlan, StageError, build, constructor_arguments,
                                          device_plan, failure_from, import_class)
 from repo_reader.trace.flops import ModuleFlopCounter
-from repo_reader.trace.inputs import Candidate, candidates
+from repo_reader.trace.inputs import LATER_LAYER, Candidate, candidates
 from repo_reader.trace.locations import SourceIndex
 from repo_reader.trace.recorder import Recorder
 from repo_reader.trace.request import TraceRequest
@@ -153,7 +153,9 @@ class _Tracer:
                 trace = self._record(model, plan, candidate, default_device=True)
         except (Exception, SystemExit) as error:  # the repo's forward may raise anything
             failure = failure_from(error, self.root)
-            outcome.failures.append((TraceStatus.FORWARD_ERROR, failure))
+            # a guess from a later layer that fails is a wrong input, not evidence about forward's own failure
+            status = TraceStatus.INPUT_ERROR if candidate.source == LATER_LAYER else TraceStatus.FORWARD_ERROR
+            outcome.failures.append((status, failure))
             outcome.data_dependent = plan.name != "cpu" and _meta_specific(failure.message)
             self.attempts.append(InputAttempt(candidate.source, candidate.describe(), candidate.reason,
                                               f"on {plan.name}: {failure.message}"))
@@ -269,9 +271,10 @@ def _final_failure(failures: list[tuple[TraceStatus, TraceFailure]], user_input:
     if not failures:
         return TraceStatus.INPUT_ERROR, TraceFailure("no candidate input could be built")
     status, failure = failures[-1]
-    if status is not TraceStatus.FORWARD_ERROR or user_input:
-        return status, failure
     forward = [f for s, f in failures if s is TraceStatus.FORWARD_ERROR]
+    if status not in (TraceStatus.FORWARD_ERROR, TraceStatus.INPUT_ERROR) or user_input or not forward:
+        return status, failure
+    status, failure = TraceStatus.FORWARD_ERROR, forward[-1]
     if len({(f.exception, f.location) for f in forward}) == 1 and failure.location is not None:
         if len(forward) > 1:  # every input failed at the same line: the forward itself fails
             failure = replace(failure, message=f"{failure.message} (the same line failed for all {len(forward)} inputs tried)")
