@@ -86,7 +86,7 @@ class _Tracer:
                 break
             if name == "cuda" and not torch.cuda.is_available():
                 failure = TraceFailure("--device cuda: no CUDA device is available in this environment")
-                outcome.failures.append((TraceStatus.CONSTRUCTOR_ERROR, failure))
+                outcome.failures.append((TraceStatus.NO_DEVICE, failure))
                 break
             outcome = self._attempt(device_plan(name), outcome)
             if outcome.trace is not None:
