@@ -1,0 +1,112 @@
+"""Talk while working: trace, `map --trace`, `check --dynamic` and the exports say on stderr what they
+are doing, with the time elapsed, on a terminal only (silent when piped or with --quiet); and trace's
+--timeout counts from the end of the child's import (fixtures/slow_import takes 4 s to import)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from helpers import FIXTURES
+from typer.testing import CliRunner
+
+from repo_reader.cli import app
+from repo_reader.cli.progress import Talk
+from repo_reader.model import TraceStatus, WorkStep
+from repo_reader.sandbox.status import IMPORTED, StatusLines
+from repo_reader.trace import runner as trace_runner
+from repo_reader.trace.api import TraceOptions, trace_repository
+
+cli = CliRunner()
+SLOW = FIXTURES / "slow_import"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+ELAPSED = r"\d:\d\d:\d\d"
+
+
+def shown(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("repo_reader.cli.progress.stderr_is_terminal", lambda: True)
+
+
+def test_timeout_counts_from_the_end_of_the_import_and_the_steps_say_so() -> None:
+    """4 s of import and a 3 s --timeout: traced (the clock used to start with the child, and stopped
+    it). What the trace told its display, in order: started (importing), imported, ended with the input."""
+    steps: list[WorkStep] = []
+    trace = trace_repository(SLOW, TraceOptions(route="static", timeout=3), on_step=steps.append)
+    assert trace.models[0].status is TraceStatus.OK, trace.models[0].failure
+    assert [(step.key, step.text, step.index, step.total, step.done) for step in steps] == [
+        ("model.TinyNet", "building model.TinyNet on meta: importing torch and the repository's code", 1, 1, False),
+        ("model.TinyNet", "building model.TinyNet on meta", 1, 1, False),
+        ("model.TinyNet", "model.TinyNet: ok on meta, input 2x8:float32", 1, 1, True),
+    ]
+
+
+def test_a_child_stopped_while_importing_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trace_runner, "IMPORT_SECONDS", 2.0)
+    trace = trace_repository(SLOW, TraceOptions(route="static", timeout=1))
+    model = trace.models[0]
+    assert model.status is TraceStatus.TIMEOUT and model.failure is not None
+    assert model.failure.message == ("still importing when stopped: torch and the repository's module were not "
+                                     "imported after 2 s")
+
+
+def test_status_words_arrive_in_pieces_and_only_the_first_imported_counts() -> None:
+    heard: list[str] = []
+    lines = StatusLines(heard.append)
+    lines.add(b"impo")
+    assert heard == [] and lines.imported_at is None
+    lines.add(b"rted\nother\n" + b"x" * 500)
+    first = lines.imported_at
+    assert heard == [IMPORTED, "other"] and first is not None
+    lines.add(b"\nimported\n")
+    assert heard == [IMPORTED, "other", "x" * 200, IMPORTED] and lines.imported_at == first
+
+
+def test_trace_talks_on_a_terminal(terminal: None) -> None:
+    result = cli.invoke(app, ["trace", str(SLOW), "--route", "static", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"{ELAPSED}.*model\.TinyNet: ok on meta, input 2x8:float32", shown(result.stderr))
+    assert result.stdout.startswith("{")  # the report itself is untouched
+
+
+def test_trace_is_silent_with_quiet(terminal: None) -> None:
+    """(Piped, the default under CliRunner, every other trace test is silent: see the last test here.)"""
+    quiet = cli.invoke(app, ["trace", str(SLOW), "--route", "static", "-f", "json", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stdout.startswith("{")
+    assert "TinyNet" not in quiet.stderr
+
+
+def test_map_trace_talks_on_a_terminal(terminal: None) -> None:
+    result = cli.invoke(app, ["map", str(SLOW), "--trace", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"{ELAPSED}.*model\.TinyNet: ok on meta", shown(result.stderr))
+
+
+def test_check_dynamic_talks_on_a_terminal(terminal: None) -> None:
+    result = cli.invoke(app, ["check", str(SLOW), "--dynamic", "--select", "RR4"])
+    assert result.exit_code in (0, 1), result.output
+    assert re.search(rf"{ELAPSED}.*model\.TinyNet: (no findings|\d+ finding\(s\))", shown(result.stderr))
+
+
+@pytest.mark.parametrize("output_format", ["html", "dot", "mermaid"])
+def test_exports_show_a_spinner_on_a_terminal(output_format: str, terminal: None, tmp_path: Path) -> None:
+    target = tmp_path / f"map.{output_format}"
+    result = cli.invoke(app, ["map", str(FIXTURES / "flat_scripts"), "-f", output_format, "-o", str(target)])
+    assert result.exit_code == 0 and target.exists()
+    assert f"for the {output_format} export" in shown(result.stderr)
+    quiet = cli.invoke(app, ["map", str(FIXTURES / "flat_scripts"), "-f", output_format, "-q"])
+    assert "export" not in quiet.stderr
+
+
+def test_a_disabled_display_shows_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("repo_reader.cli.progress.stderr_is_terminal", lambda: True)
+    assert Talk(quiet=False).enabled and not Talk(quiet=True).enabled
+    monkeypatch.setattr("repo_reader.cli.progress.stderr_is_terminal", lambda: False)
+    talk = Talk(quiet=False)
+    with talk.steps() as on_step, talk.scan() as on_scan:
+        assert on_step is None and on_scan is None
