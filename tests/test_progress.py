@@ -1,6 +1,6 @@
 """Talk while working: trace, `map --trace`, `check --dynamic` and the exports say on stderr what they
 are doing, with the time elapsed, on a terminal only (silent when piped or with --quiet); and trace's
---timeout counts from the end of the child's import (fixtures/slow_import takes 4 s to import)."""
+--timeout counts from the end of the child's import (fixtures/slow_import takes 2.5 s to import)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from repo_reader.cli import app
 from repo_reader.cli.progress import Talk
-from repo_reader.model import TraceStatus, WorkStep
+from repo_reader.model import ShapeTrace, TraceStatus, WorkStep
 from repo_reader.sandbox.status import IMPORTED, StatusLines
 from repo_reader.trace import runner as trace_runner
 from repo_reader.trace.api import TraceOptions, trace_repository
@@ -34,10 +34,11 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_timeout_counts_from_the_end_of_the_import_and_the_steps_say_so() -> None:
-    """4 s of import and a 3 s --timeout: traced (the clock used to start with the child, and stopped
-    it). What the trace told its display, in order: started (importing), imported, ended with the input."""
+    """2.5 s of import (and torch's) and a 2 s --timeout: traced (the clock used to start with the child,
+    and stopped it). What the trace told its display, in order: started (importing), imported, ended
+    with the input."""
     steps: list[WorkStep] = []
-    trace = trace_repository(SLOW, TraceOptions(route="static", timeout=3), on_step=steps.append)
+    trace = trace_repository(SLOW, TraceOptions(route="static", timeout=2), on_step=steps.append)
     assert trace.models[0].status is TraceStatus.OK, trace.models[0].failure
     assert [(step.key, step.text, step.index, step.total, step.done) for step in steps] == [
         ("model.TinyNet", "building model.TinyNet on meta: importing torch and the repository's code", 1, 1, False),
@@ -74,11 +75,19 @@ def test_trace_talks_on_a_terminal(terminal: None) -> None:
     assert result.stdout.startswith("{")  # the report itself is untouched
 
 
-def test_trace_is_silent_with_quiet(terminal: None) -> None:
-    """(Piped, the default under CliRunner, every other trace test is silent: see the last test here.)"""
-    quiet = cli.invoke(app, ["trace", str(SLOW), "--route", "static", "-f", "json", "--quiet"])
-    assert quiet.exit_code == 0 and quiet.stdout.startswith("{")
-    assert "TinyNet" not in quiet.stderr
+def test_trace_is_silent_with_quiet(terminal: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The display's callback reaches the trace only when it talks (the trace here reports one step and
+    traces nothing: what is checked is the command's wiring, not the trace)."""
+    def one_step(root: Path, options: TraceOptions, repo_map: object = None, on_step: object = None) -> ShapeTrace:
+        if callable(on_step):
+            on_step(WorkStep("model.Net", "model.Net: ok on meta", 1, 1, done=True))
+        return ShapeTrace(root="repo", models=(), not_traced=(), isolation="")
+
+    monkeypatch.setattr("repo_reader.trace.api.trace_repository", one_step)
+    talking = cli.invoke(app, ["trace", str(SLOW), "-f", "json"])
+    assert "model.Net: ok on meta" in shown(talking.stderr)
+    quiet = cli.invoke(app, ["trace", str(SLOW), "-f", "json", "--quiet"])
+    assert quiet.stdout.startswith("{") and "model.Net" not in quiet.stderr
 
 
 def test_map_trace_talks_on_a_terminal(terminal: None) -> None:
@@ -101,6 +110,15 @@ def test_exports_show_a_spinner_on_a_terminal(output_format: str, terminal: None
     assert f"for the {output_format} export" in shown(result.stderr)
     quiet = cli.invoke(app, ["map", str(FIXTURES / "flat_scripts"), "-f", output_format, "-q"])
     assert "export" not in quiet.stderr
+
+
+def test_tour_shows_a_spinner_on_a_terminal(terminal: None, tmp_path: Path) -> None:
+    target = tmp_path / "repo-reader.tour"
+    result = cli.invoke(app, ["tour", str(FIXTURES / "flat_scripts"), "-f", "codetour", "-o", str(target)])
+    assert result.exit_code == 0 and target.exists()
+    assert "for the tour" in shown(result.stderr)
+    quiet = cli.invoke(app, ["tour", str(FIXTURES / "flat_scripts"), "-f", "codetour", "--quiet"])
+    assert quiet.exit_code == 0 and "tour" not in quiet.stderr
 
 
 def test_a_disabled_display_shows_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.options import Force, NoCache, Output, PathArgument
+from repo_reader.cli.options import Force, NoCache, Output, PathArgument, Quiet
 from repo_reader.cli.output import check_output, make_console, print_warnings, write_text
+from repo_reader.cli.progress import Talk
 
 if TYPE_CHECKING:  # the analysis and the renderers are imported by the command that runs (start-up)
     from rich.console import Console
@@ -44,6 +45,7 @@ def tour_command(
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
+    quiet: Quiet = False,
 ) -> None:
     """A numbered reading order: README, entry point, config, data, model, optimizer, loop, evaluation."""
     from repo_reader.navigate.api import tour_of
@@ -54,8 +56,9 @@ def tour_command(
     from repo_reader.render.tour_rich import render_tour_rich
 
     check_output(output, force)
-    analysis = _analyse(path, no_cache)
-    tour = tour_of(analysis, max_stops)
+    with Talk(quiet).phase(f"reading {path} for the tour"):
+        analysis = _analyse(path, no_cache)
+        tour = tour_of(analysis, max_stops)
     sources = Sources(path.resolve())
     if output_format == TourFormat.CODETOUR:
         write_text(render_codetour(tour), output, force)

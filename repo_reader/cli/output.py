@@ -10,13 +10,13 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from repo_reader.cli.app import UsageError, warn
 from repo_reader.render.safe_text import escape_controls, one_line
 
 if TYPE_CHECKING:  # rich is imported by the commands that print with it, when they do
-    from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableType, RenderResult
+    from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableType, RenderHook, RenderResult
     from rich.segment import Segment
 
     from repo_reader.model import ScanWarning
@@ -33,7 +33,7 @@ def make_console(to_file: bool = False) -> Console:
                       force_terminal=False if to_file else None)
     if (to_file or not console.is_terminal) and "COLUMNS" not in os.environ:
         console.width = PIPED_WIDTH
-    console.push_render_hook(EscapeControls())
+    console.push_render_hook(cast("RenderHook", EscapeControls()))  # duck-typed: a subclass would import rich here
     return console
 
 
