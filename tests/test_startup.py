@@ -65,6 +65,17 @@ def test_map_from_a_warm_cache_loads_no_analysis(output_format: str, tmp_path: P
         assert "rich.console" not in modules
 
 
+def test_check_imports_libcst_only_to_fix(tmp_path: Path) -> None:
+    code, modules = loaded_modules(["check", str(FIXTURES / "flat_scripts")], tmp_path)
+    assert code == 1 and "repo_reader.lint.rules" in modules  # it found something, so the rules ran
+    assert heavy_in(modules, ("libcst", "torch", "pygments")) == []
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "train.py").write_text("import torch\n")
+    code, modules = loaded_modules(["check", str(repo), "--fix"], tmp_path)
+    assert code == 0 and "libcst" in modules
+
+
 def test_a_cold_map_does_the_analysis(tmp_path: Path) -> None:
     """The check above can fail: without a cache the passes and networkx are loaded."""
     code, modules = loaded_modules(["map", str(FIXTURES / "flat_scripts"), "--no-cache"], tmp_path)
