@@ -20,7 +20,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import typer.core
-from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
+try:  # newer typer carries its own copy of click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # older typer: click itself
+    from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[no-redef]
 
 from repo_reader import __version__
 from repo_reader.cli.interrupt import EXIT_CODE, Interrupted, signals_interrupt

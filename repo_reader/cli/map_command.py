@@ -71,19 +71,23 @@ def _write_map(path: Path, repo_map: RepoMap, shape_trace: ShapeTrace | None, ou
         write_text(render_map_json(repo_map, shape_trace), output, force)
     elif output_format == MapFormat.MARKDOWN:
         from repo_reader.render.map_markdown import render_map_markdown
-        from repo_reader.render.trace_markdown import render_trace_markdown
 
         text = render_map_markdown(repo_map, Locator.for_root(path))
-        write_text(text + (render_trace_markdown(shape_trace) if shape_trace else ""), output, force)
+        if shape_trace is not None:
+            from repo_reader.render.trace_markdown import render_trace_markdown
+
+            text += render_trace_markdown(shape_trace)
+        write_text(text, output, force)
     else:
         from repo_reader.render.map_rich import render_map_rich
-        from repo_reader.render.trace_rich import render_trace_rich
 
         console = make_console(to_file=output is not None)
         locator = Locator.for_root(path, hyperlinks=console.is_terminal and output is None)
         with console.capture() as captured:
             render_map_rich(repo_map, console, locator)
             if shape_trace is not None:
+                from repo_reader.render.trace_rich import render_trace_rich
+
                 console.print()
                 render_trace_rich(shape_trace, console)
         if output is not None:

@@ -57,7 +57,8 @@ class Talk:
             return
         from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        with _progress(SpinnerColumn(finished_text="·"), TextColumn("{task.description}"), TimeElapsedColumn(),
+        # the time first: a narrow terminal cuts the end of the text, not the clock
+        with _progress(SpinnerColumn(finished_text="·"), TimeElapsedColumn(), TextColumn("{task.description}"),
                        transient=False) as bar:
             tasks: dict[str, Any] = {}
 
@@ -79,7 +80,7 @@ class Talk:
             return
         from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        with _progress(SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), transient=True) as bar:
+        with _progress(SpinnerColumn(), TimeElapsedColumn(), TextColumn(text), transient=True) as bar:
             bar.add_task(text, total=None)
             yield
 
