@@ -122,6 +122,16 @@ def test_map_trace_with_a_format_that_cannot_show_it(output_format: str, monkeyp
                     "(use rich, json, markdown or html)")
 
 
+@pytest.mark.parametrize(("option", "expected"), [
+    (["--input", "2xq"], "--input expects [name=]2x3x224x224[:dtype], got '2xq'"),
+    (["--init", "depth"], "--init expects key=value, got 'depth'"),
+])
+def test_trace_specs_are_checked_before_the_map(option: list[str], expected: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("repo_reader.api.list_sources", lambda *a, **k: pytest.fail("the map was built"))
+    assert one_error_line(runner.invoke(app, ["trace", FLAT, *option])) == expected
+
+
 def test_cuda_without_cuda_is_a_usage_error_with_its_status_word(monkeypatch: pytest.MonkeyPatch) -> None:
     """No NVIDIA device nodes: refused at once, before the map or any child process."""
     monkeypatch.setattr("repo_reader.trace.devices.gpu_nodes", lambda: ())

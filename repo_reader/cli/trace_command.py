@@ -60,6 +60,7 @@ def trace_command(
 
     check_output(output, force)
     check_repository_path(path)
+    check_specs(tuple(inputs or ()), tuple(init or ()))
     if device is TraceDevice.CUDA:
         check_cuda()
     options = TraceOptions(models=tuple(models or ()), inputs=tuple(inputs or ()), init=tuple(init or ()), device=device,
@@ -77,6 +78,18 @@ def trace_command(
         write_text(captured.get(), output, force)
     traced = any(m.status is TraceStatus.OK for m in trace.models)
     raise typer.Exit(int(ExitCode.OK if traced else ExitCode.FOUND))
+
+
+def check_specs(inputs: tuple[str, ...], init: tuple[str, ...]) -> None:
+    """--input and --init are well-formed, before the map is built."""
+    from repo_reader.trace.api import parse_inputs
+    from repo_reader.trace.targets import TargetError, parse_init
+
+    try:
+        parse_inputs(inputs)
+        parse_init(init)
+    except TargetError as error:
+        raise UsageError(str(error)) from None
 
 
 def check_cuda() -> None:
