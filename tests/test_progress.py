@@ -36,13 +36,14 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_timeout_counts_from_the_end_of_the_import_and_the_steps_say_so() -> None:
     """2.5 s of import (and torch's) and a 2 s --timeout: traced (the clock used to start with the child,
     and stopped it). What the trace told its display, in order: started (importing), imported, ended
-    with the input."""
+    with the input, after the inputs it tried."""
     steps: list[WorkStep] = []
     trace = trace_repository(SLOW, TraceOptions(route="static", timeout=2), on_step=steps.append)
     assert trace.models[0].status is TraceStatus.OK, trace.models[0].failure
     assert [(step.key, step.text, step.index, step.total, step.done) for step in steps] == [
         ("model.TinyNet", "building model.TinyNet on meta: importing torch and the repository's code", 1, 1, False),
         ("model.TinyNet", "building model.TinyNet on meta", 1, 1, False),
+        ("model.TinyNet", "model.TinyNet on meta: trying input 2x8:float32", 1, 1, False),
         ("model.TinyNet", "model.TinyNet: ok on meta, input 2x8:float32", 1, 1, True),
     ]
 

@@ -1,6 +1,6 @@
 """The status channel: short words the child writes, one a line, on a descriptor of its own while it
-works; today one, `imported` (torch and the repository's module are imported: a timeout that counts
-from there starts). Child side: `open_from_environment` (in `prepare_process`) and `tell`; parent side:
+works. This package knows one, `imported` (torch and the repository's module are imported: a timeout
+that counts from there starts); its users add their own (trace: the input it tries). Child side: `open_from_environment` (in `prepare_process`) and `tell`; parent side:
 `StatusLines`. A word is a hint for the parent's clock and display, never a result: the repository's
 code could write one too, which at most starts its own clock early. Standard library only.
 """

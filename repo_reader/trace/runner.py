@@ -14,7 +14,6 @@ from dataclasses import replace
 from repo_reader.model import Construction, ModelTrace, TraceFailure, TraceStatus
 from repo_reader.sandbox.channel import InvalidResult, read_result
 from repo_reader.sandbox.process import ChildCommand, ChildRun, run_child
-from repo_reader.sandbox.status import IMPORTED
 from repo_reader.trace.request import TraceRequest
 from repo_reader.trace.steps import StepCallback, StepReporter
 
@@ -68,12 +67,7 @@ def _run(request: TraceRequest, timeout: float, stop: threading.Event | None, re
     command = ChildCommand("repo_reader.trace.child", request.to_json().encode(), request.root, timeout,
                            request.memory_limit, request.device, prefix="repo-reader-trace-",
                            import_timeout=max(timeout, IMPORT_SECONDS))
-
-    def heard(word: str) -> None:
-        if word == IMPORTED:
-            reporter.imported(request)
-
-    return run_child(command, stop, heard)
+    return run_child(command, stop, lambda word: reporter.heard(request, word))
 
 
 def decode(request: TraceRequest, run: ChildRun, timeout: float) -> ModelTrace:

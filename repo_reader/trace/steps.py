@@ -1,5 +1,6 @@
 """Parent side: what a trace run tells its progress display (`WorkStep`s), per model: what it starts,
-that the child has imported, and how it ended with the input that ran. Standard library only."""
+that the child has imported, each input it tries (the child's `input DEVICE DESCRIPTION` status
+words), and how it ended with the input that ran. Standard library only."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from repo_reader.model import ModelTrace, TraceStatus, WorkStep
+from repo_reader.sandbox.status import IMPORTED
 from repo_reader.trace.request import TraceRequest
 
 StepCallback = Callable[[WorkStep], None]
+INPUT_WORD = "input"  # the child's status word before each candidate input: `input meta 2x3x32x32:float32`
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,14 @@ class StepReporter:
 
     def imported(self, request: TraceRequest) -> None:
         self._send(request, _doing(request))
+
+    def heard(self, request: TraceRequest, word: str) -> None:
+        """A status word from the child: `imported`, or the input it tries now."""
+        if word == IMPORTED:
+            self.imported(request)
+        elif word.startswith(f"{INPUT_WORD} "):
+            _, device, description = (word.split(" ", 2) + ["", ""])[:3]
+            self._send(request, f"{_name(request)} on {device}: trying input {description}")
 
     def finished(self, request: TraceRequest, trace: ModelTrace) -> None:
         self._send(request, f"{_name(request)}: {_outcome(request, trace)}", done=True)
