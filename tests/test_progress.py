@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from repo_reader.cli import app
 from repo_reader.cli.progress import Talk
 from repo_reader.model import ShapeTrace, TraceStatus, WorkStep
+from repo_reader.sandbox.isolation import SWITCH
 from repo_reader.sandbox.status import IMPORTED, StatusLines
 from repo_reader.trace import runner as trace_runner
 from repo_reader.trace.api import TraceOptions, trace_repository
@@ -33,10 +34,15 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("repo_reader.cli.progress.stderr_is_terminal", lambda: True)
 
 
-def test_timeout_counts_from_the_end_of_the_import_and_the_steps_say_so() -> None:
+@pytest.mark.parametrize("isolation", ["default", "process"])
+def test_timeout_counts_from_the_end_of_the_import_and_the_steps_say_so(isolation: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """2.5 s of import (and torch's) and a 2 s --timeout: traced (the clock used to start with the child,
     and stopped it). What the trace told its display, in order: started (importing), imported, ended
-    with the input, after the inputs it tried."""
+    with the input, after the inputs it tried. Under bubblewrap (where it runs) and the process
+    fallback: the status words reach the parent under both."""
+    if isolation == "process":
+        monkeypatch.setenv(SWITCH, "process")
     steps: list[WorkStep] = []
     trace = trace_repository(SLOW, TraceOptions(route="static", timeout=2), on_step=steps.append)
     assert trace.models[0].status is TraceStatus.OK, trace.models[0].failure
