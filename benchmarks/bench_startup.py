@@ -4,16 +4,18 @@
 
 Each command runs `--repeat` times in a fresh process, in turn with `python -c pass` (so that both
 see the same machine load); the fastest of each is kept, as in bench_map.py (on a shared machine the
-slowest runs measure the neighbours), and the median is shown beside it. Prints each command's
-seconds, its overhead over `python -c pass` and the ratio, and the targets: `--help` at most 0.25 s
-over the interpreter, `map` of a fixture from a warm cache at most 0.4 s (both on the fastest run).
-`--check` exits 1 when a target is missed.
+slowest runs measure the neighbours), and the median is shown beside it, with the CPU seconds the
+process used (user + system, fastest run: less swayed by a busy machine than the wall clock). Prints
+each command's seconds, its overhead over `python -c pass` and the ratio, and the targets: `--help`
+at most 0.25 s over the interpreter, `map` of a fixture from a warm cache at most 0.4 s (both on the
+fastest wall-clock run). `--check` exits 1 when a target is missed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -33,18 +35,22 @@ def command_line() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "repo_reader"]
 
 
-def seconds(argv: list[str], environment: dict[str, str]) -> float:
+def seconds(argv: list[str], environment: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment, cwd=HOME)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.decode()[-300:]}")
-    return elapsed
+    return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
-def measure(commands: dict[str, list[str]], repeat: int, environment: dict[str, str]) -> dict[str, list[float]]:
+def measure(commands: dict[str, list[str]], repeat: int,
+            environment: dict[str, str]) -> dict[str, list[tuple[float, float]]]:
     """Every command once per round, the rounds in turn."""
-    times: dict[str, list[float]] = {name: [] for name in commands}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, argv in commands.items():
             times[name].append(seconds(argv, environment))
@@ -77,15 +83,17 @@ def main() -> int:
     return report(times, args.fixture, args.check)
 
 
-def report(times: dict[str, list[float]], fixture: str, check: bool) -> int:
-    baseline = min(times["python -c pass"])
-    print(f"{'command':<52} {'fastest':>8} {'median':>8} {'over python':>12} {'ratio':>7}")
-    for name, values in times.items():
+def report(times: dict[str, list[tuple[float, float]]], fixture: str, check: bool) -> int:
+    wall = {name: [run[0] for run in runs] for name, runs in times.items()}
+    cpu = {name: min(run[1] for run in runs) for name, runs in times.items()}
+    baseline = min(wall["python -c pass"])
+    print(f"{'command':<52} {'fastest':>8} {'median':>8} {'over python':>12} {'ratio':>7} {'cpu':>7} {'cpu over':>9}")
+    for name, values in wall.items():
         fastest = min(values)
         print(f"{name:<52} {fastest:>7.3f}s {statistics.median(values):>7.3f}s {fastest - baseline:>+11.3f}s "
-              f"{fastest / baseline:>6.1f}x")
-    help_overhead = min(times["repo-reader --help"]) - baseline
-    warm_map = min(times[f"repo-reader map {fixture} (warm)"])
+              f"{fastest / baseline:>6.1f}x {cpu[name]:>6.3f}s {cpu[name] - cpu['python -c pass']:>+8.3f}s")
+    help_overhead = min(wall["repo-reader --help"]) - baseline
+    warm_map = min(wall[f"repo-reader map {fixture} (warm)"])
     targets = [(f"--help over the interpreter {help_overhead:.3f} s <= {HELP_OVERHEAD} s", help_overhead <= HELP_OVERHEAD),
                (f"warm map {warm_map:.3f} s <= {WARM_MAP} s ({warm_map - baseline:+.3f} s over the interpreter)",
                 warm_map <= WARM_MAP)]

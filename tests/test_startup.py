@@ -120,3 +120,12 @@ def test_bench_startup_prints_its_targets() -> None:
     assert any(line.startswith("repo-reader --help ") for line in lines)
     assert [line.split(":")[0] for line in lines[-2:]] in (
         [f"target {a}", f"target {b}"] for a in ("met", "MISSED") for b in ("met", "MISSED"))
+
+
+def test_emoji_codes_in_names_are_shown_as_they_are(tmp_path: Path) -> None:
+    """The console does not replace `:fire:` (so rich's emoji table is never loaded, and a location
+    stays the file's real name)."""
+    (tmp_path / ":fire:.py").write_text("import torch\n\n\nclass Net(torch.nn.Module):\n    pass\n")
+    result = CliRunner().invoke(app, ["map", str(tmp_path), "--no-cache"])
+    assert result.exit_code == 0
+    assert f"{tmp_path.name}/:fire:.py:4:1" in result.stdout.replace("\\", "/") and "\U0001f525" not in result.stdout

@@ -29,7 +29,7 @@ def make_console(to_file: bool = False) -> Console:
     """A console that wraps nothing (locations stay whole) and has no colour when piped or NO_COLOR."""
     from rich.console import Console
 
-    console = Console(soft_wrap=True, no_color=to_file or "NO_COLOR" in os.environ, highlight=False,
+    console = Console(soft_wrap=True, no_color=to_file or "NO_COLOR" in os.environ, highlight=False, emoji=False,
                       force_terminal=False if to_file else None)
     if (to_file or not console.is_terminal) and "COLUMNS" not in os.environ:
         console.width = PIPED_WIDTH
