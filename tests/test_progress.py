@@ -5,6 +5,7 @@ are doing, with the time elapsed, on a terminal only (silent when piped or with 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,13 @@ from typer.testing import CliRunner
 
 from repo_reader.cli import app
 from repo_reader.cli.progress import Talk
-from repo_reader.model import ShapeTrace, TraceStatus, WorkStep
+from repo_reader.model import InputAttempt, ModelTrace, ShapeTrace, TraceFailure, TraceStatus, WorkStep
 from repo_reader.sandbox.isolation import SWITCH
 from repo_reader.sandbox.status import IMPORTED, StatusLines
 from repo_reader.trace import runner as trace_runner
 from repo_reader.trace.api import TraceOptions, trace_repository
+from repo_reader.trace.request import TraceRequest
+from repo_reader.trace.steps import StepReporter
 
 cli = CliRunner()
 SLOW = FIXTURES / "slow_import"
@@ -61,6 +64,45 @@ def test_a_child_stopped_while_importing_says_so(monkeypatch: pytest.MonkeyPatch
     assert model.status is TraceStatus.TIMEOUT and model.failure is not None
     assert model.failure.message == ("still importing when stopped: torch and the repository's module were not "
                                      "imported after 2 s")
+
+
+def test_step_texts_name_the_script_or_the_readme_on_the_run_routes() -> None:
+    static = TraceRequest(root="/repo", sys_path=(), module_name="model", class_name="Net", qualname="model.Net",
+                          path="model.py", args=(), method="defaults", device="cpu")
+    script = replace(static, qualname="(running train.py)", route="run", device="auto",
+                     entry_command="python train.py --lr 0.1")
+    readme = replace(script, qualname="(running README.md's code)", entry_command="the code of README.md",
+                     code_blocks=("import model",))
+    built = ModelTrace("model.Net", "model.py", TraceStatus.OK, "meta", (), None,
+                       (InputAttempt("signature", "2x8:float32", "", "on meta: boom"),
+                        InputAttempt("first-call", "4x8:float32", "")), (), ())
+    failed = replace(built, status=TraceStatus.TIMEOUT, failure=TraceFailure("the child ran past --timeout 2 s"))
+    steps: list[WorkStep] = []
+    reporter = StepReporter(steps.append, 2, 3)
+    for request in (static, script, readme):
+        reporter.started(request)
+        reporter.heard(request, "imported")
+        reporter.heard(request, "input meta 4x8:float32")
+        reporter.heard(request, "anything else")  # not a step
+        reporter.finished(request, built)
+    reporter.finished(static, failed)
+    assert [step.text for step in steps] == [
+        "building model.Net on cpu: importing torch and the repository's code",
+        "building model.Net on cpu",
+        "model.Net on meta: trying input 4x8:float32",
+        "model.Net: ok on meta, input 4x8:float32",
+        "running `python train.py --lr 0.1` to its model: importing torch and the repository's code",
+        "running `python train.py --lr 0.1` to its model",
+        "`python train.py --lr 0.1` on meta: trying input 4x8:float32",
+        "`python train.py --lr 0.1`: model.Net ok on meta, input 4x8:float32",
+        "running the code of README.md to its model: importing torch and the repository's code",
+        "running the code of README.md to its model",
+        "the code of README.md on meta: trying input 4x8:float32",
+        "the code of README.md: model.Net ok on meta, input 4x8:float32",
+        "model.Net: timeout: the child ran past --timeout 2 s",
+    ]
+    assert {(step.index, step.total) for step in steps} == {(2, 3)}
+    assert [step.done for step in steps].count(True) == 4
 
 
 def test_status_words_arrive_in_pieces_and_only_the_first_imported_counts() -> None:

@@ -35,7 +35,7 @@ def run_all(requests: list[TraceRequest], timeout: float, jobs: int = 0,
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-IMPORT_SECONDS = 120.0
+IMPORT_SECONDS = 120.0  # for the child to import torch and the repository's module, before --timeout starts
 CRASH_SIGNALS = {-11: "SIGSEGV", -6: "SIGABRT", -7: "SIGBUS", -4: "SIGILL"}
 
 

@@ -46,7 +46,10 @@ class StepReporter:
 
 
 def _name(request: TraceRequest) -> str:
-    return request.entry_command and f"`{request.entry_command}`" or request.qualname
+    """`python train.py --lr 0.1` (a command), the code of README.md (code blocks), or the model."""
+    if request.code_blocks:
+        return request.entry_command or request.qualname
+    return f"`{request.entry_command}`" if request.entry_command else request.qualname
 
 
 def _doing(request: TraceRequest) -> str:
