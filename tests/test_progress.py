@@ -4,6 +4,7 @@ are doing, with the time elapsed, on a terminal only (silent when piped or with 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -59,11 +60,12 @@ def test_timeout_counts_from_the_end_of_the_import_and_the_steps_say_so(isolatio
 
 def test_a_child_stopped_while_importing_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(trace_runner, "IMPORT_SECONDS", 2.0)
-    trace = trace_repository(SLOW, TraceOptions(route="static", timeout=1))
-    model = trace.models[0]
-    assert model.status is TraceStatus.TIMEOUT and model.failure is not None
-    assert model.failure.message == ("still importing when stopped: torch and the repository's module were not "
-                                     "imported after 2 s")
+    result = cli.invoke(app, ["trace", str(SLOW), "--route", "static", "--timeout", "1", "-f", "json"])
+    assert result.exit_code == 1  # no model traced
+    model = json.loads(result.stdout)["models"][0]
+    assert model["status"] == "timeout"
+    assert model["failure"]["message"] == ("still importing when stopped: torch and the repository's module were "
+                                           "not imported after 2 s")
 
 
 def test_step_texts_name_the_script_or_the_readme_on_the_run_routes() -> None:
@@ -118,10 +120,11 @@ def test_status_words_arrive_in_pieces_and_only_the_first_imported_counts() -> N
 
 
 def test_trace_talks_on_a_terminal(terminal: None) -> None:
-    result = cli.invoke(app, ["trace", str(SLOW), "--route", "static", "-f", "json"])
+    """(With --timeout 2, shorter than the fixture's import: the command's clock starts after it too.)"""
+    result = cli.invoke(app, ["trace", str(SLOW), "--route", "static", "--timeout", "2", "-f", "json"])
     assert result.exit_code == 0, result.output
     assert re.search(rf"{ELAPSED}.*model\.TinyNet: ok on meta, input 2x8:float32", shown(result.stderr))
-    assert result.stdout.startswith("{")  # the report itself is untouched
+    assert json.loads(result.stdout)["models"][0]["status"] == "ok"  # the report itself is untouched
 
 
 def test_trace_is_silent_with_quiet(terminal: None, monkeypatch: pytest.MonkeyPatch) -> None:
