@@ -13,25 +13,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
-from repo_reader.index.classes import ClassIndex
-from repo_reader.index.registries import find_registries
-from repo_reader.index.symbols import SymbolTable
-from repo_reader.index.types import TypeIndex
-from repo_reader.model import CallEdge, Chain, Definition, EntryKind, EntryPoint, ModelInfo, RepoMap, ScanWarning, top_level_order
-from repo_reader.passes.callgraph import CallResolver, build_edges, build_graph
-from repo_reader.passes.chains import find_chains
-from repo_reader.passes.classify import classify_file, refine_with_entries
-from repo_reader.passes.commands import find_console_scripts, find_shown_commands, toml_problems
-from repo_reader.passes.entry import EntryInputs, find_entry_points, reachable
-from repo_reader.passes.frameworks import detect_frameworks
-from repo_reader.passes.models import ModelFinder, Reach, mark_top_level
-from repo_reader.passes.readme_usage import readme_models
-from repo_reader.passes.trained import find_trained
-from repo_reader.scan.facts import ModuleFacts
+from repo_reader.model import CallEdge, Chain, Definition, EntryKind, EntryPoint, ModelInfo, RepoMap, ScanWarning
 from repo_reader.map_cache import load_map, store_map
 from repo_reader.scan.load import Progress, Scan, Sources, list_sources, load_modules
+
+if TYPE_CHECKING:  # the passes (and networkx) are imported when a map is built, not for a cached one
+    import networkx as nx
+
+    from repo_reader.index.classes import ClassIndex
+    from repo_reader.index.symbols import SymbolTable
+    from repo_reader.passes.models import Reach
+    from repo_reader.scan.facts import ModuleFacts
 
 
 class RepoError(Exception):
@@ -97,6 +91,20 @@ def collector_paused() -> Iterator[None]:
 
 
 def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Progress | None) -> Analysis:
+    from repo_reader.index.classes import ClassIndex
+    from repo_reader.index.registries import find_registries
+    from repo_reader.index.symbols import SymbolTable
+    from repo_reader.index.types import TypeIndex
+    from repo_reader.passes.callgraph import CallResolver, build_edges, build_graph
+    from repo_reader.passes.chains import find_chains
+    from repo_reader.passes.classify import classify_file, refine_with_entries
+    from repo_reader.passes.commands import find_console_scripts, find_shown_commands
+    from repo_reader.passes.entry import EntryInputs, find_entry_points
+    from repo_reader.passes.frameworks import detect_frameworks
+    from repo_reader.passes.models import ModelFinder, mark_top_level
+    from repo_reader.passes.readme_usage import readme_models
+    from repo_reader.passes.trained import find_trained
+
     resolved_root = sources.root
     scan = load_modules(sources, use_cache=use_cache, progress=progress)
     if not scan.modules and not scan.warnings:
@@ -151,11 +159,16 @@ def _reading_order(models: list[ModelInfo]) -> tuple[ModelInfo, ...]:
 def _reach(graph: nx.DiGraph, entries: tuple[EntryPoint, ...]) -> Reach:
     """What each entry point reaches; export scripts are left out: what they build is a wrapper for
     serving (`SamOnnxModel(sam)`), not the network."""
+    from repo_reader.passes.entry import reachable
+    from repo_reader.passes.models import Reach
+
     ranked = sorted((entry for entry in entries if entry.kind != EntryKind.EXPORT), key=lambda entry: entry.rank)
     return Reach(tuple((frozenset(reachable(graph, entry.name)), entry.kind == EntryKind.TRAIN) for entry in ranked))
 
 
 def _warnings(scan: Scan) -> tuple[ScanWarning, ...]:
+    from repo_reader.passes.commands import toml_problems
+
     found = [*scan.warnings, *((path, message, None) for path, message in toml_problems(scan.texts))]
     return tuple(ScanWarning(path, message, line) for path, message, line in sorted(found, key=lambda w: (w[0], w[2] or 0)))
 

@@ -272,6 +272,7 @@ class TraceStatus(StrEnum):
     FORWARD_ERROR = "forward-error"
     TIMEOUT = "timeout"
     CRASH = "crash"
+    NO_DEVICE = "no-device"  # the device asked for (--device cuda) is not there
 
 
 class FlagKind(StrEnum):
@@ -377,6 +378,18 @@ class ModelTrace:
     flops: int = 0
     failure: TraceFailure | None = None
     backward: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WorkStep:
+    """What a command that runs the repository's code is doing now, for its progress display:
+    `building model.GPT on meta` (index 1 of total 3), then `model.GPT: ok, input 4x3x32x32:float32`."""
+
+    key: str  # one line on the display per key (a model's qualname, the script the run route runs)
+    text: str
+    index: int = 0  # 1-based among `total`; 0: not counted
+    total: int = 0
+    done: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,11 +87,11 @@ def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path: Path, monkeypatch
 def test_the_garbage_collector_is_paused_during_analysis_and_restored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
-    from repo_reader import api
+    from repo_reader.passes import callgraph  # imported by the analysis when it runs (start-up)
 
     seen: list[bool] = []
-    real = api.build_graph
-    monkeypatch.setattr(api, "build_graph", lambda *args: seen.append(gc.isenabled()) or real(*args))
+    real = callgraph.build_graph
+    monkeypatch.setattr(callgraph, "build_graph", lambda *args: seen.append(gc.isenabled()) or real(*args))
     (tmp_path / "a.py").write_text("def f():\n    return 1\n")
     assert gc.isenabled()
     build_map(tmp_path, use_cache=False)

@@ -6,19 +6,18 @@ from __future__ import annotations
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.options import NoCache
+from repo_reader.cli.options import NoCache, Quiet, check_repository_path
 from repo_reader.cli.output import warn_without_sandbox, write_text
-from repo_reader.lint.registry import SelectionError, parse_codes, rule_by_code, select_dynamic_rules
-from repo_reader.lint.run import check_repository, fix_repository
-from repo_reader.model import CheckReport, ExitCode
-from repo_reader.render.check_json import render_check_json
-from repo_reader.render.check_sarif import render_check_sarif
-from repo_reader.render.check_text import render_check_text, render_explanation
+from repo_reader.cli.progress import Talk
+from repo_reader.model import ExitCode
+
+if TYPE_CHECKING:  # the rules (libcst for --fix) are imported when the command runs (start-up)
+    from repo_reader.model import CheckReport
 
 
 class CheckFormat(StrEnum):
@@ -27,8 +26,14 @@ class CheckFormat(StrEnum):
     SARIF = "sarif"
 
 
-RENDERERS = {CheckFormat.TEXT: render_check_text, CheckFormat.JSON: render_check_json,
-             CheckFormat.SARIF: render_check_sarif}
+def render(report: CheckReport, output_format: CheckFormat) -> str:
+    from repo_reader.render.check_json import render_check_json
+    from repo_reader.render.check_sarif import render_check_sarif
+    from repo_reader.render.check_text import render_check_text
+
+    renderers = {CheckFormat.TEXT: render_check_text, CheckFormat.JSON: render_check_json,
+                 CheckFormat.SARIF: render_check_sarif}
+    return renderers[output_format](report)
 
 
 @command("check")
@@ -44,8 +49,12 @@ def check_command(
     explain: Annotated[str | None, typer.Option("--explain", help="Print what a rule checks and why, e.g. RR101.")]
     = None,
     no_cache: NoCache = False,
+    quiet: Quiet = False,
 ) -> None:
     """Find PyTorch pitfalls: unregistered layers, evaluation in training mode, DataLoader conflicts, ..."""
+    from repo_reader.lint.registry import SelectionError, parse_codes
+    from repo_reader.lint.run import check_repository, fix_repository
+
     if explain is not None:
         _explain(explain)
         return
@@ -61,22 +70,22 @@ def check_command(
         report = replace(check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache),
                          fixed=fixed)
     if dynamic:
-        report = _with_dynamic(root, report, parse_codes(select), parse_codes(ignore))
-    write_text(RENDERERS[output_format](report), None, False)
+        report = _with_dynamic(root, report, parse_codes(select), parse_codes(ignore), Talk(quiet))
+    write_text(render(report, output_format), None, False)
     raise typer.Exit(int(ExitCode.FOUND if report.findings else ExitCode.OK))
 
 
 def _root(path: Path | None) -> Path:
     if path is None:
         raise UsageError("missing PATH (the repository to check), or --explain CODE")
-    if not path.exists():
-        raise UsageError(f"{path} does not exist")
-    if not path.is_dir():
-        raise UsageError(f"{path} is not a folder")
+    check_repository_path(path)
     return path
 
 
 def _explain(code: str) -> None:
+    from repo_reader.lint.registry import rule_by_code
+    from repo_reader.render.check_text import render_explanation
+
     rule = rule_by_code(code)
     if rule is None:
         raise UsageError(f"no rule {code!r}; codes run from RR101 to RR5xx")
@@ -84,7 +93,8 @@ def _explain(code: str) -> None:
     write_text(render_explanation(info.code, info.name, info.explanation, str(info.severity), info.fixable), None, False)
 
 
-def _with_dynamic(root: Path, report: CheckReport, select: list[str], ignore: list[str]) -> CheckReport:
+def _with_dynamic(root: Path, report: CheckReport, select: list[str], ignore: list[str], talk: Talk) -> CheckReport:
+    from repo_reader.lint.registry import select_dynamic_rules
     from repo_reader.sandbox.isolation import probe_isolation
     from repo_reader.trace.health_api import run_health_checks  # parent side: standard library only
 
@@ -93,7 +103,8 @@ def _with_dynamic(root: Path, report: CheckReport, select: list[str], ignore: li
         return report
     codes = {rule.code for rule in rules}
     warn_without_sandbox()
-    findings, warnings = run_health_checks(root)
+    with talk.steps() as on_step:
+        findings, warnings = run_health_checks(root, on_step=on_step)
     return replace(report, findings=report.findings + tuple(f for f in findings if f.code in codes),
                    rules=report.rules + tuple(rule.info() for rule in rules), warnings=report.warnings + warnings,
                    isolation=probe_isolation().describe())

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from repo_reader.api import RepoError, build_map
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.options import Force, NoCache, Output, PathArgument
-from repo_reader.cli.output import make_console, print_warnings, write_rendered, write_text
-from repo_reader.cli.progress import scan_progress
-from repo_reader.render.locations import Locator
-from repo_reader.render.safe_text import one_line
-from repo_reader.render.map_json import render_calls_json, render_map_json
-from repo_reader.render.map_markdown import render_map_markdown
-from repo_reader.render.map_rich import render_map_rich
-from repo_reader.render.trace_markdown import render_trace_markdown
-from repo_reader.render.trace_rich import render_trace_rich
-from repo_reader.model import RepoMap, ShapeTrace
+from repo_reader.cli.options import Force, NoCache, Output, PathArgument, Quiet
+from repo_reader.cli.output import check_output, print_warnings, write_text
+from repo_reader.cli.progress import Talk
+
+if TYPE_CHECKING:
+    from repo_reader.model import RepoMap, ShapeTrace
 
 
 class MapFormat(StrEnum):
@@ -37,8 +31,6 @@ class CallsFormat(StrEnum):
     JSON = "json"
 
 
-
-
 @command("map")
 def map_command(
     path: PathArgument,
@@ -48,27 +40,54 @@ def map_command(
     force: Force = False,
     trace: Annotated[bool, typer.Option("--trace", help="Also trace the top-level model(s): runs the repository's code, "
                                                           "in a child process (see `repo-reader trace`).")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Map a repository: file roles, entry points and options, models, call chains. Static unless --trace."""
+    check_output(output, force)
+    if trace and output_format in (MapFormat.DOT, MapFormat.MERMAID):
+        raise UsageError(f"map --trace: --format {output_format} cannot show a trace (use rich, json, markdown or html)")
     if output_format in (MapFormat.HTML, MapFormat.DOT, MapFormat.MERMAID):
         from repo_reader.cli.navigate_command import export_map  # keeps `map` first in --help
 
-        write_text(export_map(path, output_format.value, no_cache), output, force)
+        with Talk(quiet).phase(f"mapping {path} for the {output_format} export"):
+            exported = export_map(path, output_format.value, no_cache)
+        write_text(exported, output, force)
         return
-    console = make_console(to_file=output is not None)
-    with scan_progress(console, enabled=output_format == MapFormat.RICH and output is None) as progress:
+    talk = Talk(quiet)
+    with talk.scan() as progress:
         repo_map = _build(path, no_cache, progress)
-    locator = Locator.for_root(path, hyperlinks=console.is_terminal and output is None)
-    shape_trace = _trace(path, repo_map, no_cache) if trace else None
+    shape_trace = _trace(path, repo_map, no_cache, talk) if trace else None
+    _write_map(path, repo_map, shape_trace, output_format, output, force)
+
+
+def _write_map(path: Path, repo_map: RepoMap, shape_trace: ShapeTrace | None, output_format: MapFormat,
+               output: Path | None, force: bool) -> None:
+    from repo_reader.cli.output import make_console, write_rendered
+    from repo_reader.render.locations import Locator
+
     if output_format == MapFormat.JSON:
+        from repo_reader.render.map_json import render_map_json
+
         write_text(render_map_json(repo_map, shape_trace), output, force)
     elif output_format == MapFormat.MARKDOWN:
+        from repo_reader.render.map_markdown import render_map_markdown
+
         text = render_map_markdown(repo_map, Locator.for_root(path))
-        write_text(text + (render_trace_markdown(shape_trace) if shape_trace else ""), output, force)
+        if shape_trace is not None:
+            from repo_reader.render.trace_markdown import render_trace_markdown
+
+            text += render_trace_markdown(shape_trace)
+        write_text(text, output, force)
     else:
+        from repo_reader.render.map_rich import render_map_rich
+
+        console = make_console(to_file=output is not None)
+        locator = Locator.for_root(path, hyperlinks=console.is_terminal and output is None)
         with console.capture() as captured:
             render_map_rich(repo_map, console, locator)
             if shape_trace is not None:
+                from repo_reader.render.trace_rich import render_trace_rich
+
                 console.print()
                 render_trace_rich(shape_trace, console)
         if output is not None:
@@ -77,11 +96,11 @@ def map_command(
             write_rendered(console, captured.get())
 
 
-def _trace(path: Path, repo_map: RepoMap, no_cache: bool) -> ShapeTrace:
+def _trace(path: Path, repo_map: RepoMap, no_cache: bool, talk: Talk) -> ShapeTrace:
     from repo_reader.cli.trace_command import run_trace
     from repo_reader.trace.api import TraceOptions
 
-    return run_trace(path, TraceOptions(use_cache=not no_cache), repo_map)
+    return run_trace(path, TraceOptions(use_cache=not no_cache), talk, repo_map)
 
 
 @command("calls")
@@ -93,6 +112,10 @@ def calls_command(
     force: Force = False,
 ) -> None:
     """The whole call graph: every function, method and module body with its callees."""
+    from repo_reader.render.map_json import render_calls_json
+    from repo_reader.render.safe_text import one_line
+
+    check_output(output, force)
     repo_map = _build(path, no_cache, None)
     if output_format == CallsFormat.JSON:
         write_text(render_calls_json(repo_map), output, force)
@@ -104,6 +127,8 @@ def calls_command(
 
 
 def _build(path: Path, no_cache: bool, progress: object):  # type: ignore[no-untyped-def]
+    from repo_reader.api import RepoError, build_map
+
     try:
         return build_map(path, use_cache=not no_cache, progress=progress)  # type: ignore[arg-type]
     except RepoError as error:

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from repo_reader.api import Analysis, RepoError, analyse
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.options import Force, NoCache, Output, PathArgument
-from repo_reader.cli.output import make_console, print_warnings, write_text
-from repo_reader.model import Lookup
-from repo_reader.navigate.api import calls, lookup, tour_of
-from repo_reader.navigate.sources import Sources
-from repo_reader.navigate.tour import DEFAULT_MAX_STOPS
-from repo_reader.render.codetour import render_codetour
-from repo_reader.render.graph_dot import render_graph_dot
-from repo_reader.render.graph_mermaid import render_graph_mermaid
-from repo_reader.render.html import render_html
-from repo_reader.render.locations import Locator
-from repo_reader.render.tour_lookup import render_lookup, render_walk
-from repo_reader.render.tour_markdown import render_tour_json, render_tour_markdown
-from repo_reader.render.tour_rich import render_tour_rich
+from repo_reader.cli.options import Force, NoCache, Output, PathArgument, Quiet
+from repo_reader.cli.output import check_output, make_console, print_warnings, write_text
+from repo_reader.cli.progress import Talk
+
+if TYPE_CHECKING:  # the analysis and the renderers are imported by the command that runs (start-up)
+    from rich.console import Console
+
+    from repo_reader.api import Analysis
+    from repo_reader.model import Lookup
+
+DEFAULT_MAX_STOPS = 20  # as repo_reader.navigate.tour (which imports networkx); tests/test_startup.py checks it
 
 
 class TourFormat(StrEnum):
@@ -50,10 +45,20 @@ def tour_command(
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
+    quiet: Quiet = False,
 ) -> None:
     """A numbered reading order: README, entry point, config, data, model, optimizer, loop, evaluation."""
-    analysis = _analyse(path, no_cache)
-    tour = tour_of(analysis, max_stops)
+    from repo_reader.navigate.api import tour_of
+    from repo_reader.navigate.sources import Sources
+    from repo_reader.render.codetour import render_codetour
+    from repo_reader.render.locations import Locator
+    from repo_reader.render.tour_markdown import render_tour_json, render_tour_markdown
+    from repo_reader.render.tour_rich import render_tour_rich
+
+    check_output(output, force)
+    with Talk(quiet).phase(f"reading {path} for the tour"):
+        analysis = _analyse(path, no_cache)
+        tour = tour_of(analysis, max_stops)
     sources = Sources(path.resolve())
     if output_format == TourFormat.CODETOUR:
         write_text(render_codetour(tour), output, force)
@@ -74,6 +79,10 @@ def goto_command(
     no_cache: NoCache = False,
 ) -> None:
     """Where a function, method or class is defined (every candidate when the name is ambiguous)."""
+    from repo_reader.navigate.api import lookup
+    from repo_reader.navigate.sources import Sources
+    from repo_reader.render.tour_lookup import render_lookup
+
     analysis = _analyse(path, no_cache)
     found = lookup(analysis, path.resolve(), symbol)
     if not found.matches:
@@ -95,6 +104,9 @@ def callees_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cac
 
 
 def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool) -> None:
+    from repo_reader.navigate.api import calls, lookup
+    from repo_reader.render.tour_lookup import render_walk
+
     analysis = _analyse(path, no_cache)
     found = lookup(analysis, path.resolve(), symbol)
     if not found.matches:
@@ -108,11 +120,19 @@ def export_map(path: Path, export: str, no_cache: bool) -> str:
     """`map --format html|dot|mermaid`: the report, or the call graph and model tree for other tools."""
     analysis = _analyse(path, no_cache)
     if export == "dot":
+        from repo_reader.render.graph_dot import render_graph_dot
+
         print_warnings(analysis.repo_map.warnings)
         return render_graph_dot(analysis.repo_map, analysis.graph)
     if export == "mermaid":
+        from repo_reader.render.graph_mermaid import render_graph_mermaid
+
         print_warnings(analysis.repo_map.warnings)
         return render_graph_mermaid(analysis.repo_map, analysis.graph)
+    from repo_reader.navigate.api import tour_of
+    from repo_reader.navigate.sources import Sources
+    from repo_reader.render.html import render_html
+
     return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()))
 
 
@@ -127,6 +147,8 @@ def not_found_message(found: Lookup) -> str:
 
 
 def _print(output: Path | None, force: bool, render, path: Path) -> None:  # type: ignore[no-untyped-def]
+    from repo_reader.render.locations import Locator
+
     console: Console = make_console(to_file=output is not None)
     locator = Locator.for_root(path, hyperlinks=console.is_terminal and output is None)
     if output is None:
@@ -138,6 +160,8 @@ def _print(output: Path | None, force: bool, render, path: Path) -> None:  # typ
 
 
 def _analyse(path: Path, no_cache: bool) -> Analysis:
+    from repo_reader.api import RepoError, analyse
+
     try:
         return analyse(path, use_cache=not no_cache)
     except RepoError as error:

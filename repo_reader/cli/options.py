@@ -12,3 +12,16 @@ PathArgument = Annotated[Path, typer.Argument(help="The repository's root folder
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Re-parse every file; ignore the on-disk cache.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite the --output file if it exists.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress on stderr (shown only on a terminal).")]
+
+
+def check_repository_path(path: Path) -> None:
+    """Before any work: the repository's root must be a readable folder. One wording for every
+    command (the api's), as a UsageError."""
+    from repo_reader.api import RepoError, check_root
+    from repo_reader.cli.app import UsageError
+
+    try:
+        check_root(path)
+    except RepoError as error:
+        raise UsageError(str(error)) from None

@@ -10,13 +10,16 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-
-from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableType, RenderHook, RenderResult
-from rich.segment import Segment
+from typing import TYPE_CHECKING, cast
 
 from repo_reader.cli.app import UsageError, warn
-from repo_reader.model import ScanWarning
 from repo_reader.render.safe_text import escape_controls, one_line
+
+if TYPE_CHECKING:  # rich is imported by the commands that print with it, when they do
+    from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableType, RenderHook, RenderResult
+    from rich.segment import Segment
+
+    from repo_reader.model import ScanWarning
 
 
 PIPED_WIDTH = 160  # tables (trace) written to a pipe or file: wide enough that shapes are not folded
@@ -24,11 +27,13 @@ PIPED_WIDTH = 160  # tables (trace) written to a pipe or file: wide enough that 
 
 def make_console(to_file: bool = False) -> Console:
     """A console that wraps nothing (locations stay whole) and has no colour when piped or NO_COLOR."""
-    console = Console(soft_wrap=True, no_color=to_file or "NO_COLOR" in os.environ, highlight=False,
+    from rich.console import Console
+
+    console = Console(soft_wrap=True, no_color=to_file or "NO_COLOR" in os.environ, highlight=False, emoji=False,
                       force_terminal=False if to_file else None)
     if (to_file or not console.is_terminal) and "COLUMNS" not in os.environ:
         console.width = PIPED_WIDTH
-    console.push_render_hook(EscapeControls())
+    console.push_render_hook(cast("RenderHook", EscapeControls()))  # duck-typed: a subclass would import rich here
     return console
 
 
@@ -39,13 +44,34 @@ def write_rendered(console: Console, text: str) -> None:
     console.file.flush()
 
 
+def check_output(output: Path | None, force: bool) -> None:
+    """Before any work: refuse an --output that exists (without --force), is a folder, or cannot be
+    written. Creates nothing; `write_text` makes the missing folders when the work is done."""
+    if output is None:
+        return
+    if output.is_dir():
+        raise UsageError(f"{output}: is a folder (give --output a file name)")
+    if output.exists() and not force:
+        raise UsageError(f"{output} exists; use --force to overwrite it")
+    if output.exists():
+        if not os.access(output, os.W_OK):
+            raise UsageError(f"cannot write {output}: permission denied")
+        return
+    folder = output.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {output}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {output}: permission denied in {folder}")
+
+
 def write_text(text: str, output: Path | None, force: bool) -> None:
     text = escape_controls(text)
     if output is None:
         print(text, end="")
         return
-    if output.exists() and not force:
-        raise UsageError(f"{output} exists; use --force to overwrite it")
+    check_output(output, force)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
@@ -76,9 +102,10 @@ def print_warnings(warnings: Iterable[ScanWarning]) -> None:
               file=sys.stderr)
 
 
-class EscapeControls(RenderHook):
-    """A rich render hook that escapes the text of everything printed, after styling: the console's
-    own escape sequences (colours, links, cursor moves) are kept, the repository's are shown."""
+class EscapeControls:
+    """A rich render hook (`rich.console.RenderHook`'s one method) that escapes the text of everything
+    printed, after styling: the console's own escape sequences (colours, links, cursor moves) are
+    kept, the repository's are shown."""
 
     def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
         return [_Escaped(renderable) for renderable in renderables]
@@ -93,6 +120,8 @@ class _Escaped:
 
 
 def _escaped(segments: Iterable[Segment]) -> Iterator[Segment]:
+    from rich.segment import Segment
+
     for segment in segments:
         if segment.control:
             yield segment

@@ -11,14 +11,13 @@ from typing import Annotated
 
 import typer
 
-from repo_reader.cli.app import command, fail
-from repo_reader.cli.options import Force, NoCache, Output, PathArgument
-from repo_reader.cli.output import make_console, warn_without_sandbox, write_text
+from repo_reader.cli.app import UsageError, command, fail
+from repo_reader.cli.options import Force, NoCache, Output, PathArgument, Quiet, check_repository_path
+from repo_reader.cli.output import check_output, make_console, warn_without_sandbox, write_text
+from repo_reader.cli.progress import Talk
 from repo_reader.model import ExitCode, ShapeTrace, TraceDevice, TraceStatus
-from repo_reader.render.trace_json import render_trace_json
-from repo_reader.render.trace_markdown import render_trace_markdown
-from repo_reader.render.trace_rich import render_trace_rich
-from repo_reader.trace.targets import DEFAULT_MAX_MODELS
+
+DEFAULT_MAX_MODELS = 5  # as repo_reader.trace.targets (imported only when a trace runs); tests/test_startup.py checks it
 
 
 class TraceRoute(StrEnum):
@@ -51,14 +50,23 @@ def trace_command(
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
+    quiet: Quiet = False,
 ) -> None:
     """Trace the shapes through the repository's model(s). Runs the repository's code, in a child process."""
+    from repo_reader.render.trace_json import render_trace_json
+    from repo_reader.render.trace_markdown import render_trace_markdown
+    from repo_reader.render.trace_rich import render_trace_rich
     from repo_reader.trace.api import TraceOptions
 
+    check_output(output, force)
+    check_repository_path(path)
+    check_specs(tuple(inputs or ()), tuple(init or ()))
+    if device is TraceDevice.CUDA:
+        check_cuda()
     options = TraceOptions(models=tuple(models or ()), inputs=tuple(inputs or ()), init=tuple(init or ()), device=device,
                            backward=backward, timeout=timeout, use_cache=not no_cache, max_models=max_models,
                            route=str(route), entry_argv=tuple(script_args) if script_args else None)
-    trace = run_trace(path, options)
+    trace = run_trace(path, options, Talk(quiet))
     if output_format == TraceFormat.JSON:
         write_text(render_trace_json(trace), output, force)
     elif output_format == TraceFormat.MARKDOWN:
@@ -72,17 +80,40 @@ def trace_command(
     raise typer.Exit(int(ExitCode.OK if traced else ExitCode.FOUND))
 
 
-def run_trace(path: Path, options: object, repo_map: object = None) -> ShapeTrace:
-    """`trace_repository` with the user's mistakes turned into UsageError (also for `map --trace`)."""
+def check_specs(inputs: tuple[str, ...], init: tuple[str, ...]) -> None:
+    """--input and --init are well-formed, before the map is built."""
+    from repo_reader.trace.api import parse_inputs
+    from repo_reader.trace.targets import TargetError, parse_init
+
+    try:
+        parse_inputs(inputs)
+        parse_init(init)
+    except TargetError as error:
+        raise UsageError(str(error)) from None
+
+
+def check_cuda() -> None:
+    """`--device cuda` where CUDA cannot work: a usage error before any work, with the status word."""
+    from repo_reader.trace.devices import cuda_missing
+
+    why = cuda_missing()
+    if why is not None:
+        raise UsageError(f"{TraceStatus.NO_DEVICE}: --device cuda, but CUDA is not available here ({why}); "
+                         "use --device auto, meta, fake or cpu")
+
+
+def run_trace(path: Path, options: object, talk: Talk, repo_map: object = None) -> ShapeTrace:
+    """`trace_repository` with the user's mistakes turned into UsageError (also for `map --trace`), and
+    what it is doing shown as it goes."""
     from repo_reader.trace.api import TraceOptions, trace_repository
     from repo_reader.trace.targets import TargetError
 
     assert isinstance(options, TraceOptions)
-    if not path.is_dir():
-        raise fail(f"{path} is not a folder")
+    check_repository_path(path)
     warn_without_sandbox()
     try:
-        return trace_repository(path, options, repo_map)  # type: ignore[arg-type]
+        with talk.steps() as on_step:
+            return trace_repository(path, options, repo_map, on_step=on_step)  # type: ignore[arg-type]
     except TargetError as error:
         raise fail(str(error)) from None
     except Exception as error:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from repo_reader.api import collector_paused
 from repo_reader.lint.engine import lint_modules
-from repo_reader.lint.fix import apply_fixes
 from repo_reader.lint.registry import select_rules
 from repo_reader.model import CheckReport, Finding, Fix, ScanWarning
 from repo_reader.scan.load import scan_repository
@@ -44,6 +43,8 @@ def check_repository(root: Path, select: list[str] | None = None, ignore: list[s
 
 def fix_repository(root: Path, findings: tuple[Finding, ...]) -> int:
     """Apply every safe fix in place; returns how many rewrites were made."""
+    from repo_reader.lint.fix import apply_fixes  # libcst (0.6 s to import): only when fixing
+
     by_path: dict[str, list[Fix]] = {}
     for finding in findings:
         if finding.fix is not None and "#cell" not in finding.path:

@@ -12,6 +12,7 @@ import socket
 import sys
 from typing import Any
 
+from repo_reader.sandbox import status
 from repo_reader.sandbox.channel import ResultChannel
 from repo_reader.sandbox.environment import OFFLINE_ENVIRONMENT
 
@@ -25,6 +26,7 @@ class NetworkBlocked(OSError):
 def prepare_process(memory_limit: int) -> ResultChannel:
     """Call first in a child's `main`, after reading its request; returns the channel for its result."""
     channel = ResultChannel.from_environment()
+    status.open_from_environment()
     sys.dont_write_bytecode = True
     os.environ.update(OFFLINE_ENVIRONMENT)
     if memory_limit > 0:
@@ -36,6 +38,19 @@ def prepare_process(memory_limit: int) -> ResultChannel:
         setattr(socket.socket, name, refuse)
     socket.create_connection = refuse
     return channel
+
+
+def exit_at_once() -> None:
+    """Call last in a child's `main`, once its result is sent: flush and end without the interpreter's
+    teardown, which takes seconds once torch (and torch._dynamo) are loaded. The parent stops the
+    process tree and removes the temporary folder either way."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
 
 
 def refuse(*args: Any, **kwargs: Any) -> Any:

@@ -1,6 +1,7 @@
 """Running one child: spawn `python -c "from MODULE import main; main()"` under the probed isolation,
-give it its request on stdin, read its output (capped: the last lines) and its result channel until it
-exits or its deadline passes, and on every way out (success, error, timeout, interruption) stop its
+give it its request on stdin, read its output (capped: the last lines), its status words and its result
+channel until it exits or its deadline passes (counted from the start, or from the child's `imported`
+word when the command gives the import a time of its own), and on every way out (success, error, timeout, interruption) stop its
 whole process tree and remove its temporary folder. Standard library only; never prints.
 """
 
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from repo_reader.sandbox.channel import HEADER, RESULT_LIMIT
 from repo_reader.sandbox.environment import child_environment
 from repo_reader.sandbox.isolation import (Isolation, IsolationKind, Mounts, bwrap_argv, gpu_nodes, probe_isolation,
                                            python_paths, system_mounts)
+from repo_reader.sandbox.status import FD_VARIABLE as STATUS_FD_VARIABLE
+from repo_reader.sandbox.status import StatusLines
 from repo_reader.sandbox.tree import stop_tree
 
 HOME = Path(__file__).resolve().parents[2]  # the folder that holds `repo_reader/`
@@ -47,10 +50,11 @@ class ChildCommand:
     module: str  # its `main()` runs in the child
     request: bytes  # on the child's stdin
     repository: str  # absolute; mounted read-only
-    timeout: float  # seconds, from the start
+    timeout: float  # seconds, from the start (or from the child's `imported` word, with import_timeout)
     memory_limit: int = 0  # bytes; 0: none
     device: str = "cpu"  # cuda or auto: the GPU's device nodes are mounted too
     prefix: str = "repo-reader-child-"  # of the temporary folder's name
+    import_timeout: float | None = None  # seconds for the child to say `imported`; None: one clock from the start
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,25 +66,37 @@ class ChildRun:
     output_bytes: int  # how much the child wrote on them
     seconds: float
     isolation: Isolation
+    imported: bool = False  # the child said `imported` (torch and the repository's module are in)
 
 
-def run_child(command: ChildCommand, stop: threading.Event | None = None) -> ChildRun:
-    """Run `command` to its end or its deadline; raises only Cancelled (after stopping the child)."""
+def run_child(command: ChildCommand, stop: threading.Event | None = None,
+              on_status: Callable[[str], None] | None = None) -> ChildRun:
+    """Run `command` to its end or its deadline; raises only Cancelled (after stopping the child).
+    `on_status` hears each status word the child writes (from the pump's thread)."""
     child = _Child(command, probe_isolation())
     started = time.monotonic()
+    status = StatusLines(on_status)
     try:
         try:
-            streams = child.start()
+            streams = child.start(status)
         except OSError as error:  # it did not start (a vanished bwrap, no memory for a fork)
             return ChildRun(127, False, b"", (f"the child did not start: {error}",), 0, 0.0, child.isolation)
-        ending = streams.wait(started + command.timeout, stop)
+        ending = streams.wait(lambda: _deadline(command, started, status), stop)
     finally:
         child.close()
     if ending == "cancelled":
         raise Cancelled(command.module)
     assert child.process is not None
     return ChildRun(child.process.returncode, ending == "timeout", bytes(streams.result), streams.output.lines(),
-                    streams.output.size, time.monotonic() - started, child.isolation)
+                    streams.output.size, time.monotonic() - started, child.isolation, status.imported_at is not None)
+
+
+def _deadline(command: ChildCommand, started: float, status: StatusLines) -> float:
+    if command.import_timeout is None:
+        return started + command.timeout
+    if status.imported_at is None:
+        return started + command.import_timeout
+    return status.imported_at + command.timeout
 
 
 class _Child:
@@ -96,20 +112,23 @@ class _Child:
         self.process: subprocess.Popen[bytes] | None = None
         self.streams: _Streams | None = None
 
-    def start(self) -> _Streams:
+    def start(self, status: StatusLines) -> _Streams:
         self.workdir = Path(tempfile.mkdtemp(prefix=self.command.prefix))
         (self.workdir / "tmp").mkdir()
         if self.isolation.memory_cgroup:
             self.group = cgroup.create(f"repo-reader-{self.marker}", self.command.memory_limit)
         result_fd, child_fd = os.pipe()
         self.fds = [result_fd, child_fd]
-        self.process = self._spawn(child_fd)
-        os.close(child_fd)  # the child's copy is the only write end left
-        self.fds.remove(child_fd)
-        self.streams = _Streams(self.process, result_fd, self.command.request)
+        status_fd, child_status_fd = os.pipe()
+        self.fds += [status_fd, child_status_fd]
+        self.process = self._spawn(child_fd, child_status_fd)
+        for fd in (child_fd, child_status_fd):  # the child's copies are the only write ends left
+            os.close(fd)
+            self.fds.remove(fd)
+        self.streams = _Streams(self.process, result_fd, self.command.request, (status_fd, status))
         return self.streams
 
-    def _spawn(self, result_fd: int) -> subprocess.Popen[bytes]:
+    def _spawn(self, result_fd: int, status_fd: int) -> subprocess.Popen[bytes]:
         assert self.workdir is not None
         boot = f"import sys; sys.path.insert(0, sys.argv[1]); from {self.command.module} import main; main()"
         argv = [sys.executable, "-B", "-c", boot, str(HOME)]
@@ -119,9 +138,10 @@ class _Child:
             argv = bwrap_argv(self.isolation.bwrap, mounts, system_mounts()) + argv
         if self.group is not None:
             argv = self.group.join_command() + argv
-        return subprocess.Popen(argv, cwd=self.workdir, env=child_environment(self.workdir, self.marker, result_fd),
+        environment = child_environment(self.workdir, self.marker, result_fd) | {STATUS_FD_VARIABLE: str(status_fd)}
+        return subprocess.Popen(argv, cwd=self.workdir, env=environment,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                pass_fds=[result_fd], start_new_session=True)
+                                pass_fds=[result_fd, status_fd], start_new_session=True)
 
     def close(self) -> None:
         """Kill the tree (before reaping the child, so that its group id is still its own), drain the
@@ -168,9 +188,11 @@ class OutputTail:
 
 
 class _Streams:
-    """The child's three pipes in one selector: the request going in, its output and its result coming out."""
+    """The child's pipes in one selector: the request going in, its output, its status words and its
+    result coming out."""
 
-    def __init__(self, process: subprocess.Popen[bytes], result_fd: int, request: bytes) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], result_fd: int, request: bytes,
+                 status: tuple[int, StatusLines]) -> None:
         assert process.stdin is not None and process.stdout is not None
         self.process = process
         self.selector = selectors.DefaultSelector()
@@ -182,13 +204,15 @@ class _Streams:
         self.selector.register(self.stdin, selectors.EVENT_WRITE)
         self.selector.register(process.stdout.fileno(), selectors.EVENT_READ, self.output.add)
         self.selector.register(result_fd, selectors.EVENT_READ, self._on_result)
+        self.selector.register(status[0], selectors.EVENT_READ, status[1].add)
 
-    def wait(self, deadline: float, stop: threading.Event | None) -> str:
-        """Pump until the child exits ("exited"), the deadline passes ("timeout") or `stop` is set."""
+    def wait(self, deadline: Callable[[], float], stop: threading.Event | None) -> str:
+        """Pump until the child exits ("exited"), the deadline passes ("timeout") or `stop` is set.
+        The deadline is asked again on every turn: a status word can move it."""
         while not _exited(self.process):
             if stop is not None and stop.is_set():
                 return "cancelled"
-            remaining = deadline - time.monotonic()
+            remaining = deadline() - time.monotonic()
             if remaining <= 0:
                 return "timeout"
             self.step(min(remaining, TICK))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import marshal
-import multiprocessing
 import os
 import warnings as python_warnings
 from collections.abc import Callable
@@ -18,10 +17,8 @@ from typing import Any, cast
 
 from repo_reader.cache_format import decoder
 from repo_reader.scan import cache
-from repo_reader.scan.collect import collect_facts
 from repo_reader.scan.confined import ConfinedReader, Refused, TooLarge
 from repo_reader.scan.facts import ModuleFacts
-from repo_reader.scan.nesting import TooDeep, walk_nested
 from repo_reader.scan.source import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Unreadable, read_source
 from repo_reader.scan.walk import find_src_roots, module_name, walk_repository
 
@@ -55,6 +52,9 @@ _Outcome = cache.Outcome
 
 def _analyse(job: _Job) -> _Outcome:
     """Parse one file and collect its facts; any failure becomes a one-line warning."""
+    from repo_reader.scan.collect import collect_facts  # here: a map from the cache parses nothing (start-up)
+    from repo_reader.scan.nesting import TooDeep, walk_nested
+
     try:
         source = read_source(job.data, job.path.endswith(".ipynb"))
     except Unreadable as error:
@@ -183,6 +183,8 @@ def _run_jobs(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) < PARALLEL_THRESHOLD or workers < 2 or not hasattr(os, "fork"):
         return _run_here(jobs, pack, progress, done, total)
+    import multiprocessing
+
     results: list[_Outcome] = []
     _FORKED_JOBS[:] = jobs
     try:

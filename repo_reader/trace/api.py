@@ -17,6 +17,7 @@ from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.request import InputSpec
 from repo_reader.trace.launch import notebook_request, readme_code, readme_request, run_request, training_entry
 from repo_reader.trace.runner import notebook_report, run_all, run_one
+from repo_reader.trace.steps import StepCallback, StepReporter
 from repo_reader.trace.targets import (DEFAULT_MAX_MODELS, RequestSettings, TargetError, build_request,
                                       default_models, select_models)
 
@@ -41,8 +42,10 @@ class TraceOptions:
     entry_argv: tuple[str, ...] | None = None  # arguments for the training script (after `--`); None: the README's
 
 
-def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None = None) -> ShapeTrace:
-    """Trace the selected models of the repository at `root`. Raises TargetError for bad options."""
+def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None = None,
+                     on_step: StepCallback | None = None) -> ShapeTrace:
+    """Trace the selected models of the repository at `root`, telling `on_step` what it is doing.
+    Raises TargetError for bad options."""
     root = root.resolve()
     repo_map = repo_map or load_map(root, use_cache=options.use_cache)
     settings = RequestSettings(
@@ -58,7 +61,7 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
         ranked = default_models(repo_map)
         cut = options.max_models or len(ranked)
         models, not_traced = ranked[:cut], tuple(m.qualname for m in ranked[cut:])
-    ran = _run_route(repo_map, root, options, settings) if not options.models else None
+    ran = _run_route(repo_map, root, options, settings, on_step) if not options.models else None
     if ran is not None and ran.status is TraceStatus.OK:  # the repository built its model itself
         models = [model for model in models if model.qualname != ran.qualname][: max(len(models) - 1, 0)]
     requests = [build_request(model, repo_map, root, options.init, settings, builders.get(model.qualname, ""))
@@ -67,7 +70,7 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
     requests = [(notebook_request(request, root) or request) if ".ipynb" in request.path else request
                 for request in requests]
     runnable = [request for request in requests if ".ipynb" not in request.path or request.code_blocks]
-    done = iter(run_all(runnable, options.timeout, options.jobs) if runnable else [])
+    done = iter(run_all(runnable, options.timeout, options.jobs, on_step) if runnable else [])
     traces = [next(done) if request in runnable else notebook_report(request) for request in requests]
     if ran is not None and (ran.status is TraceStatus.OK or options.route == "run" or not traces):
         traces.insert(0, ran)
@@ -77,7 +80,8 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
     return ShapeTrace(root=repo_map.root, models=tuple(traces), not_traced=not_traced, isolation=isolation)
 
 
-def _run_route(repo_map: RepoMap, root: Path, options: TraceOptions, settings: RequestSettings) -> ModelTrace | None:
+def _run_route(repo_map: RepoMap, root: Path, options: TraceOptions, settings: RequestSettings,
+               on_step: StepCallback | None) -> ModelTrace | None:
     """Run the first-ranked training script to its optimizer, when there is one and the route allows."""
     if options.route == "static" or options.inputs or options.init:
         return None
@@ -93,7 +97,7 @@ def _run_route(repo_map: RepoMap, root: Path, options: TraceOptions, settings: R
                               memory_limit=settings.memory_limit, hints=settings.hints)
     else:
         return None
-    return run_one(request, min(options.timeout, RUN_ROUTE_TIMEOUT))
+    return run_one(request, min(options.timeout, RUN_ROUTE_TIMEOUT), reporter=StepReporter(on_step))
 
 
 def _noted(trace: ModelTrace, note: str) -> ModelTrace:

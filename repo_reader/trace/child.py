@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import sys
 
-from repo_reader.sandbox.child import prepare_process
+from repo_reader.sandbox import status
+from repo_reader.sandbox.child import exit_at_once, prepare_process
 from repo_reader.trace import downloads
 from repo_reader.trace.codec import to_plain
 from repo_reader.trace.request import TraceRequest
@@ -16,6 +17,8 @@ def main() -> None:
     request = TraceRequest.from_json(sys.stdin.read())
     channel = prepare_process(request.memory_limit)
     import torch  # noqa: F401 - after the memory limit, before the repo's code
+    import torch._dynamo  # noqa: F401 - the tracer's function modes import it at their first call (seconds): part of
+    # importing torch, before --timeout starts, not of the trace
 
     from repo_reader.trace.tracer import trace_model
 
@@ -25,12 +28,14 @@ def main() -> None:
         from pathlib import Path
 
         sys.path.append(str(Path(request.root).parent))
-    if request.route == "run":
+    if request.route == "run":  # the script imports the repository as it runs: its clock starts now
         from repo_reader.trace.run_entry import trace_by_running
 
+        status.tell(status.IMPORTED)
         channel.send(to_plain(trace_by_running(request)))
     else:
         channel.send(to_plain(trace_model(request)))
+    exit_at_once()
 
 
 def _is_repo_reader_home(entry: str) -> bool:

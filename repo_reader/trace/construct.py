@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from repo_reader.model import ConstructorArg, TraceFailure, TraceStatus
+from repo_reader.sandbox import status
 from repo_reader.trace.locations import innermost_repo_frame, repo_frames
 from repo_reader.trace.loading import Loaded, load_module, load_module_without_packages, package_base
 from repo_reader.trace.request import ArgSpec, TraceRequest
@@ -95,6 +96,7 @@ def import_class(request: TraceRequest, notes: list[str] | None = None) -> tuple
         raise _missing_package(error, root) from None
     except BaseException as error:  # the repo's module-level code may raise anything
         raise StageError(TraceStatus.IMPORT_ERROR, failure_from(error, root)) from None
+    status.tell(status.IMPORTED)  # the parent's --timeout counts from here
     target: Any = module
     for part in request.class_name.split("."):
         target = getattr(target, part, None)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from repo_reader.lint.noqa import noqa_lines, silenced
-from repo_reader.model import Finding, ScanWarning, Severity
+from repo_reader.model import Finding, ScanWarning, Severity, WorkStep
 from repo_reader.sandbox.channel import InvalidResult, read_result
 from repo_reader.sandbox.process import ChildCommand, run_child
 from repo_reader.trace.api import load_map
@@ -16,6 +16,7 @@ from repo_reader.trace.codec import to_plain
 from repo_reader.trace.hints import find_size_hints
 from repo_reader.trace.loss_slice import LossSlice, find_loss_slice
 from repo_reader.trace.request import TraceRequest
+from repo_reader.trace.steps import StepCallback
 from repo_reader.trace.targets import RequestSettings, build_request, select_models
 
 DEFAULT_TIMEOUT = 60.0
@@ -43,18 +44,23 @@ class HealthResult:
     not_judged: tuple[str, ...] = ()  # checks given up on, with why
 
 
-def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[tuple[Finding, ...],
-                                                                            tuple[ScanWarning, ...]]:
-    """Build and briefly run each top-level model on CPU; what was wrong, and what could not be run."""
+def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT, on_step: StepCallback | None = None
+                      ) -> tuple[tuple[Finding, ...], tuple[ScanWarning, ...]]:
+    """Build and briefly run each top-level model on CPU; what was wrong, and what could not be run.
+    `on_step` hears which model is being checked, and how it ended."""
     root = root.resolve()
     repo_map = load_map(root)
     settings = RequestSettings(device="cpu", hints=find_size_hints(root, repo_map), backward=True,
                                memory_limit=MEMORY_LIMIT)
     findings: list[Finding] = []
     warnings: list[ScanWarning] = []
-    for model in select_models(repo_map, ()):
+    models = select_models(repo_map, ())
+    for index, model in enumerate(models, 1):
         request = build_request(model, repo_map, root, (), settings)
+        step = WorkStep(model.qualname, f"checking {model.qualname} on cpu", index, len(models))
+        _tell(on_step, step)
         result = _run(request, find_loss_slice(model, repo_map, root), timeout)
+        _tell(on_step, replace(step, text=f"{model.qualname}: {_verdict(result)}", done=True))
         if result.skipped:
             warnings.append(ScanWarning(model.path, f"--dynamic: {result.skipped}"))
         warnings += [ScanWarning(model.path, f"--dynamic: {why}") for why in result.not_judged]
@@ -62,6 +68,17 @@ def run_health_checks(root: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[tup
                              source="dynamic", detail=item.detail) for item in result.findings]
     unique = sorted(set(findings), key=lambda f: (f.path, f.line, f.col, f.code, f.message))
     return tuple(_unsilenced(root, unique)), tuple(warnings)
+
+
+def _tell(on_step: StepCallback | None, step: WorkStep) -> None:
+    if on_step is not None:
+        on_step(step)
+
+
+def _verdict(result: HealthResult) -> str:
+    if result.skipped:
+        return f"not checked ({result.skipped.partition(': ')[2]})"[:160]
+    return f"{len(result.findings)} finding(s)" if result.findings else "no findings"
 
 
 def _unsilenced(root: Path, findings: list[Finding]) -> list[Finding]:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repo_reader.sandbox.child import prepare_process
+from repo_reader.sandbox.child import exit_at_once, prepare_process
 from repo_reader.trace import downloads
 from repo_reader.trace.request import TraceRequest
 
@@ -30,6 +30,7 @@ def main() -> None:
     sys.path[:] = repository_sys_path(request.sys_path)
     torch.manual_seed(0)
     channel.send(check_model(request, payload.get("loss")))
+    exit_at_once()
 
 
 def check_model(request: TraceRequest, loss: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from torch import nn
 
 from repo_reader.model import (Construction, InputAttempt, ModelTrace, TraceFailure, TraceFlag,
                                TraceStatus)
+from repo_reader.sandbox import status
 from repo_reader.trace import downloads, flags
 from repo_reader.trace.assemble import Locator, module_calls
 from repo_reader.trace.construct import (DevicePlan, StageError, build, constructor_arguments,
@@ -25,6 +26,7 @@ from repo_reader.trace.inputs import LATER_LAYER, Candidate, candidates
 from repo_reader.trace.locations import SourceIndex
 from repo_reader.trace.recorder import Recorder
 from repo_reader.trace.request import TraceRequest
+from repo_reader.trace.steps import INPUT_WORD
 
 _DEVICE_LADDER = {"auto": ("meta", "fake", "cpu"), "run": ("meta", "cpu"), "meta": ("meta",), "fake": ("fake",),
                   "cpu": ("cpu",), "cuda": ("cuda",)}
@@ -86,7 +88,7 @@ class _Tracer:
                 break
             if name == "cuda" and not torch.cuda.is_available():
                 failure = TraceFailure("--device cuda: no CUDA device is available in this environment")
-                outcome.failures.append((TraceStatus.CONSTRUCTOR_ERROR, failure))
+                outcome.failures.append((TraceStatus.NO_DEVICE, failure))
                 break
             outcome = self._attempt(device_plan(name), outcome)
             if outcome.trace is not None:
@@ -143,6 +145,7 @@ class _Tracer:
         raise StageError(TraceStatus.CONSTRUCTOR_ERROR, TraceFailure(f"{plan.name}: the run route builds on meta only"))
 
     def _try_candidate(self, model: nn.Module, plan: DevicePlan, candidate: Candidate, outcome: _Outcome) -> BaseException | None:
+        status.tell(f"{INPUT_WORD} {plan.name} {candidate.describe()}")  # for the parent's progress display
         try:
             try:
                 trace = self._record(model, plan, candidate, default_device=False)
