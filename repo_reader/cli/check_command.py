@@ -11,14 +11,14 @@ from typing import Annotated
 import typer
 
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.options import NoCache
-from repo_reader.cli.output import warn_without_sandbox, write_text
+from repo_reader.cli.options import LinkFormat, NoCache
+from repo_reader.cli.output import check_link_format, make_console, make_locator, warn_without_sandbox, write_text
 from repo_reader.lint.registry import SelectionError, parse_codes, rule_by_code, select_dynamic_rules
 from repo_reader.lint.run import check_repository, fix_repository
 from repo_reader.model import CheckReport, ExitCode
 from repo_reader.render.check_json import render_check_json
 from repo_reader.render.check_sarif import render_check_sarif
-from repo_reader.render.check_text import render_check_text, render_explanation
+from repo_reader.render.check_text import print_check, render_explanation
 
 
 class CheckFormat(StrEnum):
@@ -27,8 +27,7 @@ class CheckFormat(StrEnum):
     SARIF = "sarif"
 
 
-RENDERERS = {CheckFormat.TEXT: render_check_text, CheckFormat.JSON: render_check_json,
-             CheckFormat.SARIF: render_check_sarif}
+RENDERERS = {CheckFormat.JSON: render_check_json, CheckFormat.SARIF: render_check_sarif}  # root-relative paths
 
 
 @command("check")
@@ -44,12 +43,14 @@ def check_command(
     explain: Annotated[str | None, typer.Option("--explain", help="Print what a rule checks and why, e.g. RR101.")]
     = None,
     no_cache: NoCache = False,
+    link_format: LinkFormat = None,
 ) -> None:
     """Find PyTorch pitfalls: unregistered layers, evaluation in training mode, DataLoader conflicts, ..."""
     if explain is not None:
         _explain(explain)
         return
     root = _root(path)
+    check_link_format(link_format)
     try:
         report = check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache)
     except SelectionError as error:
@@ -62,7 +63,11 @@ def check_command(
                          fixed=fixed)
     if dynamic:
         report = _with_dynamic(root, report, parse_codes(select), parse_codes(ignore))
-    write_text(RENDERERS[output_format](report), None, False)
+    if output_format == CheckFormat.TEXT:
+        console = make_console()
+        print_check(report, console, make_locator(root, console, link_format))
+    else:
+        write_text(RENDERERS[output_format](report), None, False)
     raise typer.Exit(int(ExitCode.FOUND if report.findings else ExitCode.OK))
 
 

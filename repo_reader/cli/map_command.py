@@ -10,11 +10,11 @@ import typer
 
 from repo_reader.api import RepoError, build_map
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.options import Force, NoCache, Output, PathArgument
-from repo_reader.cli.output import make_console, print_warnings, write_rendered, write_text
+from repo_reader.cli.options import Force, LinkFormat, NoCache, Output, PathArgument
+from repo_reader.cli.output import (check_link_format, make_console, make_locator, print_warnings, write_rendered,
+                                   write_text)
 from repo_reader.cli.progress import scan_progress
-from repo_reader.render.locations import Locator
-from repo_reader.render.safe_text import one_line
+from repo_reader.render.calls_text import render_calls_text
 from repo_reader.render.map_json import render_calls_json, render_map_json
 from repo_reader.render.map_markdown import render_map_markdown
 from repo_reader.render.map_rich import render_map_rich
@@ -46,31 +46,34 @@ def map_command(
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
+    link_format: LinkFormat = None,
     trace: Annotated[bool, typer.Option("--trace", help="Also trace the top-level model(s): runs the repository's code, "
                                                           "in a child process (see `repo-reader trace`).")] = False,
 ) -> None:
     """Map a repository: file roles, entry points and options, models, call chains. Static unless --trace."""
+    check_link_format(link_format)
     if output_format in (MapFormat.HTML, MapFormat.DOT, MapFormat.MERMAID):
         from repo_reader.cli.navigate_command import export_map  # keeps `map` first in --help
 
-        write_text(export_map(path, output_format.value, no_cache), output, force)
+        write_text(export_map(path, output_format.value, no_cache, link_format), output, force)
         return
     console = make_console(to_file=output is not None)
     with scan_progress(console, enabled=output_format == MapFormat.RICH and output is None) as progress:
         repo_map = _build(path, no_cache, progress)
-    locator = Locator.for_root(path, hyperlinks=console.is_terminal and output is None)
+    locator = make_locator(path, console, link_format, to_file=output is not None)
     shape_trace = _trace(path, repo_map, no_cache) if trace else None
     if output_format == MapFormat.JSON:
         write_text(render_map_json(repo_map, shape_trace), output, force)
     elif output_format == MapFormat.MARKDOWN:
-        text = render_map_markdown(repo_map, Locator.for_root(path))
-        write_text(text + (render_trace_markdown(shape_trace) if shape_trace else ""), output, force)
+        plain = make_locator(path, link_format=link_format)
+        text = render_map_markdown(repo_map, plain)
+        write_text(text + (render_trace_markdown(shape_trace, locator=plain) if shape_trace else ""), output, force)
     else:
         with console.capture() as captured:
             render_map_rich(repo_map, console, locator)
             if shape_trace is not None:
                 console.print()
-                render_trace_rich(shape_trace, console)
+                render_trace_rich(shape_trace, console, locator=locator)
         if output is not None:
             write_text(captured.get(), output, force)
         else:
@@ -91,15 +94,22 @@ def calls_command(
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
+    link_format: LinkFormat = None,
 ) -> None:
     """The whole call graph: every function, method and module body with its callees."""
+    check_link_format(link_format)
     repo_map = _build(path, no_cache, None)
     if output_format == CallsFormat.JSON:
         write_text(render_calls_json(repo_map), output, force)
         return
-    lines = [one_line(f"{edge.caller} -> {edge.callee}{'' if edge.resolved else '  (unresolved)'}  "
-                      f"{edge.path}:{edge.line}:{edge.col}") for edge in repo_map.edges]
-    write_text("\n".join(lines) + "\n", output, force)
+    console = make_console(to_file=output is not None)
+    locator = make_locator(path, console, link_format, to_file=output is not None)
+    with console.capture() as captured:
+        render_calls_text(repo_map, console, locator)
+    if output is not None:
+        write_text(captured.get(), output, force)
+    else:
+        write_rendered(console, captured.get())
     print_warnings(repo_map.warnings)
 
 

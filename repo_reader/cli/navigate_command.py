@@ -11,8 +11,8 @@ from rich.console import Console
 
 from repo_reader.api import Analysis, RepoError, analyse
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.options import Force, NoCache, Output, PathArgument
-from repo_reader.cli.output import make_console, print_warnings, write_text
+from repo_reader.cli.options import Force, LinkFormat, NoCache, Output, PathArgument
+from repo_reader.cli.output import check_link_format, make_console, make_locator, print_warnings, write_text
 from repo_reader.model import Lookup
 from repo_reader.navigate.api import calls, lookup, tour_of
 from repo_reader.navigate.sources import Sources
@@ -21,7 +21,6 @@ from repo_reader.render.codetour import render_codetour
 from repo_reader.render.graph_dot import render_graph_dot
 from repo_reader.render.graph_mermaid import render_graph_mermaid
 from repo_reader.render.html import render_html
-from repo_reader.render.locations import Locator
 from repo_reader.render.tour_lookup import render_lookup, render_walk
 from repo_reader.render.tour_markdown import render_tour_json, render_tour_markdown
 from repo_reader.render.tour_rich import render_tour_rich
@@ -50,8 +49,10 @@ def tour_command(
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
+    link_format: LinkFormat = None,
 ) -> None:
     """A numbered reading order: README, entry point, config, data, model, optimizer, loop, evaluation."""
+    check_link_format(link_format)
     analysis = _analyse(path, no_cache)
     tour = tour_of(analysis, max_stops)
     sources = Sources(path.resolve())
@@ -60,9 +61,10 @@ def tour_command(
     elif output_format == TourFormat.JSON:
         write_text(render_tour_json(tour), output, force)
     elif output_format == TourFormat.MARKDOWN:
-        write_text(render_tour_markdown(tour, Locator.for_root(path), sources, lines), output, force)
+        write_text(render_tour_markdown(tour, make_locator(path, link_format=link_format), sources, lines), output, force)
     else:
-        _print(output, force, lambda console, locator: render_tour_rich(tour, console, locator, sources, lines), path)
+        _print(output, force, lambda console, locator: render_tour_rich(tour, console, locator, sources, lines), path,
+               link_format)
     print_warnings(analysis.repo_map.warnings)
 
 
@@ -72,47 +74,53 @@ def goto_command(
     symbol: Symbol,
     lines: Annotated[int, typer.Option("--lines", min=0, help="Lines of code shown under each definition.")] = 8,
     no_cache: NoCache = False,
+    link_format: LinkFormat = None,
 ) -> None:
     """Where a function, method or class is defined (every candidate when the name is ambiguous)."""
+    check_link_format(link_format)
     analysis = _analyse(path, no_cache)
     found = lookup(analysis, path.resolve(), symbol)
     if not found.matches:
         raise UsageError(not_found_message(found))
     _print(None, False, lambda console, locator: render_lookup(found, console, locator, Sources(path.resolve()), lines),
-           path)
+           path, link_format)
 
 
 @command("callers")
-def callers_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cache: NoCache = False) -> None:
+def callers_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cache: NoCache = False,
+                    link_format: LinkFormat = None) -> None:
     """Who calls this function or method, each call site a clickable location."""
-    _walk(path, symbol, "callers", depth, no_cache)
+    _walk(path, symbol, "callers", depth, no_cache, link_format)
 
 
 @command("callees")
-def callees_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cache: NoCache = False) -> None:
+def callees_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cache: NoCache = False,
+                    link_format: LinkFormat = None) -> None:
     """What this function or method calls; `self.layer(x)` leads to the layer's forward."""
-    _walk(path, symbol, "callees", depth, no_cache)
+    _walk(path, symbol, "callees", depth, no_cache, link_format)
 
 
-def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool) -> None:
+def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool, link_format: str | None) -> None:
+    check_link_format(link_format)
     analysis = _analyse(path, no_cache)
     found = lookup(analysis, path.resolve(), symbol)
     if not found.matches:
         raise UsageError(not_found_message(found))
     for definition in found.matches[:1] if found.matches[0].qualname == symbol else found.matches:
         walk = calls(analysis, definition.qualname, direction, depth)
-        _print(None, False, lambda console, locator: render_walk(walk, console, locator), path)
+        _print(None, False, lambda console, locator: render_walk(walk, console, locator), path, link_format)
 
 
-def export_map(path: Path, export: str, no_cache: bool) -> str:
+def export_map(path: Path, export: str, no_cache: bool, link_format: str | None = None) -> str:
     """`map --format html|dot|mermaid`: the report, or the call graph and model tree for other tools."""
     analysis = _analyse(path, no_cache)
     if export == "dot":
         print_warnings(analysis.repo_map.warnings)
-        return render_graph_dot(analysis.repo_map, analysis.graph)
+        return render_graph_dot(analysis.repo_map, analysis.graph, make_locator(path, link_format=link_format))
     if export == "mermaid":
         print_warnings(analysis.repo_map.warnings)
-        return render_graph_mermaid(analysis.repo_map, analysis.graph)
+        return render_graph_mermaid(analysis.repo_map, analysis.graph,
+                                    locator=make_locator(path, link_format=link_format))
     return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()))
 
 
@@ -126,9 +134,10 @@ def not_found_message(found: Lookup) -> str:
     return message
 
 
-def _print(output: Path | None, force: bool, render, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _print(output: Path | None, force: bool, render, path: Path,  # type: ignore[no-untyped-def]
+           link_format: str | None = None) -> None:
     console: Console = make_console(to_file=output is not None)
-    locator = Locator.for_root(path, hyperlinks=console.is_terminal and output is None)
+    locator = make_locator(path, console, link_format, to_file=output is not None)
     if output is None:
         render(console, locator)
         return

@@ -16,6 +16,7 @@ from rich.segment import Segment
 
 from repo_reader.cli.app import UsageError, warn
 from repo_reader.model import ScanWarning
+from repo_reader.render.locations import LinkFormatError, Locator, parse_link_format
 from repo_reader.render.safe_text import escape_controls, one_line
 
 
@@ -30,6 +31,21 @@ def make_console(to_file: bool = False) -> Console:
         console.width = PIPED_WIDTH
     console.push_render_hook(EscapeControls())
     return console
+
+
+def check_link_format(link_format: str | None) -> str:
+    """`--link-format` (or REPO_READER_LINK_FORMAT) checked before any work: a mistake is a usage error."""
+    try:
+        return parse_link_format(link_format)
+    except LinkFormatError as error:
+        raise UsageError(str(error)) from None
+
+
+def make_locator(root: Path, console: Console | None = None, link_format: str | None = None,
+                 to_file: bool = False) -> Locator:
+    """Locations relative to the current directory; hyperlinks only on a terminal, never in a file."""
+    hyperlinks = console is not None and console.is_terminal and not to_file
+    return Locator.for_root(root, hyperlinks=hyperlinks, link_format=check_link_format(link_format))
 
 
 def write_rendered(console: Console, text: str) -> None:

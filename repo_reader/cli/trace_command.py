@@ -12,8 +12,9 @@ from typing import Annotated
 import typer
 
 from repo_reader.cli.app import command, fail
-from repo_reader.cli.options import Force, NoCache, Output, PathArgument
-from repo_reader.cli.output import make_console, warn_without_sandbox, write_text
+from repo_reader.cli.options import Force, LinkFormat, NoCache, Output, PathArgument
+from repo_reader.cli.output import (check_link_format, make_console, make_locator, warn_without_sandbox, write_rendered,
+                                   write_text)
 from repo_reader.model import ExitCode, ShapeTrace, TraceDevice, TraceStatus
 from repo_reader.render.trace_json import render_trace_json
 from repo_reader.render.trace_markdown import render_trace_markdown
@@ -51,10 +52,12 @@ def trace_command(
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
+    link_format: LinkFormat = None,
 ) -> None:
     """Trace the shapes through the repository's model(s). Runs the repository's code, in a child process."""
     from repo_reader.trace.api import TraceOptions
 
+    check_link_format(link_format)
     options = TraceOptions(models=tuple(models or ()), inputs=tuple(inputs or ()), init=tuple(init or ()), device=device,
                            backward=backward, timeout=timeout, use_cache=not no_cache, max_models=max_models,
                            route=str(route), entry_argv=tuple(script_args) if script_args else None)
@@ -62,12 +65,17 @@ def trace_command(
     if output_format == TraceFormat.JSON:
         write_text(render_trace_json(trace), output, force)
     elif output_format == TraceFormat.MARKDOWN:
-        write_text(render_trace_markdown(trace, expand=expand, depth=depth), output, force)
+        locator = make_locator(path, link_format=link_format)
+        write_text(render_trace_markdown(trace, expand=expand, depth=depth, locator=locator), output, force)
     else:
         console = make_console(to_file=output is not None)
+        locator = make_locator(path, console, link_format, to_file=output is not None)
         with console.capture() as captured:
-            render_trace_rich(trace, console, expand=expand, depth=depth)
-        write_text(captured.get(), output, force)
+            render_trace_rich(trace, console, expand=expand, depth=depth, locator=locator)
+        if output is not None:
+            write_text(captured.get(), output, force)
+        else:
+            write_rendered(console, captured.get())
     traced = any(m.status is TraceStatus.OK for m in trace.models)
     raise typer.Exit(int(ExitCode.OK if traced else ExitCode.FOUND))
 
