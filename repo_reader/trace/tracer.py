@@ -168,7 +168,7 @@ class _Tracer:
 
     def _record(self, model: nn.Module, plan: DevicePlan, candidate: Candidate, *, default_device: bool) -> ModelTrace:
         modes = {module: module.training for module in model.modules()}
-        recorder = Recorder(model)
+        recorder = Recorder(model, self.root)
         counter = ModuleFlopCounter(recorder.stack)
         fastpath = _set_attention_fastpath(False)
         uses = flags.ParameterUse()
