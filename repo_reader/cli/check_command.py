@@ -33,7 +33,7 @@ RENDERERS = {CheckFormat.JSON: render_check_json, CheckFormat.SARIF: render_chec
 @command("check")
 def check_command(
     path: Annotated[Path | None, typer.Argument(help="The repository's root folder.", show_default=False)] = None,
-    select: Annotated[str | None, typer.Option("--select", help="Only these codes or prefixes: RR1,RR305.")] = None,
+    select: Annotated[str | None, typer.Option("--select", help="Only these codes or prefixes: RR1,RR304.")] = None,
     ignore: Annotated[str | None, typer.Option("--ignore", help="Skip these codes or prefixes.")] = None,
     output_format: Annotated[CheckFormat, typer.Option("--format", "-f", help="text, json or sarif.")]
     = CheckFormat.TEXT,
