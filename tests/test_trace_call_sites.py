@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "call_sites"
 def loop_net() -> ModelTrace:
     from repo_reader.trace.api import TraceOptions, trace_repository
 
-    trace = trace_repository(ROOT, TraceOptions(models=("model.LoopNet",), route="static", timeout=90, use_cache=False))
+    trace = trace_repository(ROOT, TraceOptions(models=("model.LoopNet",), route="static", backward=True, timeout=90,
+                                                 use_cache=False))
     assert trace.models[0].status.value == "ok", trace.models[0].failure
     return trace.models[0]
 
@@ -53,3 +54,14 @@ def test_the_table_shows_the_sites_relative_to_the_current_directory(loop_net: M
     assert rows["0-2:"].endswith("call_sites/model.py:13:9 → :22:17")
     assert rows["mix:"].endswith("call_sites/model.py:14:9 → call_sites/layers.py:7:16")
     assert rows["spare:"].endswith("call_sites/model.py:16:9")  # never called: no call site
+
+
+def test_backward_says_what_it_found_when_nothing_is_flagged(loop_net: ModelTrace) -> None:
+    from repo_reader.render.trace_markdown import render_trace_markdown
+    from repo_reader.render.trace_text import gradient_text
+
+    assert loop_net.trainable_params == 144 + 3 * 272 + 272 + 68 + 68
+    # `spare` never ran, so its 68 parameters were not checked: the sentence says so
+    assert gradient_text(loop_net) == "all 1,300 trainable parameters of the modules that ran receive a gradient"
+    assert "Backward: all 1,300 trainable parameters of the modules that ran receive a gradient." in \
+        render_trace_markdown(ShapeTrace("call_sites", (loop_net,)))

@@ -16,7 +16,7 @@ from repo_reader.model import Location, ModelTrace, ModuleCall, ShapeTrace, Trac
 from repo_reader.render.locations import Locator
 from repo_reader.render.trace_markdown import render_trace_markdown
 from repo_reader.render.trace_rich import render_trace_rich
-from repo_reader.render.trace_text import module_tree, row_label, shape_text, walk
+from repo_reader.render.trace_text import gradient_text, module_tree, row_label, shape_text, walk
 
 ZOO = Path(__file__).resolve().parent.parent / "fixtures" / "trace_zoo"
 
@@ -105,6 +105,18 @@ def test_locations_are_relative_to_the_current_directory_and_link_to_their_line(
     assert f"vscode://file/{target}/m.py:9:1" in links and f"vscode://file/{target}/blocks.py:40:13" in links
     markdown = render_trace_markdown(ShapeTrace("repo", (trace,)), locator=locator)
     assert "| `[2, 8]` | 72 | 256 | repo/m.py:3:1 | repo/blocks.py:40:13 |" in markdown
+
+
+def test_backward_without_flags_says_every_parameter_gets_a_gradient() -> None:
+    checked = replace(_stack(2), flags=(), backward=True)
+    console = Console(width=160, no_color=True, record=True, force_terminal=False)
+    render_trace_rich(ShapeTrace("repo", (checked,)), console)
+    assert "  backward: all 72 trainable parameters receive a gradient" in console.export_text().splitlines()
+    assert gradient_text(replace(checked, backward=False)) is None  # not asked: nothing said
+    flagged = replace(checked, flags=(TraceFlag(FlagKind.NO_GRADIENT, "head.weight", None, "no gradient"),))
+    assert gradient_text(flagged) is None  # the flags speak instead
+    eval_only = replace(checked, modules=tuple(replace(call, modes=("eval",)) for call in checked.modules))
+    assert gradient_text(eval_only) is None  # the train-mode forward failed: no check ran
 
 
 def test_markdown_has_table_and_flags() -> None:

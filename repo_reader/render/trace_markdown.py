@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from repo_reader.model import ModelTrace, ShapeTrace
 from repo_reader.render.locations import ROOT_RELATIVE, Locator
-from repo_reader.render.trace_text import (count_text, flops_text, location_text, module_tree,
+from repo_reader.render.trace_text import (count_text, flops_text, gradient_text, location_text, module_tree,
                                            never_called, not_traced_text, row_label, shape_text, walk)
 
 
@@ -37,6 +37,9 @@ def _model(model: ModelTrace, locator: Locator, *, expand: bool, depth: int | No
         lines += ["", f"**Failed:** {where}{model.failure.message}"]
         lines += [f"    {line}" for line in model.failure.detail]
     lines += [""] + _table(model, locator, expand=expand, depth=depth)
+    gradients = gradient_text(model)
+    if gradients:
+        lines += ["", f"Backward: {gradients}."]
     if model.flags:
         lines += ["", "### Flags", ""]
         lines += [f"- `{location_text(f.location, locator) or '?'}` **{f.kind.value}** `{f.module}`: {f.message}" for f in model.flags]

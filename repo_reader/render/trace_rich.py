@@ -14,7 +14,7 @@ from rich.text import Text
 
 from repo_reader.model import ModelTrace, ShapeTrace, TraceStatus
 from repo_reader.render.locations import ROOT_RELATIVE, Locator
-from repo_reader.render.trace_text import (Row, count_text, flops_text, module_tree, never_called,
+from repo_reader.render.trace_text import (Row, count_text, flops_text, gradient_text, module_tree, never_called,
                                            not_traced_text, row_label, shape_text, walk, where_markup, where_text)
 
 Say = Callable[[str], None]
@@ -136,6 +136,9 @@ def _cells(row: Row, locator: Locator) -> list[str]:
 
 
 def _flags(model: ModelTrace, say: Say, locator: Locator) -> None:
+    gradients = gradient_text(model)
+    if gradients:
+        say(f"  [bold]backward[/]: [green]{gradients}[/]")
     if not model.flags:
         return
     say(f"  [bold]flags[/] ({len(model.flags)}):")

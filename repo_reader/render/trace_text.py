@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from repo_reader.model import Location, ModelTrace, ModuleCall, TracedValue
+from repo_reader.model import FlagKind, Location, ModelTrace, ModuleCall, TracedValue
 from repo_reader.render.locations import ROOT_RELATIVE, Locator
 
 
@@ -136,6 +136,21 @@ def walk(row: Row) -> list[Row]:
     for child in row.children:
         found += walk(child)
     return found
+
+
+def gradient_text(trace: ModelTrace) -> str | None:
+    """With --backward and no parameter flagged: say that the check ran and found every trainable
+    parameter reached (of the modules that ran, when some never did). None when it did not run."""
+    ran_in_train = [call.path for call in trace.modules if "train" in call.modes]
+    if not trace.backward or not ran_in_train or any(f.kind is FlagKind.NO_GRADIENT for f in trace.flags):
+        return None
+    ran = {""} | {".".join(path.split(".")[:end]) for path in ran_in_train  # with the containers around them
+                  for end in range(1, path.count(".") + 2) if path}
+    idle = [call for call in trace.modules if call.path not in ran and call.path.rpartition(".")[0] in ran]
+    checked = trace.trainable_params - sum(call.trainable_params for call in idle)
+    noun = "parameter" if checked == 1 else "parameters"
+    scope = " of the modules that ran" if idle and checked < trace.trainable_params else ""
+    return f"all {count_text(checked)} trainable {noun}{scope} receive a gradient"
 
 
 def not_traced_text(names: tuple[str, ...], shown: int = 10) -> str:
