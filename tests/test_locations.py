@@ -145,3 +145,11 @@ def test_goto_links_carry_the_line_with_the_variable_set(monkeypatch: pytest.Mon
     locator = make_locator(FIXTURES / "flat_scripts", console, os.environ["REPO_READER_LINK_FORMAT"])
     assert locator.hyperlinks and locator.target("train.py", 56, 1).endswith("/flat_scripts/train.py:56:1")
     assert not make_locator(FIXTURES / "flat_scripts", console, None, to_file=True).hyperlinks
+
+
+def test_warnings_on_stderr_name_files_from_the_current_directory(elsewhere: str) -> None:
+    result = runner.invoke(app, ["calls", str(FIXTURES / "messy"), "--no-cache"])
+    assert result.exit_code == 0
+    assert f"repo-reader: warning: {elsewhere}/messy/binary_blob.py: binary file (contains NUL bytes); skipped" \
+        in result.stderr.splitlines()
+    assert f"repo-reader: warning: {elsewhere}/messy/legacy_py2.py:5: does not parse as Python 3" in result.stderr

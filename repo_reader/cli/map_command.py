@@ -110,7 +110,7 @@ def calls_command(
         write_text(captured.get(), output, force)
     else:
         write_rendered(console, captured.get())
-    print_warnings(repo_map.warnings)
+    print_warnings(repo_map.warnings, path)
 
 
 def _build(path: Path, no_cache: bool, progress: object):  # type: ignore[no-untyped-def]

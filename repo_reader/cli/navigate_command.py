@@ -65,7 +65,7 @@ def tour_command(
     else:
         _print(output, force, lambda console, locator: render_tour_rich(tour, console, locator, sources, lines), path,
                link_format)
-    print_warnings(analysis.repo_map.warnings)
+    print_warnings(analysis.repo_map.warnings, path)
 
 
 @command("goto")
@@ -115,10 +115,10 @@ def export_map(path: Path, export: str, no_cache: bool, link_format: str | None 
     """`map --format html|dot|mermaid`: the report, or the call graph and model tree for other tools."""
     analysis = _analyse(path, no_cache)
     if export == "dot":
-        print_warnings(analysis.repo_map.warnings)
+        print_warnings(analysis.repo_map.warnings, path)
         return render_graph_dot(analysis.repo_map, analysis.graph, make_locator(path, link_format=link_format))
     if export == "mermaid":
-        print_warnings(analysis.repo_map.warnings)
+        print_warnings(analysis.repo_map.warnings, path)
         return render_graph_mermaid(analysis.repo_map, analysis.graph,
                                     locator=make_locator(path, link_format=link_format))
     return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()))

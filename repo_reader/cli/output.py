@@ -16,7 +16,7 @@ from rich.segment import Segment
 
 from repo_reader.cli.app import UsageError, warn
 from repo_reader.model import ScanWarning
-from repo_reader.render.locations import LinkFormatError, Locator, parse_link_format
+from repo_reader.render.locations import ROOT_RELATIVE, LinkFormatError, Locator, parse_link_format
 from repo_reader.render.safe_text import escape_controls, one_line
 
 
@@ -81,11 +81,13 @@ def warn_without_sandbox() -> None:
 MAX_WARNINGS = 20
 
 
-def print_warnings(warnings: Iterable[ScanWarning]) -> None:
-    """The files that could not be read, on stderr, for outputs that do not list them themselves."""
+def print_warnings(warnings: Iterable[ScanWarning], root: Path | None = None) -> None:
+    """The files that could not be read, on stderr, for outputs that do not list them themselves;
+    with the repository's `root`, named from the current directory like every other location."""
     shown = list(warnings)
+    locator = Locator.for_root(root) if root is not None else ROOT_RELATIVE
     for warning in shown[:MAX_WARNINGS]:
-        where = f"{warning.path}:{warning.line}" if warning.line else warning.path
+        where = locator.text(warning.path, warning.line or None)
         print(one_line(f"repo-reader: warning: {where}: {warning.message}"), file=sys.stderr)
     if len(shown) > MAX_WARNINGS:
         print(f"repo-reader: warning: ... and {len(shown) - MAX_WARNINGS} more (`map --format json` lists all)",
