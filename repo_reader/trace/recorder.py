@@ -1,9 +1,10 @@
 """Forward pre/post hooks on every submodule: call order, counts, shapes, time and memory.
 
 One Recorder serves several forward passes, told apart by `phase`: "shapes" records order, call
-counts, shapes and the call site (the caller's frame, when it lies in the repository); "modes" only notes that a module ran in `mode` (the train-mode pass); "timing"
-only runs the CUDA clock, in a pass of its own, so that shape description and FLOP counting (a
-Python dispatch mode, with a slow first use) stay out of the times.
+counts, shapes and the call site (the caller's frame, when it lies in the repository); "modes" only
+notes that a module ran in `mode` (the train-mode pass); "timing" only runs the CUDA clock, in a pass
+of its own, so that shape description and FLOP counting (a Python dispatch mode, with a slow first
+use) stay out of the times.
 
 Child side: imports torch. Hooks are removed in `detach`, which callers run in `finally`.
 """
