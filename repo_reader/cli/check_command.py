@@ -35,7 +35,7 @@ def check_command(
     path: Annotated[Path | None, typer.Argument(help="The repository's root folder.", show_default=False)] = None,
     select: Annotated[str | None, typer.Option("--select", help="Only these codes or prefixes: RR1,RR304.")] = None,
     ignore: Annotated[str | None, typer.Option("--ignore", help="Skip these codes or prefixes.")] = None,
-    output_format: Annotated[CheckFormat, typer.Option("--format", "-f", help="text, json or sarif.")]
+    output_format: Annotated[CheckFormat, typer.Option("--format", "-f", help="text, json or sarif (JSON and SARIF paths are relative to PATH).")]
     = CheckFormat.TEXT,
     dynamic: Annotated[bool, typer.Option("--dynamic", help="Also run the models for a few seconds on CPU "
                                                             "(imports and runs the repository's code).")] = False,

@@ -42,7 +42,7 @@ class CallsFormat(StrEnum):
 @command("map")
 def map_command(
     path: PathArgument,
-    output_format: Annotated[MapFormat, typer.Option("--format", "-f", help="rich, json, markdown, html, dot or mermaid.")] = MapFormat.RICH,
+    output_format: Annotated[MapFormat, typer.Option("--format", "-f", help="rich, json, markdown, html, dot or mermaid (JSON paths are relative to PATH).")] = MapFormat.RICH,
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
@@ -90,7 +90,7 @@ def _trace(path: Path, repo_map: RepoMap, no_cache: bool) -> ShapeTrace:
 @command("calls")
 def calls_command(
     path: PathArgument,
-    output_format: Annotated[CallsFormat, typer.Option("--format", "-f", help="text or json.")] = CallsFormat.TEXT,
+    output_format: Annotated[CallsFormat, typer.Option("--format", "-f", help="text or json (JSON paths are relative to PATH).")] = CallsFormat.TEXT,
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
