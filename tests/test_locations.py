@@ -153,3 +153,9 @@ def test_warnings_on_stderr_name_files_from_the_current_directory(elsewhere: str
     assert f"repo-reader: warning: {elsewhere}/messy/binary_blob.py: binary file (contains NUL bytes); skipped" \
         in result.stderr.splitlines()
     assert f"repo-reader: warning: {elsewhere}/messy/legacy_py2.py:5: does not parse as Python 3" in result.stderr
+
+
+def test_a_file_that_may_define_a_missing_name_is_named_from_here(elsewhere: str) -> None:
+    result = runner.invoke(app, ["goto", str(FIXTURES / "messy"), "Broken"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert f"{elsewhere}/messy/broken_syntax.py:7 may define it but did not parse" in result.stderr

@@ -81,7 +81,7 @@ def goto_command(
     analysis = _analyse(path, no_cache)
     found = lookup(analysis, path.resolve(), symbol)
     if not found.matches:
-        raise UsageError(not_found_message(found))
+        raise UsageError(not_found_message(found, path))
     _print(None, False, lambda console, locator: render_lookup(found, console, locator, Sources(path.resolve()), lines),
            path, link_format)
 
@@ -105,7 +105,7 @@ def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool, l
     analysis = _analyse(path, no_cache)
     found = lookup(analysis, path.resolve(), symbol)
     if not found.matches:
-        raise UsageError(not_found_message(found))
+        raise UsageError(not_found_message(found, path))
     for definition in found.matches[:1] if found.matches[0].qualname == symbol else found.matches:
         walk = calls(analysis, definition.qualname, direction, depth)
         _print(None, False, lambda console, locator: render_walk(walk, console, locator), path, link_format)
@@ -124,10 +124,11 @@ def export_map(path: Path, export: str, no_cache: bool, link_format: str | None 
     return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()))
 
 
-def not_found_message(found: Lookup) -> str:
+def not_found_message(found: Lookup, root: Path) -> str:
     message = f"no definition named {found.query!r}"
+    locator = make_locator(root)
     for warning in found.unparsed:
-        where = f"{warning.path}:{warning.line}" if warning.line else warning.path
+        where = locator.text(warning.path, warning.line or None)
         message += f"; {where} may define it but did not parse ({warning.message})"
     if found.suggestions:
         message += "; closest names: " + ", ".join(found.suggestions)
