@@ -53,6 +53,35 @@ class EntrySource(StrEnum):
     LIGHTNING_CLI = "lightning-cli"
 
 
+NOTEBOOK_CELL = "#cell"  # a notebook location's path: `nb.ipynb#cell4`, its line counted within the cell
+
+
+def notebook_cell(path: str) -> tuple[str, int | None]:
+    """(`nb.ipynb`, 4) for `nb.ipynb#cell4`; (path, None) for any other file."""
+    notebook, marker, cell = path.partition(NOTEBOOK_CELL)
+    return (notebook, int(cell)) if marker and cell.isdigit() else (path, None)
+
+
+def line_text(path: str, line: int) -> str:
+    """How evidence names a line shown in `path`: `line 8`, or `cell 4, line 8` in a notebook."""
+    cell = notebook_cell(path)[1]
+    return f"line {line}" if cell is None else f"cell {cell}, line {line}"
+
+
+def place_text(path: str, line: int | None = None, col: int | None = None) -> str:
+    """`path:line:col`, or `nb.ipynb cell 4, line 5` for a notebook: the notebook's own path, which an
+    editor opens, then the cell (its column is left out)."""
+    file, cell = notebook_cell(path)
+    if cell is not None:
+        return f"{file} cell {cell}" + (f", line {line}" if line is not None else "")
+    where = path
+    if line is not None:
+        where += f":{line}"
+        if col is not None:
+            where += f":{col}"
+    return where
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Location:
     """A place in the repository; `line` and `col` are 1-based, `path` is root-relative POSIX."""

@@ -30,7 +30,7 @@ def one_error_line(result) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["map", FLAT, "--frmat", "json"],
-     "map: no such option: --frmat (Possible options: --format); see repo-reader map --help"),
+     "map: no such option: --frmat (Possible options: --format, --link-format); see repo-reader map --help"),
     (["map"], "map: missing argument 'path'; see repo-reader map --help"),
     (["map", FLAT, "-f", "yaml"], "map: invalid value for '--format' / '-f': 'yaml' is not one of 'rich', 'json', "
                                   "'markdown', 'html', 'dot', 'mermaid'; see repo-reader map --help"),

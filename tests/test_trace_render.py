@@ -4,6 +4,7 @@ the CLI through typer's CliRunner (one child process)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,9 +13,10 @@ from typer.testing import CliRunner
 
 from repo_reader.cli.app import app
 from repo_reader.model import Location, ModelTrace, ModuleCall, ShapeTrace, TraceFlag, FlagKind, TraceStatus, TracedValue
+from repo_reader.render.locations import Locator
 from repo_reader.render.trace_markdown import render_trace_markdown
 from repo_reader.render.trace_rich import render_trace_rich
-from repo_reader.render.trace_text import module_tree, row_label, shape_text, walk
+from repo_reader.render.trace_text import gradient_text, module_tree, row_label, shape_text, walk
 
 ZOO = Path(__file__).resolve().parent.parent / "fixtures" / "trace_zoo"
 
@@ -61,7 +63,7 @@ def test_rich_table_at_a_pinned_width() -> None:
     text = console.export_text()
     assert "runs the repository's code" in text
     assert "0-1: Block x 2" in text and "head: Linear (not called)" in text
-    assert "m.py:3 → :9" in text and "never-called head" in text
+    assert "m.py:3:1 → :9:1" in text and "m.py:7:1 never-called head" in text
 
 
 def test_narrow_console_puts_whole_locations_under_each_module() -> None:
@@ -74,15 +76,52 @@ def test_narrow_console_puts_whole_locations_under_each_module() -> None:
     lines = console.export_text().splitlines()
     assert not any("Defined → called" in line for line in lines)
     row = next(index for index, line in enumerate(lines) if line.lstrip().startswith("0-1: Block x 2"))
-    assert lines[row + 1].split()[0] == "m.py:3" and lines[row + 1].split()[1:3] == ["→", ":9"]
-    assert any(line.strip() == "models/backbones/resnet_blocks.py:123 → :456" for line in lines)
+    assert lines[row + 1].split()[0] == "m.py:3:1" and lines[row + 1].split()[1:3] == ["→", ":9:1"]
+    assert any(line.strip() == "models/backbones/resnet_blocks.py:123:1 → :456:1" for line in lines)
     assert lines[row].split()[-2:] == ["144", "512"]  # Params and FLOPs whole beside it
     assert max(len(line) for line in lines) <= 100
 
 
+def test_locations_are_relative_to_the_current_directory_and_link_to_their_line(tmp_path: Path) -> None:
+    trace = _stack(1)
+    other = replace(trace.modules[2], called_at=Location("blocks.py", 40, 13))  # called from another file
+    unknown = replace(trace.modules[3], called_at=None)  # a call site the trace could not see
+    trace = replace(trace, modules=trace.modules[:2] + (other, unknown) + trace.modules[4:])
+    locator = Locator.for_root(tmp_path / "repo", hyperlinks=True, cwd=tmp_path,
+                               link_format="vscode://file/{path}:{line}:{col}")
+    console = Console(width=160, color_system=None, record=True, force_terminal=True)
+    render_trace_rich(ShapeTrace("repo", (trace,)), console, locator=locator)
+    text = console.export_text()
+    by_module = {line.split()[0]: line.rstrip() for line in text.splitlines() if line.startswith("  ")}
+    assert by_module["blocks:"].endswith("repo/m.py:3:1 → :9:1")
+    assert by_module["0:"].endswith("repo/m.py:3:1 → repo/blocks.py:40:13")
+    assert by_module["fc:"].endswith("repo/m.py:3:1")  # an unknown call site shows nothing
+    assert "repo/m.py:7:1 never-called head" in text
+    console = Console(width=160, force_terminal=True)
+    with console.capture() as captured:
+        render_trace_rich(ShapeTrace("repo", (trace,)), console, locator=locator)
+    links = re.findall(r"\x1b]8;[^;]*;([^\x1b]*)\x1b\\", captured.get())
+    target = (tmp_path / "repo").resolve().as_posix()
+    assert f"vscode://file/{target}/m.py:9:1" in links and f"vscode://file/{target}/blocks.py:40:13" in links
+    markdown = render_trace_markdown(ShapeTrace("repo", (trace,)), locator=locator)
+    assert "| `[2, 8]` | 72 | 256 | repo/m.py:3:1 | repo/blocks.py:40:13 |" in markdown
+
+
+def test_backward_without_flags_says_every_parameter_gets_a_gradient() -> None:
+    checked = replace(_stack(2), flags=(), backward=True)
+    console = Console(width=160, no_color=True, record=True, force_terminal=False)
+    render_trace_rich(ShapeTrace("repo", (checked,)), console)
+    assert "  backward: all 72 trainable parameters receive a gradient" in console.export_text().splitlines()
+    assert gradient_text(replace(checked, backward=False)) is None  # not asked: nothing said
+    flagged = replace(checked, flags=(TraceFlag(FlagKind.NO_GRADIENT, "head.weight", None, "no gradient"),))
+    assert gradient_text(flagged) is None  # the flags speak instead
+    eval_only = replace(checked, modules=tuple(replace(call, modes=("eval",)) for call in checked.modules))
+    assert gradient_text(eval_only) is None  # the train-mode forward failed: no check ran
+
+
 def test_markdown_has_table_and_flags() -> None:
     text = render_trace_markdown(ShapeTrace("repo", (_stack(2),)))
-    assert "| Module | Input | Output |" in text and "### Flags" in text and "`m.py:7`" in text
+    assert "| Module | Input | Output |" in text and "### Flags" in text and "`m.py:7:1`" in text
 
 
 def test_cli_json_and_errors() -> None:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.options import NoCache, Quiet, check_repository_path
-from repo_reader.cli.output import warn_without_sandbox, write_text
+from repo_reader.cli.options import LinkFormat, NoCache, Quiet, check_repository_path
+from repo_reader.cli.output import check_link_format, make_console, make_locator, warn_without_sandbox, write_text
 from repo_reader.cli.progress import Talk
 from repo_reader.model import ExitCode
 
@@ -27,21 +27,20 @@ class CheckFormat(StrEnum):
 
 
 def render(report: CheckReport, output_format: CheckFormat) -> str:
+    """JSON and SARIF, with root-relative paths (text is printed with locations from the current folder)."""
     from repo_reader.render.check_json import render_check_json
     from repo_reader.render.check_sarif import render_check_sarif
-    from repo_reader.render.check_text import render_check_text
 
-    renderers = {CheckFormat.TEXT: render_check_text, CheckFormat.JSON: render_check_json,
-                 CheckFormat.SARIF: render_check_sarif}
+    renderers = {CheckFormat.JSON: render_check_json, CheckFormat.SARIF: render_check_sarif}
     return renderers[output_format](report)
 
 
 @command("check")
 def check_command(
     path: Annotated[Path | None, typer.Argument(help="The repository's root folder.", show_default=False)] = None,
-    select: Annotated[str | None, typer.Option("--select", help="Only these codes or prefixes: RR1,RR305.")] = None,
+    select: Annotated[str | None, typer.Option("--select", help="Only these codes or prefixes: RR1,RR304.")] = None,
     ignore: Annotated[str | None, typer.Option("--ignore", help="Skip these codes or prefixes.")] = None,
-    output_format: Annotated[CheckFormat, typer.Option("--format", "-f", help="text, json or sarif.")]
+    output_format: Annotated[CheckFormat, typer.Option("--format", "-f", help="text, json or sarif (JSON and SARIF paths are relative to PATH).")]
     = CheckFormat.TEXT,
     dynamic: Annotated[bool, typer.Option("--dynamic", help="Also run the models for a few seconds on CPU "
                                                             "(imports and runs the repository's code).")] = False,
@@ -50,6 +49,7 @@ def check_command(
     = None,
     no_cache: NoCache = False,
     quiet: Quiet = False,
+    link_format: LinkFormat = None,
 ) -> None:
     """Find PyTorch pitfalls: unregistered layers, evaluation in training mode, DataLoader conflicts, ..."""
     from repo_reader.lint.registry import SelectionError, parse_codes
@@ -59,6 +59,7 @@ def check_command(
         _explain(explain)
         return
     root = _root(path)
+    check_link_format(link_format)
     try:
         report = check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache)
     except SelectionError as error:
@@ -71,7 +72,13 @@ def check_command(
                          fixed=fixed)
     if dynamic:
         report = _with_dynamic(root, report, parse_codes(select), parse_codes(ignore), Talk(quiet))
-    write_text(render(report, output_format), None, False)
+    if output_format == CheckFormat.TEXT:
+        from repo_reader.render.check_text import print_check
+
+        console = make_console()
+        print_check(report, console, make_locator(root, console, link_format))
+    else:
+        write_text(render(report, output_format), None, False)
     raise typer.Exit(int(ExitCode.FOUND if report.findings else ExitCode.OK))
 
 

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.options import Force, NoCache, Output, PathArgument, Quiet
-from repo_reader.cli.output import check_output, print_warnings, write_text
+from repo_reader.cli.options import Force, LinkFormat, NoCache, Output, PathArgument, Quiet
+from repo_reader.cli.output import (check_link_format, check_output, make_console, make_locator, print_warnings,
+                                   write_rendered, write_text)
 from repo_reader.cli.progress import Talk
 
 if TYPE_CHECKING:
@@ -34,37 +35,36 @@ class CallsFormat(StrEnum):
 @command("map")
 def map_command(
     path: PathArgument,
-    output_format: Annotated[MapFormat, typer.Option("--format", "-f", help="rich, json, markdown, html, dot or mermaid.")] = MapFormat.RICH,
+    output_format: Annotated[MapFormat, typer.Option("--format", "-f", help="rich, json, markdown, html, dot or mermaid (JSON paths are relative to PATH).")] = MapFormat.RICH,
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
+    link_format: LinkFormat = None,
     trace: Annotated[bool, typer.Option("--trace", help="Also trace the top-level model(s): runs the repository's code, "
                                                           "in a child process (see `repo-reader trace`).")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Map a repository: file roles, entry points and options, models, call chains. Static unless --trace."""
     check_output(output, force)
+    check_link_format(link_format)
     if trace and output_format in (MapFormat.DOT, MapFormat.MERMAID):
         raise UsageError(f"map --trace: --format {output_format} cannot show a trace (use rich, json, markdown or html)")
     if output_format in (MapFormat.HTML, MapFormat.DOT, MapFormat.MERMAID):
         from repo_reader.cli.navigate_command import export_map  # keeps `map` first in --help
 
         with Talk(quiet).phase(f"mapping {path} for the {output_format} export"):
-            exported = export_map(path, output_format.value, no_cache)
+            exported = export_map(path, output_format.value, no_cache, link_format)
         write_text(exported, output, force)
         return
     talk = Talk(quiet)
     with talk.scan() as progress:
         repo_map = _build(path, no_cache, progress)
     shape_trace = _trace(path, repo_map, no_cache, talk) if trace else None
-    _write_map(path, repo_map, shape_trace, output_format, output, force)
+    _write_map(path, repo_map, shape_trace, output_format, output, force, link_format)
 
 
 def _write_map(path: Path, repo_map: RepoMap, shape_trace: ShapeTrace | None, output_format: MapFormat,
-               output: Path | None, force: bool) -> None:
-    from repo_reader.cli.output import make_console, write_rendered
-    from repo_reader.render.locations import Locator
-
+               output: Path | None, force: bool, link_format: str | None) -> None:
     if output_format == MapFormat.JSON:
         from repo_reader.render.map_json import render_map_json
 
@@ -72,24 +72,25 @@ def _write_map(path: Path, repo_map: RepoMap, shape_trace: ShapeTrace | None, ou
     elif output_format == MapFormat.MARKDOWN:
         from repo_reader.render.map_markdown import render_map_markdown
 
-        text = render_map_markdown(repo_map, Locator.for_root(path))
+        plain = make_locator(path, link_format=link_format)
+        text = render_map_markdown(repo_map, plain)
         if shape_trace is not None:
             from repo_reader.render.trace_markdown import render_trace_markdown
 
-            text += render_trace_markdown(shape_trace)
+            text += render_trace_markdown(shape_trace, locator=plain)
         write_text(text, output, force)
     else:
         from repo_reader.render.map_rich import render_map_rich
 
         console = make_console(to_file=output is not None)
-        locator = Locator.for_root(path, hyperlinks=console.is_terminal and output is None)
+        locator = make_locator(path, console, link_format, to_file=output is not None)
         with console.capture() as captured:
             render_map_rich(repo_map, console, locator)
             if shape_trace is not None:
                 from repo_reader.render.trace_rich import render_trace_rich
 
                 console.print()
-                render_trace_rich(shape_trace, console)
+                render_trace_rich(shape_trace, console, locator=locator)
         if output is not None:
             write_text(captured.get(), output, force)
         else:
@@ -106,24 +107,31 @@ def _trace(path: Path, repo_map: RepoMap, no_cache: bool, talk: Talk) -> ShapeTr
 @command("calls")
 def calls_command(
     path: PathArgument,
-    output_format: Annotated[CallsFormat, typer.Option("--format", "-f", help="text or json.")] = CallsFormat.TEXT,
+    output_format: Annotated[CallsFormat, typer.Option("--format", "-f", help="text or json (JSON paths are relative to PATH).")] = CallsFormat.TEXT,
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
+    link_format: LinkFormat = None,
 ) -> None:
     """The whole call graph: every function, method and module body with its callees."""
+    from repo_reader.render.calls_text import render_calls_text
     from repo_reader.render.map_json import render_calls_json
-    from repo_reader.render.safe_text import one_line
 
     check_output(output, force)
+    check_link_format(link_format)
     repo_map = _build(path, no_cache, None)
     if output_format == CallsFormat.JSON:
         write_text(render_calls_json(repo_map), output, force)
         return
-    lines = [one_line(f"{edge.caller} -> {edge.callee}{'' if edge.resolved else '  (unresolved)'}  "
-                      f"{edge.path}:{edge.line}:{edge.col}") for edge in repo_map.edges]
-    write_text("\n".join(lines) + "\n", output, force)
-    print_warnings(repo_map.warnings)
+    console = make_console(to_file=output is not None)
+    locator = make_locator(path, console, link_format, to_file=output is not None)
+    with console.capture() as captured:
+        render_calls_text(repo_map, console, locator)
+    if output is not None:
+        write_text(captured.get(), output, force)
+    else:
+        write_rendered(console, captured.get())
+    print_warnings(repo_map.warnings, path)
 
 
 def _build(path: Path, no_cache: bool, progress: object):  # type: ignore[no-untyped-def]

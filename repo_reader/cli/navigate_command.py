@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from repo_reader.cli.app import UsageError, command
-from repo_reader.cli.options import Force, NoCache, Output, PathArgument, Quiet
-from repo_reader.cli.output import check_output, make_console, print_warnings, write_text
+from repo_reader.cli.options import Force, LinkFormat, NoCache, Output, PathArgument, Quiet
+from repo_reader.cli.output import check_link_format, check_output, make_console, make_locator, print_warnings, write_text
 from repo_reader.cli.progress import Talk
 
 if TYPE_CHECKING:  # the analysis and the renderers are imported by the command that runs (start-up)
@@ -46,16 +46,17 @@ def tour_command(
     output: Output = None,
     force: Force = False,
     quiet: Quiet = False,
+    link_format: LinkFormat = None,
 ) -> None:
     """A numbered reading order: README, entry point, config, data, model, optimizer, loop, evaluation."""
     from repo_reader.navigate.api import tour_of
     from repo_reader.navigate.sources import Sources
     from repo_reader.render.codetour import render_codetour
-    from repo_reader.render.locations import Locator
     from repo_reader.render.tour_markdown import render_tour_json, render_tour_markdown
     from repo_reader.render.tour_rich import render_tour_rich
 
     check_output(output, force)
+    check_link_format(link_format)
     with Talk(quiet).phase(f"reading {path} for the tour"):
         analysis = _analyse(path, no_cache)
         tour = tour_of(analysis, max_stops)
@@ -65,10 +66,11 @@ def tour_command(
     elif output_format == TourFormat.JSON:
         write_text(render_tour_json(tour), output, force)
     elif output_format == TourFormat.MARKDOWN:
-        write_text(render_tour_markdown(tour, Locator.for_root(path), sources, lines), output, force)
+        write_text(render_tour_markdown(tour, make_locator(path, link_format=link_format), sources, lines), output, force)
     else:
-        _print(output, force, lambda console, locator: render_tour_rich(tour, console, locator, sources, lines), path)
-    print_warnings(analysis.repo_map.warnings)
+        _print(output, force, lambda console, locator: render_tour_rich(tour, console, locator, sources, lines), path,
+               link_format)
+    print_warnings(analysis.repo_map.warnings, path)
 
 
 @command("goto")
@@ -77,58 +79,64 @@ def goto_command(
     symbol: Symbol,
     lines: Annotated[int, typer.Option("--lines", min=0, help="Lines of code shown under each definition.")] = 8,
     no_cache: NoCache = False,
+    link_format: LinkFormat = None,
 ) -> None:
     """Where a function, method or class is defined (every candidate when the name is ambiguous)."""
     from repo_reader.navigate.api import lookup
     from repo_reader.navigate.sources import Sources
     from repo_reader.render.tour_lookup import render_lookup
 
+    check_link_format(link_format)
     analysis = _analyse(path, no_cache)
     found = lookup(analysis, path.resolve(), symbol)
     if not found.matches:
-        raise UsageError(not_found_message(found))
+        raise UsageError(not_found_message(found, path))
     _print(None, False, lambda console, locator: render_lookup(found, console, locator, Sources(path.resolve()), lines),
-           path)
+           path, link_format)
 
 
 @command("callers")
-def callers_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cache: NoCache = False) -> None:
+def callers_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cache: NoCache = False,
+                    link_format: LinkFormat = None) -> None:
     """Who calls this function or method, each call site a clickable location."""
-    _walk(path, symbol, "callers", depth, no_cache)
+    _walk(path, symbol, "callers", depth, no_cache, link_format)
 
 
 @command("callees")
-def callees_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cache: NoCache = False) -> None:
+def callees_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cache: NoCache = False,
+                    link_format: LinkFormat = None) -> None:
     """What this function or method calls; `self.layer(x)` leads to the layer's forward."""
-    _walk(path, symbol, "callees", depth, no_cache)
+    _walk(path, symbol, "callees", depth, no_cache, link_format)
 
 
-def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool) -> None:
+def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool, link_format: str | None) -> None:
     from repo_reader.navigate.api import calls, lookup
     from repo_reader.render.tour_lookup import render_walk
 
+    check_link_format(link_format)
     analysis = _analyse(path, no_cache)
     found = lookup(analysis, path.resolve(), symbol)
     if not found.matches:
-        raise UsageError(not_found_message(found))
+        raise UsageError(not_found_message(found, path))
     for definition in found.matches[:1] if found.matches[0].qualname == symbol else found.matches:
         walk = calls(analysis, definition.qualname, direction, depth)
-        _print(None, False, lambda console, locator: render_walk(walk, console, locator), path)
+        _print(None, False, lambda console, locator: render_walk(walk, console, locator), path, link_format)
 
 
-def export_map(path: Path, export: str, no_cache: bool) -> str:
+def export_map(path: Path, export: str, no_cache: bool, link_format: str | None = None) -> str:
     """`map --format html|dot|mermaid`: the report, or the call graph and model tree for other tools."""
     analysis = _analyse(path, no_cache)
     if export == "dot":
         from repo_reader.render.graph_dot import render_graph_dot
 
-        print_warnings(analysis.repo_map.warnings)
-        return render_graph_dot(analysis.repo_map, analysis.graph)
+        print_warnings(analysis.repo_map.warnings, path)
+        return render_graph_dot(analysis.repo_map, analysis.graph, make_locator(path, link_format=link_format))
     if export == "mermaid":
         from repo_reader.render.graph_mermaid import render_graph_mermaid
 
-        print_warnings(analysis.repo_map.warnings)
-        return render_graph_mermaid(analysis.repo_map, analysis.graph)
+        print_warnings(analysis.repo_map.warnings, path)
+        return render_graph_mermaid(analysis.repo_map, analysis.graph,
+                                    locator=make_locator(path, link_format=link_format))
     from repo_reader.navigate.api import tour_of
     from repo_reader.navigate.sources import Sources
     from repo_reader.render.html import render_html
@@ -136,21 +144,21 @@ def export_map(path: Path, export: str, no_cache: bool) -> str:
     return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()))
 
 
-def not_found_message(found: Lookup) -> str:
+def not_found_message(found: Lookup, root: Path) -> str:
     message = f"no definition named {found.query!r}"
+    locator = make_locator(root)
     for warning in found.unparsed:
-        where = f"{warning.path}:{warning.line}" if warning.line else warning.path
+        where = locator.text(warning.path, warning.line or None)
         message += f"; {where} may define it but did not parse ({warning.message})"
     if found.suggestions:
         message += "; closest names: " + ", ".join(found.suggestions)
     return message
 
 
-def _print(output: Path | None, force: bool, render, path: Path) -> None:  # type: ignore[no-untyped-def]
-    from repo_reader.render.locations import Locator
-
+def _print(output: Path | None, force: bool, render, path: Path,  # type: ignore[no-untyped-def]
+           link_format: str | None = None) -> None:
     console: Console = make_console(to_file=output is not None)
-    locator = Locator.for_root(path, hyperlinks=console.is_terminal and output is None)
+    locator = make_locator(path, console, link_format, to_file=output is not None)
     if output is None:
         render(console, locator)
         return

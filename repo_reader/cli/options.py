@@ -12,6 +12,9 @@ PathArgument = Annotated[Path, typer.Argument(help="The repository's root folder
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Re-parse every file; ignore the on-disk cache.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite the --output file if it exists.")]
+LinkFormat = Annotated[str | None, typer.Option(
+    "--link-format", envvar="REPO_READER_LINK_FORMAT", show_default=False,
+    help="Terminal hyperlink target for locations, e.g. vscode://file/{path}:{line}:{col} (default: file://{path}).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress on stderr (shown only on a terminal).")]
 
 

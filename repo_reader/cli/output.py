@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from repo_reader.cli.app import UsageError, warn
+from repo_reader.render.locations import ROOT_RELATIVE, LinkFormatError, Locator, parse_link_format
 from repo_reader.render.safe_text import escape_controls, one_line
 
 if TYPE_CHECKING:  # rich is imported by the commands that print with it, when they do
@@ -35,6 +36,21 @@ def make_console(to_file: bool = False) -> Console:
         console.width = PIPED_WIDTH
     console.push_render_hook(cast("RenderHook", EscapeControls()))  # duck-typed: a subclass would import rich here
     return console
+
+
+def check_link_format(link_format: str | None) -> str:
+    """`--link-format` (or REPO_READER_LINK_FORMAT) checked before any work: a mistake is a usage error."""
+    try:
+        return parse_link_format(link_format)
+    except LinkFormatError as error:
+        raise UsageError(str(error)) from None
+
+
+def make_locator(root: Path, console: Console | None = None, link_format: str | None = None,
+                 to_file: bool = False) -> Locator:
+    """Locations relative to the current directory; hyperlinks only on a terminal, never in a file."""
+    hyperlinks = console is not None and console.is_terminal and not to_file
+    return Locator.for_root(root, hyperlinks=hyperlinks, link_format=check_link_format(link_format))
 
 
 def write_rendered(console: Console, text: str) -> None:
@@ -91,11 +107,13 @@ def warn_without_sandbox() -> None:
 MAX_WARNINGS = 20
 
 
-def print_warnings(warnings: Iterable[ScanWarning]) -> None:
-    """The files that could not be read, on stderr, for outputs that do not list them themselves."""
+def print_warnings(warnings: Iterable[ScanWarning], root: Path | None = None) -> None:
+    """The files that could not be read, on stderr, for outputs that do not list them themselves;
+    with the repository's `root`, named from the current directory like every other location."""
     shown = list(warnings)
+    locator = Locator.for_root(root) if root is not None else ROOT_RELATIVE
     for warning in shown[:MAX_WARNINGS]:
-        where = f"{warning.path}:{warning.line}" if warning.line else warning.path
+        where = locator.text(warning.path, warning.line or None)
         print(one_line(f"repo-reader: warning: {where}: {warning.message}"), file=sys.stderr)
     if len(shown) > MAX_WARNINGS:
         print(f"repo-reader: warning: ... and {len(shown) - MAX_WARNINGS} more (`map --format json` lists all)",

@@ -12,8 +12,9 @@ from typing import Annotated
 import typer
 
 from repo_reader.cli.app import UsageError, command, fail
-from repo_reader.cli.options import Force, NoCache, Output, PathArgument, Quiet, check_repository_path
-from repo_reader.cli.output import check_output, make_console, warn_without_sandbox, write_text
+from repo_reader.cli.options import Force, LinkFormat, NoCache, Output, PathArgument, Quiet, check_repository_path
+from repo_reader.cli.output import (check_link_format, check_output, make_console, make_locator, warn_without_sandbox,
+                                   write_rendered, write_text)
 from repo_reader.cli.progress import Talk
 from repo_reader.model import ExitCode, ShapeTrace, TraceDevice, TraceStatus
 
@@ -51,6 +52,7 @@ def trace_command(
     output: Output = None,
     force: Force = False,
     quiet: Quiet = False,
+    link_format: LinkFormat = None,
 ) -> None:
     """Trace the shapes through the repository's model(s). Runs the repository's code, in a child process."""
     from repo_reader.render.trace_json import render_trace_json
@@ -59,6 +61,7 @@ def trace_command(
     from repo_reader.trace.api import TraceOptions
 
     check_output(output, force)
+    check_link_format(link_format)
     check_repository_path(path)
     check_specs(tuple(inputs or ()), tuple(init or ()))
     if device is TraceDevice.CUDA:
@@ -70,12 +73,17 @@ def trace_command(
     if output_format == TraceFormat.JSON:
         write_text(render_trace_json(trace), output, force)
     elif output_format == TraceFormat.MARKDOWN:
-        write_text(render_trace_markdown(trace, expand=expand, depth=depth), output, force)
+        locator = make_locator(path, link_format=link_format)
+        write_text(render_trace_markdown(trace, expand=expand, depth=depth, locator=locator), output, force)
     else:
         console = make_console(to_file=output is not None)
+        locator = make_locator(path, console, link_format, to_file=output is not None)
         with console.capture() as captured:
-            render_trace_rich(trace, console, expand=expand, depth=depth)
-        write_text(captured.get(), output, force)
+            render_trace_rich(trace, console, expand=expand, depth=depth, locator=locator)
+        if output is not None:
+            write_text(captured.get(), output, force)
+        else:
+            write_rendered(console, captured.get())
     traced = any(m.status is TraceStatus.OK for m in trace.models)
     raise typer.Exit(int(ExitCode.OK if traced else ExitCode.FOUND))
 

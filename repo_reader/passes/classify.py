@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from repo_reader.index.classes import ClassIndex, ClassInfo
-from repo_reader.model import CallEdge, EntryKind, EntryPoint, Evidence, FileInfo, Role
+from repo_reader.model import CallEdge, EntryKind, EntryPoint, Evidence, FileInfo, Role, line_text
 from repo_reader.scan.facts import ModuleFacts
 
 # The file's own name (weight 30), checked first; in this order, so `train_net.py` is a train file.
@@ -108,7 +108,7 @@ def refine_with_entries(files: dict[str, FileInfo], entries: tuple[EntryPoint, .
             continue
         launch = next((edge for edge in edges_by_path.get(path, ()) if _launches(edge.callee, training, path)), None)
         if launch is not None:
-            evidence = (Evidence(f"launches {launch.callee} (line {launch.line}), a training entry point", 60), *info.evidence)
+            evidence = (Evidence(f"launches {launch.callee} ({line_text(launch.path, launch.line)}), a training entry point", 60), *info.evidence)
             refined[path] = replace(info, role=Role.TRAIN, confidence=max(info.confidence, 70), evidence=evidence)
     for entry in sorted(entries, key=lambda e: -e.rank):  # the best-ranked entry of a file decides
         role = {EntryKind.TRAIN: Role.TRAIN, EntryKind.EVAL: Role.EVAL, EntryKind.INFERENCE: Role.EVAL}.get(entry.kind)
@@ -160,13 +160,13 @@ def _score_syntax(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex
     _score_classes(own, models, losses, classes, scores)
     datasets = [info for info in own if info.is_dataset or info.is_datamodule]
     if datasets:
-        scores.add(Role.DATALOADER, 55, f"defines a Dataset/DataModule ({datasets[0].definition.qualname}, line {datasets[0].definition.line})")
+        scores.add(Role.DATALOADER, 55, f"defines a Dataset/DataModule ({datasets[0].definition.qualname}, {facts.line_text(datasets[0].definition.line)})")
     callees = {edge.callee for edge in edges}
     loaders = [edge for edge in edges if edge.callee.endswith("data.DataLoader") or edge.callee.endswith("dataloader.DataLoader")]
     backward = [call for call in facts.calls if call.callee.endswith(".backward")]
     trains = _score_training(facts, edges, backward, models, scores)
     if loaders and not backward:
-        scores.add(Role.DATALOADER, 25, f"builds a DataLoader (line {loaders[0].line})")
+        scores.add(Role.DATALOADER, 25, f"builds a DataLoader ({line_text(loaders[0].path, loaders[0].line)})")
     # `copy.deepcopy(model).eval()` freezes a copy (an EMA, a teacher): no evaluation
     evaluates = [call for call in facts.calls if call.callee.endswith(".eval") and not call.refs
                  and "()" not in call.callee]
@@ -237,18 +237,17 @@ def _score_training(facts: ModuleFacts, edges: list[CallEdge], backward: list, m
     looped_scopes = {call.callee.rsplit(".", 1)[-1] for call in facts.calls if call.in_loop}
     in_loop = any(call.in_loop or call.scope.rsplit(".", 1)[-1] in looped_scopes for call in (*backward, *steps))
     if backward and steps and in_loop:
-        where = facts.where(backward[0].line)[1]
+        where = facts.line_text(backward[0].line)
         if len(models) >= 3 and all("." in call.scope for call in backward):  # a library file with a Trainer class
-            scores.add(Role.TRAIN, 40, f"a trainer class beside {len(models)} models: backward() at line {where}")
+            scores.add(Role.TRAIN, 40, f"a trainer class beside {len(models)} models: backward() at {where}")
         else:
-            scores.add(Role.TRAIN, 65, f"training loop: backward() at line {where} and step()")
+            scores.add(Role.TRAIN, 65, f"training loop: backward() at {where} and step()")
         return True
     if zero_grads:
-        where = facts.where(zero_grads[0].line)[1]
-        scores.add(Role.TRAIN, 50, f"training loop: zero_grad() in a loop at line {where}")
+        scores.add(Role.TRAIN, 50, f"training loop: zero_grad() in a loop at {facts.line_text(zero_grads[0].line)}")
         return True
     if fits:
-        scores.add(Role.TRAIN, 60, f"launches training ({fits[0].callee.rsplit('.', 1)[-1]} at line {fits[0].line})")
+        scores.add(Role.TRAIN, 60, f"launches training ({fits[0].callee.rsplit('.', 1)[-1]} at {line_text(fits[0].path, fits[0].line)})")
         return True
     if backward and steps:
         scores.add(Role.UTILS, 20, "calls backward() and step() outside any loop (a training helper)")

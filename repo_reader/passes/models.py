@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from repo_reader.index.classes import ClassIndex, ClassInfo, external_module_framework
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import TypeIndex
-from repo_reader.model import ConstructionSite, DatasetInfo, Location, ModelInfo, Submodule
+from repo_reader.model import ConstructionSite, DatasetInfo, Location, ModelInfo, Submodule, place_text
 from repo_reader.index.registries import BUILD_METHODS, registry_of_call
 from repo_reader.passes.trained import TrainedBy
 from repo_reader.scan.facts import AssignFact, CallFact, DefFact, ModuleFacts
@@ -264,7 +264,7 @@ def _top_level_reason(model: ModelInfo, contained: bool, trained: TrainedBy | No
                       training_entries: list[frozenset[str]]) -> str:
     if trained is not None:
         who = "the first-ranked entry point" if trained.caller in reach.first else "a training entry point"
-        return f"trained by {who} (its parameters go to {trained.optimizer.rsplit('.', 1)[-1]} at {trained.path}:{trained.line})"
+        return f"trained by {who} (its parameters go to {trained.optimizer.rsplit('.', 1)[-1]} at {place_text(trained.path, trained.line)})"
     if contained:
         return ""
     callers = {site.caller for site in model.constructed_at}

@@ -11,13 +11,14 @@ import networkx as nx
 
 from repo_reader.model import Location, RepoMap
 from repo_reader.render.graph_dot import internal_calls, model_edges
+from repo_reader.render.locations import ROOT_RELATIVE, Locator
 
 MAX_EDGES = 500
 MAX_CHARS = 50_000
 
 
 def render_graph_mermaid(repo_map: RepoMap, graph: nx.DiGraph, max_edges: int = MAX_EDGES,
-                         max_chars: int = MAX_CHARS) -> str:
+                         max_chars: int = MAX_CHARS, locator: Locator = ROOT_RELATIVE) -> str:
     places = {d.qualname: Location(d.path, d.line, d.col) for d in repo_map.definitions}
     calls = [(a, b) for a, b, _ in internal_calls(repo_map, graph)]
     entry = repo_map.entry_points[0].name if repo_map.entry_points else ""
@@ -30,15 +31,19 @@ def render_graph_mermaid(repo_map: RepoMap, graph: nx.DiGraph, max_edges: int = 
     out = [f"# Call graph of `{repo_map.root}`", ""] + ([note, ""] if note else [])
     out += _diagram(calls, "LR")
     names = sorted({n for edge in calls for n in edge})
-    out += ["", "Locations:", ""] + [f"- `{places[n]}` {n}" for n in names if n in places]
+    out += ["", "Locations:", ""] + [f"- `{_text(places[n], locator)}` {n}" for n in names if n in places]
     tree = [(f"model:{a}", f"model:{b}") for a, b, _ in model_edges(repo_map)]
     if tree:
         labels = {f"model:{m.qualname}": m.qualname for m in repo_map.models}
         labels |= {f"model:{m.qualname}.{sub.name}": f"{sub.name}: {(sub.container or sub.type).rsplit('.', 1)[-1]}"
                    for m in repo_map.models for sub in m.submodules}
         out += ["", f"# Model tree of `{repo_map.root}`", ""] + _diagram(tree, "TB", labels, model_edges(repo_map))
-        out += ["", "Locations:", ""] + [f"- `{Location(m.path, m.line, m.col)}` {m.qualname}" for m in repo_map.models]
+        out += ["", "Locations:", ""] + [f"- `{locator.text(m.path, m.line, m.col)}` {m.qualname}" for m in repo_map.models]
     return "\n".join(out) + "\n"
+
+
+def _text(where: Location, locator: Locator) -> str:
+    return locator.text(where.path, where.line, where.col)
 
 
 def _fits(calls: list[tuple[str, str]], max_edges: int, max_chars: int) -> bool:

@@ -39,7 +39,7 @@ def render_map_markdown(repo_map: RepoMap, locator: Locator) -> str:
         out.append(f"- `{at(model.path, model.line, model.col)}` **{model.qualname}**{flag}")
         if model.top_level:
             for sub in model.submodules:
-                out.append(f"  - `{sub.name}`: {sub.container or sub.type} (line {sub.line})")
+                out.append(f"  - `{at(model.path, sub.line, sub.col)}` `{sub.name}`: {sub.container or sub.type}")
     if repo_map.datasets:
         out += ["", "## Datasets", ""]
         out += [f"- `{at(d.path, d.line, d.col)}` **{d.qualname}**" for d in repo_map.datasets]

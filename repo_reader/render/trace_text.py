@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from repo_reader.model import Location, ModelTrace, ModuleCall, TracedValue
+from repo_reader.model import FlagKind, Location, ModelTrace, ModuleCall, TracedValue
+from repo_reader.render.locations import ROOT_RELATIVE, Locator
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,11 +19,6 @@ class Row:
     depth: int
     repeat: int
     children: tuple[Row, ...]
-
-    @property
-    def where(self) -> str:
-        """`net.py:12 → :30`: where the parent assigns this module and where it calls it."""
-        return where_text(self.call.defined_at, self.call.called_at)
 
 
 def shape_text(value: TracedValue | None) -> str:
@@ -56,16 +52,30 @@ def flops_text(flops: int) -> str:
     return str(flops)
 
 
-def location_text(location: Location | None) -> str:
-    return "" if location is None else f"{location.path}:{location.line}"
+def location_text(location: Location | None, locator: Locator = ROOT_RELATIVE) -> str:
+    return "" if location is None else locator.text(location.path, location.line, location.col)
 
 
-def where_text(defined: Location | None, called: Location | None) -> str:
-    """`net.py:12 → :30` (assigned at line 12, called at line 30 of the same file)."""
+def where_text(defined: Location | None, called: Location | None, locator: Locator = ROOT_RELATIVE) -> str:
+    """`net.py:12:9 → :30:13` (assigned at line 12, called at line 30 of the same file)."""
+    return "".join(text for text, _ in where_parts(defined, called, locator))
+
+
+def where_markup(defined: Location | None, called: Location | None, locator: Locator) -> str:
+    """`where_text` as rich markup, each of its two places a link of its own."""
+    return "".join(text if place is None else locator.markup(place.path, place.line, place.col, shown=text)
+                   for text, place in where_parts(defined, called, locator))
+
+
+def where_parts(defined: Location | None, called: Location | None,
+                locator: Locator) -> list[tuple[str, Location | None]]:
+    """(text, the place it shows) for the definition, the arrow and the call site; unknown ones are left out."""
     if defined is None or called is None:
-        return location_text(defined or called)
-    tail = f":{called.line}" if called.path == defined.path else location_text(called)
-    return f"{location_text(defined)} → {tail}"
+        place = defined or called
+        return [(location_text(place, locator), place)] if place else []
+    same_file = called.path == defined.path and "#" not in called.path
+    tail = f":{called.line}:{called.col}" if same_file else location_text(called, locator)
+    return [(location_text(defined, locator), defined), (" → ", None), (tail, called)]
 
 
 def never_called(call: ModuleCall) -> bool:
@@ -126,6 +136,21 @@ def walk(row: Row) -> list[Row]:
     for child in row.children:
         found += walk(child)
     return found
+
+
+def gradient_text(trace: ModelTrace) -> str | None:
+    """With --backward and no parameter flagged: say that the check ran and found every trainable
+    parameter reached (of the modules that ran, when some never did). None when it did not run."""
+    ran_in_train = [call.path for call in trace.modules if "train" in call.modes]
+    if not trace.backward or not ran_in_train or any(f.kind is FlagKind.NO_GRADIENT for f in trace.flags):
+        return None
+    ran = {""} | {".".join(path.split(".")[:end]) for path in ran_in_train  # with the containers around them
+                  for end in range(1, path.count(".") + 2) if path}
+    idle = [call for call in trace.modules if call.path not in ran and call.path.rpartition(".")[0] in ran]
+    checked = trace.trainable_params - sum(call.trainable_params for call in idle)
+    noun = "parameter" if checked == 1 else "parameters"
+    scope = " of the modules that ran" if idle and checked < trace.trainable_params else ""
+    return f"all {count_text(checked)} trainable {noun}{scope} receive a gradient"
 
 
 def not_traced_text(names: tuple[str, ...], shown: int = 10) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from repo_reader.model import line_text
+
 
 class ImportFact(NamedTuple):
     local: str  # the name bound in this module ("nn"), "*" for a star import
@@ -111,3 +113,7 @@ class ModuleFacts:
             if start <= line:
                 index = position
         return f"{self.path}#cell{self.cell_numbers[index]}", line - self.cell_starts[index] + 1
+
+    def line_text(self, line: int) -> str:
+        """`line 8`, or `cell 4, line 8` in a notebook: how evidence names a line of this file."""
+        return line_text(*self.where(line))

@@ -15,18 +15,13 @@ _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
 
 class Locator:
-    """Module path → where its parent assigns it and calls it; containers pass theirs down."""
+    """Module path → where its parent assigns it; torch's containers pass their own down. Where it
+    was called is what ran: the recorder's call site."""
 
     def __init__(self, model: nn.Module, index: SourceIndex) -> None:
         self.model = model
         self.index = index
-        self._cache: dict[str, tuple[Location | None, Location | None]] = {}
-
-    def defined(self, path: str) -> Location | None:
-        return self.locations(path)[0]
-
-    def called(self, path: str) -> Location | None:
-        return self.locations(path)[1]
+        self._cache: dict[str, Location | None] = {}
 
     def attribute(self, owner: nn.Module, owner_path: str, name: str) -> Location | None:
         return self.index.assigned(type(owner), name)
@@ -37,19 +32,19 @@ class Locator:
         owner = self.model.get_submodule(owner_path)
         return self.index.assigned(type(owner), attribute) or self.defined(owner_path)
 
-    def locations(self, path: str) -> tuple[Location | None, Location | None]:
+    def defined(self, path: str) -> Location | None:
         if path not in self._cache:
             self._cache[path] = self._compute(path)
         return self._cache[path]
 
-    def _compute(self, path: str) -> tuple[Location | None, Location | None]:
+    def _compute(self, path: str) -> Location | None:
         if not path:
-            return self.index.class_location(type(self.model)), None
+            return self.index.class_location(type(self.model))
         parent_path, _, name = path.rpartition(".")
         parent = self.model.get_submodule(parent_path)
         if isinstance(parent, _CONTAINERS) and type(parent).__module__.startswith("torch."):
-            return self.locations(parent_path)
-        return self.index.assigned(type(parent), name), self.index.called(type(parent), name)
+            return self.defined(parent_path)
+        return self.index.assigned(type(parent), name)
 
 
 def module_calls(
@@ -62,14 +57,13 @@ def module_calls(
         total = sum(p.numel() for p in unique.values())
         trainable = sum(p.numel() for p in unique.values() if p.requires_grad)
         own = sum(p.numel() for p in module.parameters(recurse=False))
-        defined, called = locator.locations(path)
         rows.append(ModuleCall(
             path=path, class_name=type(module).__name__,
             class_qualname=f"{type(module).__module__}.{type(module).__qualname__}",
             depth=path.count(".") + 1 if path else 0, order=record.order, calls=record.calls,
             inputs=record.inputs, outputs=record.outputs, own_params=own, total_params=total,
             trainable_params=trainable, flops=flops.get(path, 0), macs=flops.get(path, 0) // 2,
-            defined_at=defined, called_at=called, modes=tuple(sorted(record.modes)),
+            defined_at=locator.defined(path), called_at=record.call_site, modes=tuple(sorted(record.modes)),
             time_ms=round(record.time_ms, 3) if cuda else None,
             peak_memory=record.peak_memory if cuda else None,
         ))

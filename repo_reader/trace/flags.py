@@ -17,6 +17,7 @@ from repo_reader.model import FlagKind, Location, TraceFlag
 from repo_reader.trace.recorder import CallRecord
 
 Locate = Callable[[str], Location | None]  # module path → where it is assigned
+LISTED = 6  # names a flag lists before it summarises the rest
 
 
 def call_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locate,
@@ -88,13 +89,14 @@ def shared_flags(model: nn.Module, records: dict[str, CallRecord], locate: Locat
         owners = [name.rpartition(".")[0] for name in names]
         if all(owner in aliases for owner in owners[1:]):
             continue  # the owning module itself is shared: reported once below
-        message = f"one Parameter under {len(names)} names ({', '.join(names)}): tied/shared, counted once"
+        message = f"one Parameter under {len(names)} names ({listed(names)}): tied/shared, counted once"
         flags.append(TraceFlag(FlagKind.SHARED_PARAMETER, names[0], locate(owners[0]), message))
     for paths in module_groups:
         if _weightless(model.get_submodule(paths[0])):
             continue  # one stateless GELU or Dropout used everywhere shares nothing
         calls = records[paths[0]].calls if paths[0] in records else 0
-        message = f"one module registered as {' and '.join(paths)}; ran {calls} time(s) per forward"
+        shown = f"as {' and '.join(paths)}" if len(paths) == 2 else f"under {len(paths)} names ({listed(paths)})"
+        message = f"one module registered {shown}; ran {calls} time(s) per forward"
         flags.append(TraceFlag(FlagKind.SHARED_MODULE, paths[0], locate(paths[0]), message))
     return flags
 
@@ -115,6 +117,13 @@ def repeated_call_flags(records: dict[str, CallRecord], locate: Locate, model: n
         message = f"called {record.calls} times in one forward: the same weights are reused each time"
         flags.append(TraceFlag(FlagKind.SHARED_MODULE, path, locate(path), message))
     return flags
+
+
+def listed(names: list[str], shown: int = LISTED) -> str:
+    """`a, b, c` or, past `shown` names, `a, b, c, … and 140 more`: a flag stays one readable line."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + f", … and {len(names) - shown} more"
 
 
 def _weightless(module: nn.Module) -> bool:

@@ -1,4 +1,5 @@
-"""Where a submodule is assigned (`self.name = ...` in `__init__`) and called (in `forward`).
+"""Where a submodule is assigned (`self.name = ...` in `__init__`); where it is called is read from
+the running stack instead (`recorder.CallSites`).
 
 Child side. Reads the class source with `ast`; prefers the static map's assignment lines.
 """
@@ -41,7 +42,7 @@ def repo_frames(error: BaseException, root: Path) -> list[tuple[Location, str]]:
 
 
 class SourceIndex:
-    """Answers `assigned(cls, name)` and `called(cls, name)` for classes defined in the repo."""
+    """Answers `assigned(cls, name)` for classes defined in the repo."""
 
     def __init__(self, root: Path, known: dict[tuple[str, str], tuple[int, int]] | None = None) -> None:
         self.root = root
@@ -60,19 +61,9 @@ class SourceIndex:
             known = self.known.get((f"{klass.__module__}.{klass.__qualname__}", name))
             if known is not None:
                 return Location(path, *known)
-            hit = _first_self_use(node, name, store=True)
+            hit = _first_assignment(node, name)
             if hit is not None:
                 return Location(path, hit[0], hit[1])
-        return None
-
-    def called(self, cls: type, name: str) -> Location | None:
-        for klass in inspect.getmro(cls):
-            found = self._class_node(klass)
-            if found is None:
-                continue
-            hit = _first_self_use(found[1], name, store=False)
-            if hit is not None:
-                return Location(found[0], hit[0], hit[1])
         return None
 
     def _class_node(self, cls: type) -> tuple[str, ast.ClassDef] | None:
@@ -112,18 +103,11 @@ def _methods(node: ast.ClassDef, preferred: str) -> list[ast.FunctionDef]:
     return sorted(methods, key=lambda method: method.name != preferred)
 
 
-def _first_self_use(node: ast.ClassDef, name: str, *, store: bool) -> tuple[int, int] | None:
-    """First `self.name = ...` (store) or `self.name(...)`/`self.name` read, `__init__`/`forward` first."""
-    for method in _methods(node, "__init__" if store else "forward"):
-        calls, reads = [], []
-        for sub in ast.walk(method):
-            if isinstance(sub, ast.Call) and _is_self_attribute(sub.func, name):
-                calls.append((sub.lineno, sub.col_offset + 1))
-            if not isinstance(sub, ast.Attribute) or not _is_self_attribute(sub, name):
-                continue
-            if isinstance(sub.ctx, ast.Store) == store:
-                reads.append((sub.lineno, sub.col_offset + 1))
-        hits = reads if store else (calls or reads)
+def _first_assignment(node: ast.ClassDef, name: str) -> tuple[int, int] | None:
+    """The first `self.name = ...`, in `__init__` first."""
+    for method in _methods(node, "__init__"):
+        hits = [(sub.lineno, sub.col_offset + 1) for sub in ast.walk(method)
+                if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store) and _is_self_attribute(sub, name)]
         if hits:
             return min(hits)
     return None

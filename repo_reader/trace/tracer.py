@@ -157,8 +157,8 @@ class _Tracer:
         except (Exception, SystemExit) as error:  # the repo's forward may raise anything
             failure = failure_from(error, self.root)
             # a guess from a later layer that fails is a wrong input, not evidence about forward's own failure
-            status = TraceStatus.INPUT_ERROR if candidate.source == LATER_LAYER else TraceStatus.FORWARD_ERROR
-            outcome.failures.append((status, failure))
+            verdict = TraceStatus.INPUT_ERROR if candidate.source == LATER_LAYER else TraceStatus.FORWARD_ERROR
+            outcome.failures.append((verdict, failure))
             outcome.data_dependent = plan.name != "cpu" and _meta_specific(failure.message)
             self.attempts.append(InputAttempt(candidate.source, candidate.describe(), candidate.reason,
                                               f"on {plan.name}: {failure.message}"))
@@ -173,7 +173,7 @@ class _Tracer:
 
     def _record(self, model: nn.Module, plan: DevicePlan, candidate: Candidate, *, default_device: bool) -> ModelTrace:
         modes = {module: module.training for module in model.modules()}
-        recorder = Recorder(model)
+        recorder = Recorder(model, self.root)
         counter = ModuleFlopCounter(recorder.stack)
         fastpath = _set_attention_fastpath(False)
         uses = flags.ParameterUse()
