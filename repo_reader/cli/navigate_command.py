@@ -104,8 +104,9 @@ def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool) -
         _print(None, False, lambda console, locator: render_walk(walk, console, locator), path)
 
 
-def export_map(path: Path, export: str, no_cache: bool) -> str:
-    """`map --format html|dot|mermaid`: the report, or the call graph and model tree for other tools."""
+def export_map(path: Path, export: str, no_cache: bool, trace: bool = False) -> str:
+    """`map --format html|dot|mermaid`: the report (with the shape trace in its model view when `trace`), or
+    the call graph and model tree for other tools."""
     analysis = _analyse(path, no_cache)
     if export == "dot":
         print_warnings(analysis.repo_map.warnings)
@@ -113,7 +114,13 @@ def export_map(path: Path, export: str, no_cache: bool) -> str:
     if export == "mermaid":
         print_warnings(analysis.repo_map.warnings)
         return render_graph_mermaid(analysis.repo_map, analysis.graph)
-    return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()))
+    shape_trace = None
+    if trace:
+        from repo_reader.cli.trace_command import run_trace
+        from repo_reader.trace.api import TraceOptions
+
+        shape_trace = run_trace(path, TraceOptions(use_cache=not no_cache), analysis.repo_map)
+    return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()), shape_trace)
 
 
 def not_found_message(found: Lookup) -> str:
