@@ -83,7 +83,8 @@ class Browser:
             if reply.get("id") == self.next_id:
                 if "error" in reply:
                     raise BrowserError(f"{method}: {reply['error'].get('message')}")
-                return reply.get("result", {})
+                result: dict[str, Any] = reply.get("result", {})
+                return result
             self.events.append(reply)
 
     def wait_for(self, event: str, timeout: float = 60) -> dict[str, Any]:
@@ -157,7 +158,7 @@ class Browser:
                 raise BrowserError("Chromium exited")
             self.buffer += chunk
         message, self.buffer = self.buffer.split(b"\0", 1)
-        found = json.loads(message)
+        found: dict[str, Any] = json.loads(message)
         if found.get("method") == "Runtime.exceptionThrown":
             details = found["params"]["exceptionDetails"]
             self.exceptions.append(details.get("exception", {}).get("description") or details.get("text", ""))

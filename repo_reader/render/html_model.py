@@ -13,7 +13,7 @@ import networkx as nx
 
 from repo_reader.model import Location, ModelInfo, ModelTrace
 from repo_reader.render.safe_text import one_line
-from repo_reader.render.trace_text import count_text, module_tree, never_called, row_label, shape_text, Row
+from repo_reader.render.trace_text import Row, count_text, module_tree, never_called, row_label, shape_text
 
 MAX_BOXES = 400  # boxes in one drawing; the rest are summarised in one box
 MAX_DEPTH = 12  # levels of nesting drawn
