@@ -10,6 +10,9 @@ For each repository: `repo-reader map REPO -f html -o FILE` (timed, warm cache),
 `data-ready`, which is after the load event), then a search (`--query`) until its first result shows, and a
 click on the first model's second box until the source view lands on its line. The budget is 3 s to open.
 
+The same checks as a test (opens within the budget, a search finds a model, its box lands on its class line):
+`REPO_READER_HTML_REPOS=/tmp/corpus/wheel-timm:/tmp/corpus/wheel-transformers pytest tests/test_html_browser.py`.
+
 Last measured (2026-12-02, timm 1.0.31 and transformers 5.24.0 wheels, 2 shared cores, Chromium 156):
 timm 2.8 MB, opens in 0.20-0.35 s (was 36 MB and 23.6 s); transformers 24 MB, opens in 0.65-0.96 s.
 """

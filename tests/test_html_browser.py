@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from chromium import CHROMIUM, Browser
 from helpers import FIXTURES, analysis_of, traced_report
+from typer.testing import CliRunner
 
 from repo_reader.api import analyse
+from repo_reader.cli import app
 from repo_reader.navigate.api import tour_of
 from repo_reader.navigate.sources import Sources
 from repo_reader.render.html import render_html
@@ -67,6 +69,12 @@ def land(browser: Browser, selector: str) -> tuple[str, str]:
     return current(browser)
 
 
+def search_for(browser: Browser, text: str) -> None:
+    """Types `text` into an emptied search box, as a person would."""
+    browser.evaluate("document.getElementById('search').value = ''")
+    browser.type_text("#search", text)
+
+
 def visible_boxes(browser: Browser) -> list[str]:
     return browser.evaluate("Array.from(document.querySelectorAll('#model-view .mnode:not(.hidden) > a .label, "
                             "#model-view .mnode:not(.hidden) > .label')).map(t => t.textContent)")
@@ -99,7 +107,7 @@ def test_long_lists_draw_only_the_rows_on_screen(browser: Browser, tmp_path: Pat
 
 def test_search_finds_models_symbols_and_files(browser: Browser, reports: dict[str, Path]) -> None:
     opened(browser, reports["static"])
-    browser.type_text("#search", "attention")
+    search_for(browser, "attention")
     first = browser.wait_until("(() => { const r = document.querySelector('#result-list .row'); return r && r.textContent; })()")
     assert first.startswith("model model.Attention")
     assert browser.evaluate("document.getElementById('result-count').textContent") == "4 matches"
@@ -110,8 +118,7 @@ def test_search_finds_models_symbols_and_files(browser: Browser, reports: dict[s
     assert land(browser, "#result-list .row") == ("f1-16", "model.py:16  class Attention(nn.Module):")
     assert browser.wait_until("document.querySelector('#model-view .model-head b').textContent") == "model.Attention"
     assert visible_boxes(browser) == ["Attention", "qkv: Linear", "proj: Linear"]
-    browser.evaluate("(() => { const s = document.getElementById('search'); s.value = ''; })()")
-    browser.type_text("#search", "make_loader")
+    search_for(browser, "make_loader")
     browser.wait_until("document.querySelector('#result-list .row .kind').textContent === 'symbol'")
     assert land(browser, "#result-list .row") == ("f0-20", "data.py:20  def make_loader(batch_size: int) -> DataLoader:")
     card = browser.wait_until("document.getElementById('symbol-card').dataset.symbol && "
@@ -120,7 +127,12 @@ def test_search_finds_models_symbols_and_files(browser: Browser, reports: dict[s
                     "calls (2)data.py:21:23 → data.RandomImages.__getitem__data.py:21:23 → data.RandomImages.__init__"
                     "called by (1)train.py:37:14 ← train.main")
     browser.evaluate("(() => { const s = document.getElementById('search'); s.value = ''; })()")
-    browser.type_text("#search", "data.py")
+    search_for(browser, "patchembed")
+    browser.evaluate("delete document.getElementById('current').dataset.target")
+    browser.call("Input.dispatchKeyEvent", session=True, type="keyDown", key="Enter", code="Enter",
+                 windowsVirtualKeyCode=13)
+    assert current(browser) == ("f1-7", "model.py:7  class PatchEmbed(nn.Module):")  # Enter opens the best match
+    search_for(browser, "data.py")
     browser.wait_until("Array.from(document.querySelectorAll('#result-list .row .kind')).some(k => k.textContent === 'file')")
     assert land(browser, "#result-list .row:last-child")[0] == "f0-1"
 
@@ -168,6 +180,26 @@ def test_tour_link_and_address_anchor_open_their_lines(browser: Browser, reports
 def test_chain_node_opens_its_definition(browser: Browser, reports: dict[str, Path]) -> None:
     opened(browser, reports["static"], "#tab-chain")
     assert land(browser, '.chain-graph .cnode.target[data-name="data.RandomImages.__getitem__"] a') == ("f0-15", "data.py:15  def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:")
+
+
+REAL_REPOS = [Path(path) for path in os.environ.get("REPO_READER_HTML_REPOS", "").split(os.pathsep) if path]
+
+
+@pytest.mark.skipif(not REAL_REPOS, reason="set REPO_READER_HTML_REPOS to unpacked wheels (timm, transformers)")
+@pytest.mark.parametrize("repo", REAL_REPOS, ids=lambda repo: repo.name)
+def test_a_real_library_opens_within_budget_searches_and_lands(browser: Browser, repo: Path, tmp_path: Path) -> None:
+    """By hand: REPO_READER_HTML_REPOS=/tmp/corpus/wheel-timm:/tmp/corpus/wheel-transformers pytest -k real_library"""
+    report = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["map", str(repo), "-f", "html", "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    assert opened(browser, report) < BUDGET_MS
+    search_for(browser, "attention")
+    assert browser.wait_until("(() => { const k = document.querySelector('#result-list .row .kind');"
+                              " return k && k.textContent; })()") == "model"
+    top = browser.evaluate("data.models[0]")
+    browser.evaluate("showTab('models')")
+    anchor, label = land(browser, '#model-view .mnode[data-id="0"] > a')
+    assert label.startswith(f"{top[0].rsplit('.', 1)[0].replace('.', '/')}.py:{top[2]}  class ")
 
 
 def test_screenshots(browser: Browser, reports: dict[str, Path], tmp_path: Path) -> None:

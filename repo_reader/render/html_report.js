@@ -355,6 +355,11 @@ function onClick(event) {
 }
 
 async function start() {
+  if (!window.DecompressionStream) {
+    document.getElementById('current').textContent =
+      'this browser cannot open the report\'s compressed parts: use a current Chromium, Firefox (113+) or Safari (16.4+)';
+    return;
+  }
   data = JSON.parse(await inflate('data'));
   firstModelView = document.getElementById('model-view').innerHTML;
   virtualList(document.getElementById('file-list'), data.files.length, fileRow);
@@ -366,7 +371,14 @@ async function start() {
   listClicks('result-list', openResult);
   document.addEventListener('click', onClick);
   let timer = 0;
-  document.getElementById('search').addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(runSearch, 60); });
+  const box = document.getElementById('search');
+  box.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(runSearch, 60); });
+  box.addEventListener('keydown', event => {  // Enter opens the best match
+    if (event.key !== 'Enter') return;
+    clearTimeout(timer);
+    runSearch();
+    if (results.length) openResult(0);
+  });
   window.addEventListener('popstate', () => route(location.hash));
   window.addEventListener('hashchange', () => route(location.hash));
   showTab('tour');
