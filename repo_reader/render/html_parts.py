@@ -19,9 +19,9 @@ PAGE = """<!DOCTYPE html>
 <title>repo-reader: {title}</title>
 <style>{style}</style></head>
 <body>
-<header><b>repo-reader</b> report of <b>{title}</b> <span class="dim">{summary}</span>
-<input id="search" type="search" placeholder="Search symbols, files, models" autocomplete="off" spellcheck="false">
-<nav class="tabs">{tabs}</nav></header>
+<header><div class="head-line"><b>repo-reader</b> report of <b>{title}</b> <span class="dim">{summary}</span></div>
+<div class="head-line"><input id="search" type="search" placeholder="Search symbols, files, models" autocomplete="off"
+spellcheck="false"><nav class="tabs">{tabs}</nav></div></header>
 <main><div id="left">
 <section id="results" class="tab" hidden><h2>Search</h2><div id="result-count" class="dim"></div>
 <div class="vlist" id="result-list"></div></section>

@@ -164,6 +164,13 @@ function buildIndex() {
   data.files.forEach((file, i) => { if (!file[0].includes('#')) searchIndex.push([2, i, file[0].toLowerCase()]); });
 }
 
+function wordStart(text, term) {
+  for (let at = text.indexOf(term); at >= 0; at = text.indexOf(term, at + 1)) {
+    if (at === 0 || '_.-/'.includes(text[at - 1])) return true;
+  }
+  return false;
+}
+
 function search(query) {
   if (!searchIndex) buildIndex();
   const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
@@ -174,7 +181,8 @@ function search(query) {
     if (!terms.every(term => name.includes(term))) continue;
     const tail = name.slice(Math.max(name.lastIndexOf('.'), name.lastIndexOf('/')) + 1);
     const score = tail === last ? 0 : tail.startsWith(last) ? 1 : tail.includes(last) ? 2 : 3;
-    found.push([score, entry[0], name.length, entry]);
+    const starts = terms.filter(term => wordStart(tail, term)).length;  // `vit base`: vit_base_... before davit_base
+    found.push([score - starts, entry[0], name.length, entry]);
   }
   found.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
   return found.map(item => item[3]);
