@@ -8,11 +8,13 @@ import re
 from pathlib import Path
 
 import networkx as nx
+import pytest
 from helpers import FIXTURES, analysis_of, report_strings, traced_report
 
 from repo_reader.model import FlagKind, Location, ModuleCall, ModelTrace, TraceFlag, TracedValue, TraceStatus
 from repo_reader.navigate.api import tour_of
 from repo_reader.navigate.sources import Sources
+from repo_reader.render import html as html_report
 from repo_reader.render import html_model
 from repo_reader.render.html import render_html
 from repo_reader.render.html_blobs import unpack_blobs
@@ -90,6 +92,14 @@ def test_the_static_model_drawing_nests_the_repositorys_own_models() -> None:
     assert 'data-id="4" data-parent="3"' in view and re.search(r'class="mnode" data-id="4"[^>]*>', view)  # Block: shut
     other = unpack_blobs(html)["model-1"]  # model.Attention, drawn for when it is picked
     assert box_labels(other) == [("Attention", "", "f1-16"), ("qkv: Linear", "", "f1-20"), ("proj: Linear", "", "f1-21")]
+
+
+def test_past_the_drawing_budget_models_are_listed_undrawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(html_report, "MAX_DRAWN", 2)
+    blobs = unpack_blobs(report_of("html_report"))
+    models = json.loads(blobs["data"])["models"]
+    assert [m[6] for m in models] == [1, 1, 0, 0, 0] and len(models) == 5
+    assert "model-1" in blobs and "model-2" not in blobs
 
 
 def test_layout_encloses_open_children_and_arrows_join_siblings() -> None:

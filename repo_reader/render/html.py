@@ -22,7 +22,7 @@ from repo_reader.render.safe_text import one_line
 from repo_reader.render.tour_rich import stop_numbers
 
 MAX_WARNINGS = 500  # warnings listed; the rest are counted
-MAX_DRAWN = 4000  # models drawn; past it (a library of thousands), the top-level ones and the first others
+MAX_DRAWN = 4000  # models drawn, in reading order (top-level first); a library of more lists the rest undrawn
 
 
 def render_html(repo_map: RepoMap, graph: nx.DiGraph, tour: Tour, sources: Sources,
@@ -30,7 +30,7 @@ def render_html(repo_map: RepoMap, graph: nx.DiGraph, tour: Tour, sources: Sourc
     places = Places(repo_map, tour, sources)
     order = _model_order(repo_map)
     traces = {t.qualname: t for t in trace.models} if trace else {}
-    drawn = order[:MAX_DRAWN] if len(order) > MAX_DRAWN else order
+    drawn = order[:MAX_DRAWN]
     by_name = {m.qualname: m for m in repo_map.models}
     drawings = [_model_view(by_name, name, places, traces.get(name)) for name in drawn]
     calls = call_data(repo_map, graph, places)  # before page_data: call sites add rows to the file table
