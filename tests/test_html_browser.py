@@ -90,6 +90,7 @@ def test_long_lists_draw_only_the_rows_on_screen(browser: Browser, tmp_path: Pat
     for number in range(40):
         (tmp_path / f"part{number:02d}.py").write_text("".join(f"def step{index}(x):\n    return x + {index}\n\n\n"
                                                                 for index in range(50)))
+    (tmp_path / "huge.py").write_text("# padding\n" * 45_000)  # 450,000 characters: listed, not embedded
     (tmp_path / "zoo.py").write_text("def davit_base():\n    pass\n\n\ndef vit_base_patch16():\n    pass\n")
     analysis = analyse(tmp_path, use_cache=False)
     report = tmp_path / "report.html"
@@ -104,9 +105,15 @@ def test_long_lists_draw_only_the_rows_on_screen(browser: Browser, tmp_path: Pat
     last = browser.wait_until("(() => { const rows = document.querySelectorAll('#symbol-list .row .name');"
                               " return rows.length ? rows[rows.length - 1].textContent : null; })()")
     assert last == browser.evaluate("data.symbols[data.symbols.length - 1][0]")
+    search_for(browser, "huge")
+    browser.wait_until("Array.from(document.querySelectorAll('#result-list .row .name')).some(n => n.textContent === 'huge.py')")
+    browser.click("#result-list .row:last-child")  # the file, after its module
+    assert browser.wait_until("document.getElementById('current').textContent.startsWith('huge.py') && "
+                              "document.getElementById('current').textContent") == \
+        "huge.py: not in the report (empty, unreadable, or over 400,000 characters)"
     search_for(browser, "vit base")  # words that start with the terms rank first, the shorter name second
     assert browser.wait_until("Array.from(document.querySelectorAll('#result-list .row .name')).map(r => r.textContent)"
-                              ".join(' ') || null") == "zoo.vit_base_patch16 zoo.davit_base"
+                              ".join(' ') === 'zoo.vit_base_patch16 zoo.davit_base'")
 
 
 def test_search_finds_models_symbols_and_files(browser: Browser, reports: dict[str, Path]) -> None:

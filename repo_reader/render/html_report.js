@@ -8,6 +8,7 @@ const ROW = 22;  // px, one row of a list (the style sheet's .vlist .row)
 const LINE = 18;  // px, one line of source (the style sheet's #code pre: 12px/1.5)
 const BLOCK = 100;  // lines laid out together
 const MAX_RESULTS = 2000;
+const MAX_EMBED = '400,000';  // characters of the largest file embedded (html_data.MAX_EMBED_CHARS)
 const MAX_CARD = 200;  // calls listed on a symbol's card
 const KEYWORDS = new Set(('False None True and as assert async await break class continue def del elif else except ' +
   'finally for from global if import in is lambda nonlocal not or pass raise return try while with yield match case').split(' '));
@@ -209,7 +210,15 @@ function openResult(i) {
   const [kind, index] = results[i];
   if (kind === 0) go(`#model-${index}`);
   else if (kind === 1) go(`#sym-${index}`);
-  else { const anchor = anchorOf(index, 1); if (anchor) go(`#${anchor}`); }
+  else openFile(index);
+}
+
+function openFile(row) {
+  const anchor = anchorOf(row, 1);
+  if (anchor) return go(`#${anchor}`);
+  const label = document.getElementById('current');
+  label.textContent = `${data.files[row][0]}: not in the report (empty, unreadable, or over ${MAX_EMBED} characters)`;
+  delete label.dataset.target;
 }
 
 // --- tabs, models, symbols -------------------------------------------------------------------------------
@@ -373,7 +382,7 @@ async function start() {
   virtualList(document.getElementById('file-list'), data.files.length, fileRow);
   virtualList(document.getElementById('model-list'), data.models.length, modelRow);
   virtualList(document.getElementById('symbol-list'), data.symbols.length, symbolRow);
-  listClicks('file-list', i => { const anchor = anchorOf(i, 1); if (anchor) go(`#${anchor}`); });
+  listClicks('file-list', openFile);
   listClicks('model-list', i => go(`#model-${i}`));
   listClicks('symbol-list', i => go(`#sym-${i}`));
   listClicks('result-list', openResult);
