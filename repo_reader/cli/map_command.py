@@ -53,7 +53,8 @@ def map_command(
     if output_format in (MapFormat.HTML, MapFormat.DOT, MapFormat.MERMAID):
         from repo_reader.cli.navigate_command import export_map  # keeps `map` first in --help
 
-        write_text(export_map(path, output_format.value, no_cache, trace), output, force)
+        traced = (lambda repo_map: _trace(path, repo_map, no_cache)) if trace else None
+        write_text(export_map(path, output_format.value, no_cache, traced), output, force)
         return
     console = make_console(to_file=output is not None)
     with scan_progress(console, enabled=output_format == MapFormat.RICH and output is None) as progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,7 @@ from repo_reader.api import Analysis, RepoError, analyse
 from repo_reader.cli.app import UsageError, command
 from repo_reader.cli.options import Force, NoCache, Output, PathArgument
 from repo_reader.cli.output import make_console, print_warnings, write_text
-from repo_reader.model import Lookup
+from repo_reader.model import Lookup, RepoMap, ShapeTrace
 from repo_reader.navigate.api import calls, lookup, tour_of
 from repo_reader.navigate.sources import Sources
 from repo_reader.navigate.tour import DEFAULT_MAX_STOPS
@@ -104,9 +105,10 @@ def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool) -
         _print(None, False, lambda console, locator: render_walk(walk, console, locator), path)
 
 
-def export_map(path: Path, export: str, no_cache: bool, trace: bool = False) -> str:
-    """`map --format html|dot|mermaid`: the report (with the shape trace in its model view when `trace`), or
-    the call graph and model tree for other tools."""
+def export_map(path: Path, export: str, no_cache: bool,
+               trace: Callable[[RepoMap], ShapeTrace] | None = None) -> str:
+    """`map --format html|dot|mermaid`: the report (with the shape trace `trace` makes of the map in its model
+    view), or the call graph and model tree for other tools."""
     analysis = _analyse(path, no_cache)
     if export == "dot":
         print_warnings(analysis.repo_map.warnings)
@@ -114,12 +116,7 @@ def export_map(path: Path, export: str, no_cache: bool, trace: bool = False) -> 
     if export == "mermaid":
         print_warnings(analysis.repo_map.warnings)
         return render_graph_mermaid(analysis.repo_map, analysis.graph)
-    shape_trace = None
-    if trace:
-        from repo_reader.cli.trace_command import run_trace
-        from repo_reader.trace.api import TraceOptions
-
-        shape_trace = run_trace(path, TraceOptions(use_cache=not no_cache), analysis.repo_map)
+    shape_trace = trace(analysis.repo_map) if trace else None
     return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()), shape_trace)
 
 
