@@ -13,8 +13,10 @@ click on the first model's second box until the source view lands on its line. T
 The same checks as a test (opens within the budget, a search finds a model, its box lands on its class line):
 `REPO_READER_HTML_REPOS=/tmp/corpus/wheel-timm:/tmp/corpus/wheel-transformers pytest tests/test_html_browser.py`.
 
-Last measured (2026-12-02, timm 1.0.31 and transformers 5.24.0 wheels, 2 shared cores, Chromium 156):
-timm 2.8 MB, opens in 0.20-0.35 s (was 36 MB and 23.6 s); transformers 24 MB, opens in 0.65-0.96 s.
+Last measured (2026-12-02, timm 1.0.31 and transformers 5.24.0 wheels, 2 cores shared with a load of 7-10,
+Chromium 156), 3 loads each: timm 2.8 MB (was 36 MB, its load event 23.6 s), opens in 0.09-0.20 s, search
+107-125 ms, model box to its line 235-374 ms; transformers 24.4 MB, opens in 0.31-0.56 s, search 116-254 ms,
+model box to its line 102-376 ms.
 """
 
 from __future__ import annotations
