@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -17,3 +18,43 @@ def analysis_of(name: str) -> Analysis:
 
 def edge_set(name: str) -> set[tuple[str, str]]:
     return {(edge.caller, edge.callee) for edge in analysis_of(name).repo_map.edges}
+
+
+def report_strings(html: str, everything: bool = False) -> str:
+    """What the HTML report shows once opened, as text: the page, then every string of its data table on a line
+    of its own; with `everything`, also every embedded source and model drawing, inflated."""
+    from repo_reader.render.html_blobs import unpack_blobs
+
+    blobs = unpack_blobs(html)
+    found: list[str] = []
+
+    def strings(value: object) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                strings(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                strings(item)
+
+    strings(json.loads(blobs.get("data", "{}")))
+    if everything:
+        found += [text for name, text in blobs.items() if name.startswith(("src-", "model-"))]
+    return html + "\n" + "\n".join(found)
+
+
+@cache
+def traced_report() -> str:
+    """`repo-reader map fixtures/html_report --trace -f html`, run once per session (the trace takes seconds)."""
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from repo_reader.cli import app
+
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "report.html"
+        result = CliRunner().invoke(app, ["map", str(FIXTURES / "html_report"), "--trace", "-f", "html", "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        return target.read_text(encoding="utf-8")

@@ -20,6 +20,7 @@ import hypothesmith
 import pathspec
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from helpers import report_strings
 from rich.console import Console
 
 from repo_reader.api import Analysis, RepoError, analyse
@@ -155,7 +156,8 @@ def _render(root: Path, analysis: Analysis) -> str:
     tour = tour_of(analysis)
     render_tour_rich(tour, console, Locator.for_root(root), Sources(root))
     html = render_html(analysis.repo_map, analysis.graph, tour, Sources(root))
-    return console.file.getvalue() + render_map_json(analysis.repo_map) + html  # type: ignore[attr-defined]
+    shown = report_strings(html, everything=True)  # the report's sources and drawings, inflated
+    return console.file.getvalue() + render_map_json(analysis.repo_map) + shown  # type: ignore[attr-defined]
 
 
 @QUICK

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from helpers import report_strings
 from hostile_repos import CASES, SECRET, Case, build_case
 from typer.testing import CliRunner
 
@@ -42,7 +43,7 @@ def run(command: str, repo: Path) -> tuple[int, str]:
     with deadline(SECONDS_PER_COMMAND):
         result = runner.invoke(app, [*COMMANDS[command], str(repo), "--no-cache"])
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    output = result.stdout + result.stderr
+    output = (report_strings(result.stdout) if command == "html" else result.stdout) + result.stderr
     assert "Traceback (most recent call last)" not in output
     assert result.exit_code == (1 if command == "check" and "Found " in output else 0), output[-2000:]
     return result.exit_code, output

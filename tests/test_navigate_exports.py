@@ -18,6 +18,7 @@ from repo_reader.render.codetour import render_codetour
 from repo_reader.render.graph_dot import internal_calls, render_graph_dot
 from repo_reader.render.graph_mermaid import render_graph_mermaid
 from repo_reader.render.html import render_html
+from repo_reader.render.html_blobs import unpack_blobs
 
 runner = CliRunner()
 
@@ -121,27 +122,29 @@ def test_html_is_self_contained_and_links_to_real_lines() -> None:
     html = render_html(analysis.repo_map, analysis.graph, tour_of(analysis), sources)
     assert not re.search(r"""(src|href)=["'](https?:)?//""", html)  # no network, no CDN
     assert "<link" not in html
-    ids = set(re.findall(r'<span id="(f\d+-\d+)"', html))
-    targets = re.findall(r'<a class="loc" href="#(f\d+-\d+)">([^<]+)</a>', html)
-    assert targets and all(target in ids for target, _ in targets)
-    files = re.findall(r'<section class="file" id="file-(\d+)"><h3>([^<]+)</h3>', html)
-    by_number = {number: path for number, path in files}
-    for target, label in targets:
-        number, line = target[1:].split("-")
-        assert label.startswith(by_number[number] + ":" + line) or label == by_number[number]
+    blobs = unpack_blobs(html)
+    embedded = json.loads(blobs["data"])["embedded"]
+    targets = re.findall(r'<a class="loc" href="#f(\d+)-(\d+)">([^<]+)</a>', html)
+    assert targets
+    for number, line, label in targets:
+        assert label.startswith(f"{embedded[int(number)]}:{line}") or label == embedded[int(number)]
+        assert int(line) <= len(blobs[f"src-{number}"].splitlines())
     assert '<a class="loc" href="#f3-28">train.py:28:1</a>' in html  # train.train_one_epoch
     assert '<li><a class="loc" href="#f3-17">train.py:17:5</a> <code>--lr</code>' in html  # an option, at its line
-    assert 'id="def-train.main"' in html and 'href="#def-train.train_one_epoch"' in html
+    assert '<a href="#stop-3">3 train.main</a>' in html  # the tour's next stop
 
 
 def test_html_notebook_location_maps_to_the_joined_line() -> None:
     analysis = analysis_of("messy")
     sources = Sources(FIXTURES / "messy")
     html = render_html(analysis.repo_map, analysis.graph, tour_of(analysis), sources)
-    found = re.search(r'href="#(f\d+-(\d+))">exploration\.ipynb#cell3:6:5<', html)
+    found = re.search(r'href="#(f(\d+)-(\d+))">exploration\.ipynb#cell3:6:5<', html)
     assert found is not None
-    line = sources.text("exploration.ipynb").splitlines()[int(found.group(2)) - 1]
+    blobs = unpack_blobs(html)
+    assert json.loads(blobs["data"])["embedded"][int(found.group(2))] == "exploration.ipynb"
+    line = blobs[f"src-{found.group(2)}"].splitlines()[int(found.group(3)) - 1]
     assert line.strip().startswith("def forward")
+    assert line == sources.text("exploration.ipynb").splitlines()[int(found.group(3)) - 1]
 
 
 @pytest.mark.parametrize("fmt", ["html", "dot", "mermaid"])

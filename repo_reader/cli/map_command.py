@@ -52,8 +52,9 @@ def map_command(
     if output_format in (MapFormat.HTML, MapFormat.DOT, MapFormat.MERMAID):
         from repo_reader.cli.navigate_command import export_map  # keeps `map` first in --help
 
+        traced = (lambda repo_map: _trace(path, repo_map, no_cache, Talk(quiet))) if trace else None
         with Talk(quiet).phase(f"mapping {path} for the {output_format} export"):
-            exported = export_map(path, output_format.value, no_cache, link_format)
+            exported = export_map(path, output_format.value, no_cache, link_format, traced)
         write_text(exported, output, force)
         return
     talk = Talk(quiet)

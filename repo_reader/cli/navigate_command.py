@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # the analysis and the renderers are imported by the command 
     from rich.console import Console
 
     from repo_reader.api import Analysis
-    from repo_reader.model import Lookup
+    from repo_reader.model import Lookup, RepoMap, ShapeTrace
 
 DEFAULT_MAX_STOPS = 20  # as repo_reader.navigate.tour (which imports networkx); tests/test_startup.py checks it
 
@@ -123,8 +124,10 @@ def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool, l
         _print(None, False, lambda console, locator: render_walk(walk, console, locator), path, link_format)
 
 
-def export_map(path: Path, export: str, no_cache: bool, link_format: str | None = None) -> str:
-    """`map --format html|dot|mermaid`: the report, or the call graph and model tree for other tools."""
+def export_map(path: Path, export: str, no_cache: bool, link_format: str | None = None,
+               trace: Callable[[RepoMap], ShapeTrace] | None = None) -> str:
+    """`map --format html|dot|mermaid`: the report (with the shape trace `trace` makes of the map in its model
+    view), or the call graph and model tree for other tools."""
     analysis = _analyse(path, no_cache)
     if export == "dot":
         from repo_reader.render.graph_dot import render_graph_dot
@@ -141,7 +144,8 @@ def export_map(path: Path, export: str, no_cache: bool, link_format: str | None 
     from repo_reader.navigate.sources import Sources
     from repo_reader.render.html import render_html
 
-    return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()))
+    shape_trace = trace(analysis.repo_map) if trace else None
+    return render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(path.resolve()), shape_trace)
 
 
 def not_found_message(found: Lookup, root: Path) -> str:

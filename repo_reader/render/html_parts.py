@@ -1,6 +1,17 @@
-"""The fixed parts of the HTML report: page skeleton, style sheet and the one small script."""
+"""The fixed parts of the HTML report: the page skeleton around its sections, the style sheet and the script
+(html_report.css, html_report.js, read from the package), and the trace's summary above a traced model."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from html import escape
+from importlib.resources import files
+
+from repo_reader.model import Location, ModelTrace, TraceStatus
+from repo_reader.render.trace_text import count_text, flops_text
+
+TABS = (("tour", "Tour"), ("map", "Map"), ("models", "Model"), ("chain", "Call chain"), ("symbols", "Symbols"))
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -8,64 +19,50 @@ PAGE = """<!DOCTYPE html>
 <title>repo-reader: {title}</title>
 <style>{style}</style></head>
 <body>
-<header><b>repo-reader</b> report of <b>{title}</b> <span class="dim">{summary}</span>
-<nav class="jump"><a href="#tour">tour</a> <a href="#map">map</a> <a href="#models">model tree</a>
-<a href="#graph">call graph</a></nav></header>
+<header><div class="head-line"><b>repo-reader</b> report of <b>{title}</b> <span class="dim">{summary}</span></div>
+<div class="head-line"><input id="search" type="search" placeholder="Search symbols, files, models" autocomplete="off"
+spellcheck="false"><nav class="tabs">{tabs}</nav></div></header>
 <main><div id="left">
-{nav}
+<section id="results" class="tab" hidden><h2>Search</h2><div id="result-count" class="dim"></div>
+<div class="vlist" id="result-list"></div></section>
+<section id="tour" class="tab">{tour}</section>
+<section id="map" class="tab" hidden>{map}</section>
+<section id="models" class="tab" hidden><h2>Models</h2><div class="vlist short" id="model-list"></div>
+<div id="model-view">{models}</div></section>
+<section id="chain" class="tab" hidden>{chain}</section>
+<section id="symbols" class="tab" hidden><h2>Symbols</h2><div id="symbol-card" class="dim">pick a symbol: its
+calls and callers show here</div><div class="vlist" id="symbol-list"></div></section>
 </div><div id="source"><div id="current" class="dim">click a location to open the source at that line</div>
-{files}
-</div></main>
+<div id="code"></div></div></main>
+{blobs}
 <script>{script}</script>
 </body></html>
 """
 
-STYLE = """
-* { box-sizing: border-box; }
-body { margin: 0; font: 13px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; }
-header { padding: 8px 14px; border-bottom: 1px solid #d0d7de; background: #f6f8fa; }
-header .jump a { margin-right: 10px; }
-main { display: flex; height: calc(100vh - 58px); }
-#left { width: 46%; overflow: auto; padding: 0 14px 40px; border-right: 1px solid #d0d7de; }
-#source { flex: 1; overflow: auto; padding: 0 14px 60vh; }
-h2 { font-size: 16px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; margin-top: 22px; }
-h3 { font-size: 13px; margin: 14px 0 4px; }
-ol, ul { padding-left: 20px; margin: 4px 0; }
-.stop { margin-bottom: 10px; }
-.stop .title { font-weight: 600; }
-.summary { font-style: italic; color: #57606a; }
-.next, .dim { color: #57606a; }
-a { color: #0969da; text-decoration: none; }
-a:hover { text-decoration: underline; }
-.loc { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; white-space: nowrap; }
-code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
-.role { background: #ddf4ff; border-radius: 8px; padding: 0 6px; font-size: 11px; }
-.def { border: 1px solid #d0d7de; border-radius: 6px; padding: 4px 8px; margin: 6px 0; }
-.def:target { border-color: #0969da; box-shadow: 0 0 0 2px #b6e3ff; }
-.file h3 { position: sticky; top: 0; background: #fff; padding: 6px 0; margin: 0; border-bottom: 1px solid #d0d7de; }
-.highlight pre { margin: 0; font-size: 12px; line-height: 1.5; }
-.highlight .linenos { color: #8c959f; display: inline-block; width: 4em; text-align: right; padding-right: 1em; user-select: none; }
-.highlight span[id] { scroll-margin-top: 30vh; }
-.highlight span[id]:target, .highlight span.current { background: #fff8c5; outline: 1px solid #f2cc60; }
-#current { position: sticky; top: 0; background: #f6f8fa; padding: 4px; z-index: 1; }
-"""
 
-# Marks the line a location link points to and says which it is, so a reader (or a test) can tell.
-SCRIPT = """
-function showTarget() {
-  var id = decodeURIComponent(location.hash.slice(1));
-  var old = document.querySelector('.current');
-  if (old) old.classList.remove('current');
-  var line = id ? document.getElementById(id) : null;
-  if (!line || !line.closest('.file')) return;
-  line.classList.add('current');
-  var file = line.closest('.file').querySelector('h3').textContent;
-  var label = document.getElementById('current');
-  label.textContent = file + ':' + id.split('-').pop() + '  ' + line.textContent.replace(/^\\s*\\d+/, '').trim();
-  label.dataset.target = id;
-  line.scrollIntoView({block: 'center'});
-}
-window.addEventListener('load', showTarget);
-window.addEventListener('hashchange', showTarget);
-window.addEventListener('DOMContentLoaded', showTarget);
-"""
+@cache
+def _asset(name: str) -> str:
+    return files("repo_reader.render").joinpath(name).read_text(encoding="utf-8")
+
+
+def page(title: str, summary: str, sections: dict[str, str], blobs: str) -> str:
+    tabs = "".join(f'<a href="#tab-{key}" data-tab="{key}">{label}</a>' for key, label in TABS)
+    # A `</script>` inside the script would end it early; the script is ours and has none.
+    return PAGE.format(title=escape(title), summary=escape(summary), tabs=tabs, style=_asset("html_report.css"),
+                       script=_asset("html_report.js"), blobs=blobs, **sections)
+
+
+def trace_summary(trace: ModelTrace, link: Callable[[Location | None], str]) -> str:
+    """Status, device, input, totals and flags of a traced model, each flag at its location."""
+    if trace.status != TraceStatus.OK:
+        reason = trace.failure.message if trace.failure else trace.status.value
+        return f'<div class="trace-summary failed">trace: {escape(trace.status.value)}: {escape(reason)}</div>'
+    used = next((a for a in trace.input_attempts if a.error is None), None)
+    facts = [f"traced on {escape(trace.device)}",
+             f"input {escape(used.description)}" if used else "",
+             f"{count_text(trace.total_params)} parameters ({count_text(trace.trainable_params)} trainable)",
+             f"{flops_text(trace.flops)}FLOPs" if trace.flops else ""]
+    flags = "".join(f'<li>{link(flag.location)} <span class="flag">{escape(flag.kind.value)}</span> '
+                    f"<code>{escape(flag.module)}</code> {escape(flag.message)}</li>" for flag in trace.flags)
+    return (f'<div class="trace-summary">{" · ".join(filter(None, facts))}</div>'
+            + (f'<div class="flags"><b>flags ({len(trace.flags)})</b><ul>{flags}</ul></div>' if flags else ""))
