@@ -44,6 +44,8 @@ def check_command(
     explain: Annotated[str | None, typer.Option("--explain", help="Print what a rule checks and why, e.g. RR101.")]
     = None,
     no_cache: NoCache = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Also show low-confidence findings (hidden by default).")]
+    = False,
 ) -> None:
     """Find PyTorch pitfalls: unregistered layers, evaluation in training mode, DataLoader conflicts, ..."""
     if explain is not None:
@@ -51,15 +53,16 @@ def check_command(
         return
     root = _root(path)
     try:
-        report = check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache)
+        report = check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache,
+                                  show_all=show_all)
     except SelectionError as error:
         raise UsageError(str(error)) from None
     if report.files_checked == 0 and not report.warnings:
         raise UsageError(f"{root}: no Python files or notebooks found")
     if fix:
         fixed = fix_repository(root, report.findings)
-        report = replace(check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache),
-                         fixed=fixed)
+        report = replace(check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache,
+                                          show_all=show_all), fixed=fixed)
     if dynamic:
         report = _with_dynamic(root, report, parse_codes(select), parse_codes(ignore))
     write_text(RENDERERS[output_format](report), None, False)

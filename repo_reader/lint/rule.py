@@ -33,6 +33,7 @@ class Hit:
     message: str
     fix: str | None = None
     key: tuple[str, ...] = ()  # for rules judged after the whole repo is read (`Rule.keep`)
+    confidence: int | None = None  # 0-100; None: the rule's own `confidence`
 
 
 class Rule:
@@ -40,6 +41,7 @@ class Rule:
     name: ClassVar[str]
     severity: ClassVar[Severity]
     fix_kind: ClassVar[str | None] = None
+    confidence: ClassVar[int] = 90  # a hit's confidence unless the hit says otherwise (vulture's 0-100)
     VALID: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[str, ...]] = ()
     FIXES: ClassVar[tuple[tuple[str, str], ...]] = ()  # (before, after)

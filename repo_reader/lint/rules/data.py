@@ -58,17 +58,59 @@ class SamplerWithShuffle(Rule):
         "from torch.utils.data import DataLoader\nDataLoader(ds, sampler=s, shuffle=False, num_workers=2)\n",
         "from torch.utils.data import DataLoader\nDataLoader(ds, sampler=s, shuffle=s is None, num_workers=2)\n",
     )
+    VALID = VALID + (
+        "from torch.utils.data import DataLoader, DistributedSampler\ndef loader(ds, distributed):\n"
+        "    sampler = DistributedSampler(ds) if distributed else None\n"
+        "    return DataLoader(ds, sampler=sampler, shuffle=sampler is None, num_workers=2)\n",
+        "from torch.utils.data import DataLoader\ndef loader(ds):\n    sampler = None\n    shuffle = True\n"
+        "    return DataLoader(ds, sampler=sampler, shuffle=shuffle, num_workers=2)\n",
+    )
     INVALID = (
         "import torch\ntorch.utils.data.DataLoader(ds, sampler=s, shuffle=True, num_workers=2)  # expect\n",
+        "from torch.utils.data import DataLoader, DistributedSampler\ndef loader(ds, distributed):\n"
+        "    sampler = DistributedSampler(ds) if distributed else None\n    shuffle = True\n"
+        "    return DataLoader(  # expect\n        ds,\n        sampler=sampler,\n        shuffle=shuffle,\n"
+        "        num_workers=2,\n    )\n",
         "from torch.utils import data\ndata.DataLoader(ds, 32, True, s, num_workers=2)  # expect\n",
     )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         for call in dataloader_calls(context):
-            sampler, shuffle = argument(call, "sampler"), argument(call, "shuffle")
-            if not maybe_none(sampler) and is_constant(shuffle, True):
-                yield Hit(call, "DataLoader gets both `sampler` and `shuffle=True`: they are mutually exclusive "
-                                "(ValueError); let the sampler shuffle")
+            scope = enclosing_scope(context, call)
+            sampler = values_of(scope, argument(call, "sampler"))
+            shuffle = values_of(scope, argument(call, "shuffle"))
+            given = [value for value in sampler if may_be_set(value)]
+            if not given or not shuffle or not all(is_constant(value, True) for value in shuffle):
+                continue
+            always = len(given) == len(sampler) and not any(isinstance(v, ast.IfExp) for v in given)
+            yield Hit(call, "DataLoader gets both `sampler` and `shuffle=True`: they are mutually exclusive "
+                            f"(ValueError{'' if always else ' whenever the sampler is set'}); let the sampler shuffle",
+                      confidence=95 if always else 80)
+
+
+def may_be_set(node: ast.expr) -> bool:
+    """Whether a value may be something other than None (a conditional with one set branch may)."""
+    if isinstance(node, ast.IfExp):
+        return may_be_set(node.body) or may_be_set(node.orelse)
+    return not is_constant(node, None)
+
+
+def enclosing_scope(context: LintContext, node: ast.AST) -> ast.AST:
+    """The innermost function of the file around `node`, else the module."""
+    line = getattr(node, "lineno", 0)
+    around = [function for _, function in context.functions
+              if function.lineno <= line <= (function.end_lineno or function.lineno)]
+    return max(around, key=lambda function: function.lineno) if around else context.tree
+
+
+def values_of(scope: ast.AST, node: ast.expr | None) -> list[ast.expr]:
+    """What an argument may be: itself, or for a local name every value assigned to it in the scope
+    (`shuffle = True` ... `shuffle=shuffle`). An unknown name stays itself (never None, never True)."""
+    if not isinstance(node, ast.Name):
+        return [node] if node is not None else []
+    assigned = [item.value for item in ast.walk(scope) if isinstance(item, ast.Assign)
+                and [getattr(target, "id", None) for target in item.targets] == [node.id]]
+    return assigned or [node]
 
 
 class BatchSamplerConflict(Rule):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from repo_reader.lint.context import LintContext, methods, self_attribute
@@ -69,6 +70,32 @@ class PlainContainerLayers(Rule):
         "import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        self.layers = []  # expect\n        for _ in range(2):\n            self.layers.append(torch.nn.Conv2d(3, 3, 1))\n",
     )
+    _BLOCK = ("import torch.nn as nn\nclass Block(nn.Module):\n    def __init__(self, d):\n        super().__init__()\n"
+              "        self.fc = nn.Linear(d, d)\n")
+    INVALID = INVALID + (
+        _BLOCK + "class Net(nn.Module):\n    def __init__(self, depth):\n        super().__init__()\n"
+        "        self.blocks = []  # expect\n        for i in range(depth):\n            self.blocks.append(Block(16))\n"
+        "    def forward(self, x):\n        for block in self.blocks:\n            x = block(x)\n        return x\n",
+        _BLOCK + "class Net(nn.Module):\n    def __init__(self, depth):\n        super().__init__()\n"
+        "        self.blocks = []  # expect\n        for i in range(depth):\n            block = Block(16)\n"
+        "            self.blocks.append(block)\n",
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, make_layer, n):\n        super().__init__()\n"
+        "        self.layers = []  # expect\n        for _ in range(n):\n            self.layers.append(make_layer())\n"
+        "    def cuda(self):\n        for layer in self.layers:\n            layer.cuda()\n        return self\n",
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, n):\n        super().__init__()\n"
+        "        layers = []\n        for _ in range(n):\n            layers.append(nn.Linear(8, 8))\n"
+        "        self.layers = layers  # expect\n",
+    )
+    VALID = VALID + (
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, n):\n        super().__init__()\n"
+        "        self.sizes = []\n        for i in range(n):\n            self.sizes.append(compute(i))\n",
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, n):\n        super().__init__()\n"
+        "        self.hooks = []\n        for m in self.modules():\n            self.hooks.append(m.register_forward_hook(f))\n"
+        "    def close(self):\n        for hook in self.hooks:\n            hook.remove()\n",
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, n):\n        super().__init__()\n"
+        "        layers = []\n        for _ in range(n):\n            layers.append(nn.Linear(8, 8))\n"
+        "        self.layers = nn.Sequential(*layers)\n",
+    )
     FIXES = (
         ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
          "        self.blocks = [nn.Linear(4, 4) for _ in range(3)]\n",
@@ -83,46 +110,131 @@ class PlainContainerLayers(Rule):
     def check(self, context: LintContext) -> Iterator[Hit]:
         registers = any(context.mentions(name) for name in REGISTERS)  # else no class can call one
         for info, node in context.module_classes():
-            if registers and any(isinstance(n, ast.Call) and (getattr(n.func, "attr", None) in REGISTERS or
-                                                              getattr(n.func, "id", None) in REGISTERS)
-                                 for n in ast.walk(node)):
-                continue
             assignments = self_assignments(node.body)
-            containers = [(name, value) for name, value, _ in assignments if isinstance(value, PLAIN_CONTAINERS)]
+            containers = [(name, value, statement) for name, value, statement in assignments
+                          if isinstance(value, PLAIN_CONTAINERS) or isinstance(value, ast.Name)]
             if not containers:
                 continue
             rebuilt = {name for name, value, _ in assignments if builds_module(context, value)}
-            for name, value in containers:
-                if name in rebuilt:
+            for name, value, statement in containers:
+                if name in rebuilt or registers and _registers_items(node, name, value):
                     continue
-                if self._holds_layers(context, node, name, value):
-                    kind = "dict" if isinstance(value, (ast.Dict, ast.DictComp)) else \
-                        "tuple" if isinstance(value, ast.Tuple) else "list"
-                    wrapper = "nn.ModuleDict" if kind == "dict" else "nn.ModuleList"
-                    yield Hit(value, f"layers in a plain {kind} `self.{name}` are not registered: their parameters "
-                                     f"are not trained, moved or saved; use {wrapper}", self.fix_kind)
+                confidence = self._holds_layers(context, node, name, value, statement)
+                if confidence is None:
+                    continue
+                kind = "dict" if isinstance(value, (ast.Dict, ast.DictComp)) else \
+                    "tuple" if isinstance(value, ast.Tuple) else "list"
+                wrapper = "nn.ModuleDict" if kind == "dict" else "nn.ModuleList"
+                fix = self.fix_kind if isinstance(value, PLAIN_CONTAINERS) else None
+                yield Hit(value, f"layers in a plain {kind} `self.{name}` are not registered: their parameters "
+                                 f"are not trained, moved or saved; use {wrapper}", fix, confidence=confidence)
 
-    def _holds_layers(self, context: LintContext, cls: ast.ClassDef, name: str, value: ast.expr) -> bool:
+    def _holds_layers(self, context: LintContext, cls: ast.ClassDef, name: str, value: ast.expr,
+                      statement: ast.stmt) -> int | None:
+        """The confidence that the container holds layers, or None when it does not."""
+        if isinstance(value, ast.Name):  # `layers = []; layers.append(Block()); self.layers = layers`
+            method = _enclosing_method(cls, statement)
+            return _filled_with_layers(context, method, _local_list_appends(method, value.id), name, cls) \
+                if method is not None and _assigned_empty_list(method, value.id) else None
         if isinstance(value, (ast.List, ast.Tuple)):
             if not value.elts:
-                return self._appended_layers(context, cls, name)
-            return any(has_parameters(context, item) for item in value.elts)
+                return _filled_with_layers(context, cls, _self_list_appends(cls, name), name, cls)
+            return 95 if any(has_parameters(context, item) for item in value.elts) else None
         if isinstance(value, ast.Dict):
-            return any(has_parameters(context, item) for item in value.values)
+            return 95 if any(has_parameters(context, item) for item in value.values) else None
         if isinstance(value, ast.ListComp):
-            return has_parameters(context, value.elt)
+            return 95 if has_parameters(context, value.elt) else None
         if isinstance(value, ast.DictComp):
-            return has_parameters(context, value.value)
-        return False
+            return 95 if has_parameters(context, value.value) else None
+        return None
 
-    def _appended_layers(self, context: LintContext, cls: ast.ClassDef, name: str) -> bool:
-        for node in ast.walk(cls):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                    node.func.attr in ("append", "extend", "insert") and self_attribute(node.func.value) == name:
-                args = node.args[-1:] if node.func.attr != "extend" else []
-                if any(has_parameters(context, arg) for arg in args):
+
+def _enclosing_method(cls: ast.ClassDef, statement: ast.stmt) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    for method in methods(cls).values():
+        if any(node is statement for node in ast.walk(method)):
+            return method
+    return None
+
+
+def _assigned_empty_list(scope: ast.AST, variable: str) -> bool:
+    return any(isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [variable]
+               and isinstance(node.value, ast.List) and not node.value.elts for node in ast.walk(scope))
+
+
+def _added_items(node: ast.AST) -> list[ast.expr]:
+    """What an `.append(x)` / `.insert(i, x)` / `.extend([...])` / `+= [...]` adds."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in ("append", "insert") and node.args:
+            return node.args[-1:]
+        if node.func.attr == "extend" and node.args and isinstance(node.args[0], (ast.List, ast.Tuple)):
+            return list(node.args[0].elts)
+    if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) and isinstance(node.value, (ast.List, ast.Tuple)):
+        return list(node.value.elts)
+    return []
+
+
+def _receiver(node: ast.AST) -> ast.expr | None:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.value
+    return node.target if isinstance(node, ast.AugAssign) else None
+
+
+def _self_list_appends(cls: ast.ClassDef, name: str) -> list[ast.expr]:
+    return [item for node in ast.walk(cls) if self_attribute(_receiver(node) or ast.Pass()) == name
+            for item in _added_items(node)]
+
+
+def _local_list_appends(method: ast.AST, variable: str) -> list[ast.expr]:
+    return [item for node in ast.walk(method) if isinstance(receiver := _receiver(node), ast.Name)
+            and receiver.id == variable for item in _added_items(node)]
+
+
+def _filled_with_layers(context: LintContext, scope: ast.AST, items: list[ast.expr], name: str,
+                        cls: ast.ClassDef) -> int | None:
+    """95 when an added item builds a layer (directly or through a local such as `block = Block()`);
+    70 when items come from calls of unknown type (a factory, a class passed in) and the class then
+    uses the list's items as layers (calls them in forward, or moves them in `cuda()`/`to()`)."""
+    built = {target.id for node in ast.walk(scope) if isinstance(node, ast.Assign) and has_parameters(context, node.value)
+             for target in node.targets if isinstance(target, ast.Name)}
+    if any(has_parameters(context, item) or isinstance(item, ast.Name) and item.id in built for item in items):
+        return 95
+    if any(isinstance(item, ast.Call) and not builds_module(context, item) for item in items) and \
+            _used_as_layers(cls, name):
+        return 70
+    return None
+
+
+def _used_as_layers(cls: ast.ClassDef, name: str) -> bool:
+    """`for layer in self.name: x = layer(x)` / `layer.cuda()`, or `self.name[i](x)`."""
+    for node in ast.walk(cls):
+        if isinstance(node, ast.For) and self_attribute(node.iter) == name and isinstance(node.target, ast.Name):
+            item = node.target.id
+            for call in ast.walk(node):
+                if isinstance(call, ast.Call) and (isinstance(call.func, ast.Name) and call.func.id == item or
+                                                   isinstance(call.func, ast.Attribute) and call.func.attr in
+                                                   ("cuda", "to", "forward") and getattr(call.func.value, "id", "") == item):
                     return True
-        return False
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Subscript) and self_attribute(node.func.value) == name:
+            return True
+    return False
+
+
+def _registers_items(cls: ast.ClassDef, name: str, value: ast.expr) -> bool:
+    """Whether the class registers the container's items itself (`self.add_module(f"l{i}", layer)` in a loop
+    over the container, or with it as an argument)."""
+    spelled = {f"self.{name}"} | ({value.id} if isinstance(value, ast.Name) else set())
+    for loop in ast.walk(cls):
+        if not isinstance(loop, (ast.For, ast.Call)):
+            continue
+        text = ast.unparse(loop.iter if isinstance(loop, ast.For) else loop)
+        if not any(spelled_name in text for spelled_name in spelled) and isinstance(loop, ast.For):
+            continue
+        for call in ast.walk(loop):
+            if isinstance(call, ast.Call) and (getattr(call.func, "attr", None) in REGISTERS or
+                                               getattr(call.func, "id", None) in REGISTERS):
+                if isinstance(loop, ast.For) or any(s in ast.unparse(call) for s in spelled):
+                    return True
+    return False
 
 
 class LayerInForward(Rule):
@@ -199,7 +311,7 @@ def dotted_name(node: ast.AST) -> str:
 
 def _init_calls(method: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Call]:
     return [node for node in ast.walk(method) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "__init__"]
+            and (node.func.attr == "__init__" or is_misspelled_init(node.func.attr))]  # RR104 reports a misspelling
 
 
 class AssignBeforeSuperInit(Rule):
@@ -258,15 +370,37 @@ class AssignBeforeSuperInit(Rule):
 
 MISSPELLINGS = frozenset({"__int__", "__inti__", "__innit__", "__iniit__", "__intit__", "__init___", "___init__",
                           "_init_", "__init", "init__", "__init_", "_init__", "__inIt__", "__Init__", "__intt__"})
+MISSPELLED = re.compile(r"_+(?:init|int|inti|innit|iniit|intit|intt|initt)_+", re.IGNORECASE)
+
+
+def is_misspelled_init(name: str) -> bool:
+    """`___init___`, `__int__`, `_init_`, ...: underscores around a misspelt `init`, and not `__init__`."""
+    return name != "__init__" and (name in MISSPELLINGS or bool(MISSPELLED.fullmatch(name)))
+
+
+def _super_init_call(call: ast.Call) -> str | None:
+    """The method name of `super().X(...)`, `super(Net, self).X(...)` or `nn.Module.X(self, ...)`."""
+    if not isinstance(call.func, ast.Attribute):
+        return None
+    owner = call.func.value
+    if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+        return call.func.attr
+    if isinstance(owner, (ast.Name, ast.Attribute)) and call.args and isinstance(call.args[0], ast.Name) and \
+            call.args[0].id == "self":
+        return call.func.attr
+    return None
 
 
 class MisspelledInit(Rule):
     """## What it does
-    Finds an `nn.Module` subclass with a method whose name is a misspelling of `__init__`.
+    Finds an `nn.Module` subclass with a method whose name is a misspelling of `__init__`
+    (`__int__`, `___init___`), and a `super().___init___()` call that misspells the parent's.
 
     ## Why is this bad
     The misspelled method never runs: the layers it builds do not exist, and the first
-    `forward` fails with `AttributeError` far away from the typo.
+    `forward` fails with `AttributeError` far away from the typo. A misspelled `super()` call
+    raises `AttributeError` at once, or `nn.Module.__init__` never runs and the first layer
+    assignment fails.
 
     ## Example
     ```python
@@ -286,21 +420,33 @@ class MisspelledInit(Rule):
     code = "RR104"
     name = "misspelled-init"
     severity = Severity.ERROR
+    confidence = 95
     VALID = ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-             "    def _init_weights(self):\n        pass\n",)
+             "    def _init_weights(self):\n        pass\n",
+             "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+             "    def init(self):\n        pass\n    def __int__(self):\n        return 3\n",)
     INVALID = ("import torch.nn as nn\nclass Net(nn.Module):\n    def __int__(self):  # expect\n"
-               "        super().__init__()\n",)
+               "        super().__init__()\n",
+               "import torch.nn as nn\nclass Net(nn.Module):\n    def ___init___(self, d):  # expect\n"
+               "        super().___init___()\n        self.fc = nn.Linear(d, d)\n",
+               "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, d):\n"
+               "        super().___init___()  # expect\n        self.fc = nn.Linear(d, d)\n",
+               "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, d):\n"
+               "        nn.Module.__int__(self)  # expect\n        self.fc = nn.Linear(d, d)\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         for _, node in context.module_classes():
             found = methods(node)
-            if "__init__" in found:
+            if "__init__" not in found:
+                for name, method in found.items():
+                    if is_misspelled_init(name):
+                        yield Hit(method, f"`{name}` looks like a misspelling of `__init__`: it never runs")
                 continue
-            for name, method in found.items():
-                if name in MISSPELLINGS:
-                    yield Hit(method, f"`{name}` looks like a misspelling of `__init__`: it never runs")
-
-
+            for call in ast.walk(found["__init__"]):
+                name = _super_init_call(call) if isinstance(call, ast.Call) else None
+                if name is not None and is_misspelled_init(name):
+                    yield Hit(call, f"`{name}` misspells the parent's `__init__`: nn.Module is never initialised "
+                                    "and the first layer assignment raises AttributeError")
 
 
 RULES = [PlainContainerLayers, LayerInForward, AssignBeforeSuperInit, MisspelledInit]
