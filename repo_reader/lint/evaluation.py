@@ -9,18 +9,19 @@ from dataclasses import dataclass
 
 from repo_reader.lint.context import FunctionNode, LintContext, RepoView
 from repo_reader.lint.flow import is_backward, is_mode_call, walk_local
+from repo_reader.lint.inference import decorated_grad_off, factory_model, model_attribute
 from repo_reader.lint.names import BATCHNORM_LAYERS, DROPOUT_LAYERS, FUNCTIONAL_DROPOUT, NO_GRAD_CONTEXTS
 from repo_reader.lint.rules.common import builds_module
 from repo_reader.scan.collect import dotted
 
 EVAL_NAME = re.compile(r"^_?(eval|evaluate|evaluation|valid|validate|validation|val|test|testing|predict|"
-                       r"inference|infer)(_(epoch|model|loop|one_epoch|net|fn|dataset|loader|all|batch))?$")
+                       r"inference|infer)(_[a-z0-9_]+)?$")  # eval_training, validate_one_epoch, test_model
 MODEL_NAME = re.compile(r"^(model|net|network|classifier|encoder|decoder|generator|discriminator|backbone|"
                         r"ema_model|teacher|student|vae|unet|cnn|rnn|lstm|transformer)s?(_\w+)?$|^\w+_(model|net)$",
                         re.IGNORECASE)
 STOCHASTIC = DROPOUT_LAYERS | BATCHNORM_LAYERS | set(FUNCTIONAL_DROPOUT) | {"torch.nn.functional.batch_norm"}
 EXTERNAL_STOCHASTIC = ("torchvision.models.", "timm.create_model", "timm.models.", "transformers.Auto",
-                       "transformers.models.")
+                       "transformers.models.", "pytorch_fid.inception.")
 GRAD_OFF = NO_GRAD_CONTEXTS - {"torch.enable_grad", "torch.set_grad_enabled"}
 
 
@@ -29,12 +30,14 @@ class ModelCall:
     call: ast.Call
     name: str  # as spelled: "model", "self.net"
     cls: str  # qualified class name when known, else ""
+    mode_set: bool = False  # the factory that returned it sets its mode (`setup_model()` calls .eval())
 
 
 def model_calls(context: LintContext, function: FunctionNode | ast.Module) -> list[ModelCall]:
     """Calls of things that look like a model: a local built from an nn.Module class, a parameter
     named like a model or annotated nn.Module, a module-level model, or `self.model`."""
     known: dict[str, str] = {}
+    mode_set: set[str] = set()
     for fact in context.facts.assigns:
         if fact.scope == "" and fact.kind == "call" and "." not in fact.target:
             name = context.resolve(ast.parse(fact.value, mode="eval").body) if _dotted_text(fact.value) else ""
@@ -52,13 +55,19 @@ def model_calls(context: LintContext, function: FunctionNode | ast.Module) -> li
                 known[node.targets[0].id] = built
             elif _is_model_factory(context, node.value):
                 known[node.targets[0].id] = context.call_name(node.value)
+            elif isinstance(node.value, ast.Call) and (made := factory_model(context, node.value)) is not None:
+                known[node.targets[0].id] = made[0]  # `net = get_network(args)`: a repo factory
+                if made[1]:
+                    mode_set.add(node.targets[0].id)
+            elif model_attribute(node.value, MODEL_NAME):
+                known[node.targets[0].id] = ""  # `model = loader.model`
     found = []
     for node in walk_local(function.body):
         if not isinstance(node, ast.Call):
             continue
         text = dotted(node.func)
         if text in known:
-            found.append(ModelCall(node, text, known[text]))
+            found.append(ModelCall(node, text, known[text], text in mode_set))
         elif text.startswith("self.") and text.count(".") == 1 and MODEL_NAME.match(text[5:]) and \
                 not _is_method(context, function, text[5:]):
             found.append(ModelCall(node, text, ""))
@@ -138,6 +147,8 @@ def grad_off_ranges(context: LintContext, function: FunctionNode | ast.Module, m
     """Line ranges run under `torch.no_grad()` / `inference_mode()` (the whole function when decorated)."""
     ranges = []
     if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if function.decorator_list and decorated_grad_off(context, function, module):
+            return [(function.lineno, function.end_lineno or function.lineno)]
         for decorator in function.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             if context.resolve(target, module) in GRAD_OFF:

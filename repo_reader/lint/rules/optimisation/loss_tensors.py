@@ -48,6 +48,11 @@ def backward_names(scope: FunctionNode | ast.Module) -> set[str]:
             if target is None and node.args:  # accelerator.backward(loss), self.manual_backward(loss)
                 target = node.args[0]
             names |= _holders(target)
+    for _ in range(2):  # `loss = output["loss"]; loss.backward()`: `output` holds the graph too
+        for node in walk_local(scope.body):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and node.targets[0].id in names:
+                names |= _holders(node.value)
     return names
 
 

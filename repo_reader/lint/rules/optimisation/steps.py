@@ -202,6 +202,14 @@ def _unscaled_loss(loop: ast.AST, calls: list[ast.Call]) -> ast.AST | None:
     return max(assigned, key=lambda node: node.lineno) if assigned else backward
 
 
+def _scaled_by_library(loop: ast.AST) -> bool:
+    """`with accelerator.accumulate(model):` / `accelerator.backward(loss)`: Accelerate divides the loss by
+    its gradient_accumulation_steps itself."""
+    return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+               (node.func.attr == "accumulate" or node.func.attr == "backward" and "accelerator" in dotted(node.func))
+               for node in walk_local(loop.body))  # type: ignore[attr-defined]
+
+
 class UnscaledAccumulation(Rule):
     """## What it does
     Finds gradient accumulation — `optimizer.step()` only every k iterations
@@ -240,6 +248,14 @@ class UnscaledAccumulation(Rule):
                "        out = model(x)\n        loss = loss_fn(out, y)  # expect\n        scaler.scale(loss).backward()\n"
                "        if (i + 1) % k == 0:\n            scaler.step(opt)\n            scaler.update()\n"
                "            opt.zero_grad()\n")
+    INVALID = INVALID + ("def fit(model, opt, loader, loss_fn, accumulate_every):\n"
+                         "    for i, (x, y) in enumerate(loader):\n        loss = loss_fn(model(x), y)  # expect\n"
+                         "        loss.backward()\n        if (i + 1) % accumulate_every == 0:\n"
+                         "            opt.step()\n            opt.zero_grad()\n",)
+    VALID = VALID + ("def fit(model, opt, accelerator, loader, loss_fn):\n    for i, (x, y) in enumerate(loader):\n"
+                     "        with accelerator.accumulate(model):\n            loss = loss_fn(model(x), y)\n"
+                     "            accelerator.backward(loss)\n            if (i + 1) % 4 == 0:\n"
+                     "                opt.step()\n                opt.zero_grad()\n",)
     VALID = VALID + ("def fit(gen, disc, opt_g, opt_d, loader, n_critic):\n    for i, z in enumerate(loader):\n"
                      "        opt_d.zero_grad()\n        disc(z).mean().backward()\n        opt_d.step()\n"
                      "        if i % n_critic == 0:\n            opt_g.zero_grad()\n            gen(z).mean().backward()\n"
@@ -254,7 +270,7 @@ class UnscaledAccumulation(Rule):
                     continue
                 divides = any(isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, (ast.Div, ast.Mult))
                               for n in walk_local(loop.body))
-                if not divides and "accumulate" not in ast.unparse(loop):
+                if not divides and not _scaled_by_library(loop):
                     yield Hit(_unscaled_loss(loop, _direct_calls(loop)) or step,
                               f"the optimizer steps every k iterations (line {step.lineno}) but this loss is not "
                               "divided by k: the update is k times too large; divide the loss by k")
