@@ -48,19 +48,11 @@ def model_calls(context: LintContext, function: FunctionNode | ast.Module) -> li
             annotation = context.resolve(arg.annotation) if arg.annotation is not None else ""
             if MODEL_NAME.match(arg.arg) or annotation.endswith("nn.Module"):
                 known[arg.arg] = annotation if context.is_module_class(annotation) else ""
-    for node in walk_local(function.body):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            built = builds_module(context, node.value)
-            if built:
-                known[node.targets[0].id] = built
-            elif _is_model_factory(context, node.value):
-                known[node.targets[0].id] = context.call_name(node.value)
-            elif isinstance(node.value, ast.Call) and (made := factory_model(context, node.value)) is not None:
-                known[node.targets[0].id] = made[0]  # `net = get_network(args)`: a repo factory
-                if made[1]:
-                    mode_set.add(node.targets[0].id)
-            elif model_attribute(node.value, MODEL_NAME):
-                known[node.targets[0].id] = ""  # `model = loader.model`
+    if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):  # globals: `net = get_network(args)`
+        module_known, module_mode_set = _module_models(context)
+        known = {**module_known, **known}
+        mode_set |= module_mode_set
+    _assigned_models(context, function.body, known, mode_set)
     found = []
     for node in walk_local(function.body):
         if not isinstance(node, ast.Call):
@@ -71,6 +63,39 @@ def model_calls(context: LintContext, function: FunctionNode | ast.Module) -> li
         elif text.startswith("self.") and text.count(".") == 1 and MODEL_NAME.match(text[5:]) and \
                 not _is_method(context, function, text[5:]):
             found.append(ModelCall(node, text, ""))
+    return found
+
+
+def _assigned_models(context: LintContext, body: list[ast.stmt], known: dict[str, str], mode_set: set[str]) -> None:
+    """Names bound in `body` to a model: built from a model class, by an external or repo factory (noting
+    a factory that sets eval mode), or read off another object (`model = loader.model`)."""
+    for node in walk_local(body):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        target = node.targets[0].id
+        built = builds_module(context, node.value)
+        if built.endswith("Loss"):  # `criterion = nn.CrossEntropyLoss()`: a module, not a model
+            continue
+        if built:
+            known[target] = built
+        elif _is_model_factory(context, node.value):
+            known[target] = context.call_name(node.value)
+        elif isinstance(node.value, ast.Call) and (made := factory_model(context, node.value)) is not None:
+            known[target] = made[0]  # `net = get_network(args)`: a repo factory
+            if made[1]:
+                mode_set.add(target)
+        elif model_attribute(node.value, MODEL_NAME):
+            known[target] = ""  # `model = loader.model`
+
+
+def _module_models(context: LintContext) -> tuple[dict[str, str], set[str]]:
+    """The file's module-level models (a script's `net = get_network(args)` under its main guard)."""
+    found = context.cache.get("module-models")
+    if not isinstance(found, tuple):
+        known: dict[str, str] = {}
+        mode_set: set[str] = set()
+        _assigned_models(context, context.tree.body, known, mode_set)
+        found = context.cache["module-models"] = (known, mode_set)
     return found
 
 

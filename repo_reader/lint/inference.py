@@ -25,10 +25,12 @@ def is_eval_script(path: str) -> bool:
     return bool(EVAL_SCRIPT.search(path))
 
 
-def factory_model(context: LintContext, call: ast.Call, depth: int = MAX_FACTORY_DEPTH) -> tuple[str, bool] | None:
-    """(class or "", whether it sets eval mode) when `call` runs a repo function that returns a model
-    (`return Net()`, or a local built from a model class); None when it returns no model."""
-    name = context.call_name(call)
+def factory_model(context: LintContext, call: ast.Call, depth: int = MAX_FACTORY_DEPTH,
+                  caller: str | None = None) -> tuple[str, bool] | None:
+    """(class or "", whether it sets eval mode) when `call` (in module `caller`) runs a repo function that
+    returns a model (`return Net()`, a local built from a model class, or from another such factory, as in
+    `net = vgg16_bn()` inside `get_network`); None when it returns no model."""
+    name = context.call_name(call, caller)
     found = context.repo.definition(name) if name and context.repo.symbols.definitions.get(name) == "function" \
         else None
     if found is None or not isinstance(found[1], (ast.FunctionDef, ast.AsyncFunctionDef)) or depth <= 0:
@@ -38,7 +40,10 @@ def factory_model(context: LintContext, call: ast.Call, depth: int = MAX_FACTORY
     for node in walk_local(function.body):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             cls = builds_module(context, node.value, module)
-            if cls:
+            made = factory_model(context, node.value, depth - 1, module) if not cls and isinstance(node.value, ast.Call) \
+                else None
+            if cls or made is not None:
+                cls = cls or (made[0] if made else "")
                 built[node.targets[0].id] = cls if node.targets[0].id not in built else ""  # several: unknown
     sets_eval = any(isinstance(n, ast.Call) and is_mode_call(n) == "eval" for n in walk_local(function.body))
     for node in walk_local(function.body):
@@ -52,6 +57,9 @@ def factory_model(context: LintContext, call: ast.Call, depth: int = MAX_FACTORY
         cls = builds_module(context, value, module)
         if cls:
             return cls, sets_eval
+        made = factory_model(context, value, depth - 1, module) if isinstance(value, ast.Call) else None
+        if made is not None:
+            return made[0], sets_eval or made[1]
         if isinstance(value, ast.Name) and value.id in built:
             return built[value.id], sets_eval
     return None

@@ -66,10 +66,12 @@ def _loops_around(scope: FunctionNode | ast.Module, node: ast.AST) -> list[ast.A
             and any(inner is node for inner in ast.walk(loop))]
 
 
-def _initialised_in(loop: ast.AST, target: str) -> bool:
-    """Whether `target` is (re)bound inside `loop`'s body: then it holds one iteration's values only."""
-    return any(isinstance(node, ast.Assign) and any(dotted(t) == target for t in node.targets)
-               for node in walk_local(loop.body))  # type: ignore[attr-defined]
+def _initialised_in(loop: ast.AST, target: str, node: ast.AST) -> bool:
+    """Whether every iteration rebinds `target` before `node` (a statement of the loop's own body, not
+    one under an `if`: `total = 0` every 100 steps still accumulates across the others)."""
+    line = getattr(node, "lineno", 0)
+    return any(isinstance(item, ast.Assign) and item.lineno < line and any(dotted(t) == target for t in item.targets)
+               for item in loop.body)  # type: ignore[attr-defined]
 
 
 class LossAccumulatedAsTensor(Rule):
@@ -129,9 +131,9 @@ class LossAccumulatedAsTensor(Rule):
                 if target is None:
                     continue
                 loops = _loops_around(scope, node)
+                innermost = min(loops, key=lambda loop: (loop.end_lineno or 0) - loop.lineno) if loops else None
                 across = per_step and target.startswith("self.") or \
-                    bool(loops) and not _initialised_in(loops[-1] if len(loops) == 1 else
-                                                        min(loops, key=lambda loop: loop.end_lineno or 0), target)
+                    innermost is not None and not _initialised_in(innermost, target, node)
                 if across:
                     yield Hit(node, "a backpropagated tensor is accumulated across iterations: it keeps every "
                                     "iteration's graph alive; accumulate .item() or .detach()")

@@ -59,6 +59,9 @@ class UnusedSubmodule(Rule):
         "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def __init__(self):\n"
         "        super().__init__()\n        self.proj = nn.Linear(4, 4)\n    def forward(self, x):\n"
         "        return F.linear(x, self.proj.weight)\n",
+        "import torch.nn as nn\nclass Scaffold(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 4)\n    def forward(self, x):\n        # only its parameters matter here\n"
+        "        ...\n",
     )
     INVALID = (
         "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
@@ -68,9 +71,9 @@ class UnusedSubmodule(Rule):
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         for info, node in context.module_classes():
-            init = methods(node).get("__init__")
-            if init is None or "forward" not in methods(node):
-                continue
+            init, forward = methods(node).get("__init__"), methods(node).get("forward")
+            if init is None or forward is None or _is_stub(forward):
+                continue  # a stub forward (`...`, a test's scaffold) uses nothing yet
             for name, value, statement in self_assignments(init.body):
                 if has_parameters(context, value):
                     yield Hit(statement, f"submodule `self.{name}` is built in __init__ but never used by forward "
@@ -83,6 +86,12 @@ class UnusedSubmodule(Rule):
             return False
         family = {owner} | repo.descendants(owner) | set(repo.classes.mro(owner))
         return not any(name in usage.self_reads.get(cls, ()) or cls in usage.generic for cls in family)
+
+
+def _is_stub(method: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A body of only a docstring, `...`, `pass` or `raise NotImplementedError`."""
+    return all(isinstance(item, ast.Pass) or isinstance(item, ast.Expr) and isinstance(item.value, ast.Constant)
+               or isinstance(item, ast.Raise) for item in method.body)
 
 
 def _keeps_bias(context: LintContext, call: ast.Call) -> bool:
