@@ -5,8 +5,8 @@
 
 A bug counts as found when `check` (what a user sees: low-confidence findings hidden) reports its code
 at its labelled line of the buggy version. The fixed version must then have no finding of that code
-in that file (a real repository's fixed file may keep unrelated findings; a reproduction's fixed folder
-must be silent altogether). Commit cases check the whole repository at the fix's parent and at the fix,
+in that file (a real repository's fixed file may keep unrelated findings; a reproduction's fixed twin,
+written from its `fix` edits, must be silent altogether). Commit cases check the whole repository at the fix's parent and at the fix,
 from `git archive` of a local clone (nothing fetched is stored here). Prints one line per case and the totals.
 """
 
@@ -16,18 +16,21 @@ import argparse
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from repo_reader.lint.run import check_repository
 from repo_reader.model import CheckReport
 
 HERE = Path(__file__).resolve().parent
 MARK = re.compile(r"#\s*bug:\s*(RR\d{3})")
+MARK_COMMENT = re.compile(r"  # bug: RR\d{3}")
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,25 @@ def located(report: CheckReport) -> set[tuple[str, int, str]]:
     return {(finding.path, finding.line, finding.code) for finding in report.findings}
 
 
-def score_reproduction(case: dict[str, str]) -> Outcome:
+def fixed_twin(folder: Path, fixes: dict[str, list[list[str]]], into: Path) -> Path:
+    """A copy of the buggy mini-repo with the fixer's edits applied (each `before` must occur once)."""
+    shutil.copytree(folder, into)
+    for name, edits in fixes.items():
+        text = (into / name).read_text(encoding="utf-8")
+        for before, after in edits:
+            if text.count(before) != 1:
+                raise SystemExit(f"{folder.name}/{name}: the fix's text {before!r} does not occur exactly once")
+            text = text.replace(before, after)
+        (into / name).write_text(MARK_COMMENT.sub("", text), encoding="utf-8")
+    return into
+
+
+def score_reproduction(case: dict[str, Any]) -> Outcome:
     folder = HERE / "reproductions" / case["id"]
-    labels = labelled(folder / "buggy")
-    found = located(check_repository(folder / "buggy", use_cache=False))
-    fixed = check_repository(folder / "fixed", use_cache=False)
+    labels = labelled(folder)
+    found = located(check_repository(folder, use_cache=False))
+    with tempfile.TemporaryDirectory() as scratch:
+        fixed = check_repository(fixed_twin(folder, case["fix"], Path(scratch) / case["id"]), use_cache=False)
     hit = bool(labels) and all(label in found for label in labels)
     extra = sorted(found - set(labels))
     note = f"also: {extra}" if extra else ""

@@ -1,7 +1,8 @@
 """The Rule base class: a stable code, a kebab-case name, a severity, a docstring, and examples.
 
 A rule's VALID and INVALID snippets become tests (Fixit style); in an INVALID snippet every line the
-rule must flag ends with `# expect`. FIXES pairs a snippet with what `--fix` turns it into.
+rule must flag ends with `# expect`. QUIET snippets are reported with a low confidence only (shown with
+`--all`): a layer kept on purpose, a model someone else built. FIXES pairs a snippet with what `--fix` turns it into.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Rule:
     confidence: ClassVar[int] = 90  # a hit's confidence unless the hit says otherwise (vulture's 0-100)
     VALID: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[str, ...]] = ()
+    QUIET: ClassVar[tuple[str, ...]] = ()  # reported below the confidence cut only: hidden unless `--all`
     FIXES: ClassVar[tuple[tuple[str, str], ...]] = ()  # (before, after)
 
     needs_usage: ClassVar[bool] = False  # True: hits are kept or dropped by `keep` once every file is read

@@ -133,6 +133,15 @@ def _feeds_guard(statement: ast.stmt, guards: list[ast.If]) -> bool:
     return any(isinstance(n, ast.Name) and n.id in names for guard in guards for n in ast.walk(guard.test))
 
 
+def _moved_to_host(node: ast.expr) -> bool:
+    """`x.cpu()`, `x.detach().cpu()`, `x.to("cpu")`: the copy that the following `.numpy()` reads."""
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in ("cpu", "to"):
+            return True
+        node = node.func.value
+    return False
+
+
 class HostSyncInLoop(Rule):
     """## What it does
     Finds host syncs — `.item()`, `.cpu()`, `.numpy()`, `.tolist()`, printing the loss tensor — on
@@ -166,10 +175,12 @@ class HostSyncInLoop(Rule):
              _LOOP + "        if not math.isfinite(loss.item()):\n            print('loss is', loss.item())\n"
              "            sys.exit(1)\n",
              _LOOP + "        loss_value = loss.item()\n        if math.isnan(loss_value):\n"
-             "            raise RuntimeError('diverged')\n")
+             "            raise RuntimeError('diverged')\n",
+             _LOOP + "        onehot = encode(x.numpy())\n")
     INVALID = (_LOOP + "        total = loss.item()  # expect\n",
                _LOOP + "        print(loss.item(),  # expect\n              x.cpu())\n",
-               _LOOP + "        print(loss)  # expect\n")
+               _LOOP + "        print(loss)  # expect\n",
+               _LOOP + "        scores = model(x).detach().cpu().numpy()  # expect\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         if not context.mentions("backward"):
@@ -196,6 +207,8 @@ class HostSyncInLoop(Rule):
 
     def _sync(self, call: ast.Call, losses: set[str]) -> str:
         if isinstance(call.func, ast.Attribute) and call.func.attr in SYNCS and not call.args:
+            if call.func.attr == "numpy" and not _moved_to_host(call.func.value):
+                return ""  # `.numpy()` raises on a device tensor: this one is on the host already
             return f"`.{call.func.attr}()`"
         if isinstance(call.func, ast.Name) and call.func.id == "print":
             if any(isinstance(arg, ast.Name) and arg.id in losses for arg in call.args):

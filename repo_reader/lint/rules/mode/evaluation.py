@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from repo_reader.lint.context import FunctionNode, LintContext, methods, self_attribute
@@ -58,13 +59,24 @@ def _in_loops(scope: FunctionNode | ast.Module, calls: list[ModelCall]) -> list[
     return [call for call in calls if any(any(n is call.call for n in ast.walk(loop)) for loop in loops)]
 
 
-def _confidence(call: ModelCall) -> int:
-    """90 for a model of known class; 75 for one of unknown class the code holds itself; 40 (hidden)
-    for a model an object was handed (`self.unet` of a pipeline): whoever built it sets its mode
-    (`from_pretrained` returns models in eval mode), and that is out of sight here."""
+DATA_SOURCE = re.compile(r"load|data|batch|sample|frame|image|img|set\b|split|\bdl\b|\bds\b|_iter|files|paths",
+                         re.IGNORECASE)
+
+
+def _confidence(call: ModelCall, scope: FunctionNode | ast.Module) -> int:
+    """90 for a model of known class; 75 for one of unknown class run over data (a loop over a loader,
+    batches, images); 45 (hidden) when the loop is over something else (denoising steps, guidance
+    states); 40 (hidden) for a model an object was handed (`self.unet` of a pipeline): whoever built it
+    sets its mode (`from_pretrained` returns models in eval mode), and that is out of sight here."""
     if call.name.startswith("self."):
         return 40
-    return 90 if call.cls else 75
+    if call.cls:
+        return 90
+    loops = [loop for loop in walk_local(scope.body) if isinstance(loop, LOOPS)
+             and any(node is call.call for node in ast.walk(loop))]
+    sources = [ast.unparse(loop.iter if isinstance(loop, (ast.For, ast.AsyncFor)) else
+                           loop.generators[0].iter if isinstance(loop, LOOPS[3:]) else loop.test) for loop in loops]
+    return 75 if any(DATA_SOURCE.search(source) for source in sources) else 45
 
 
 def _mode_handled(context: LintContext, function: FunctionNode | ast.Module) -> bool:
@@ -123,6 +135,13 @@ class EvalWithoutEvalMode(Rule):
         "        return self.inception(x)[0]  # expect\n    def stats(self, loader):\n        found = []\n"
         "        for x in loader:\n            found.append(self.features(x))\n        return found\n",
     )
+    QUIET = (
+        _NET + "class Pipeline:\n    def __init__(self, unet):\n        self.unet = unet\n    @torch.no_grad()\n"
+        "    def __call__(self, latents, steps):\n        for t in steps:\n            latents = self.unet(latents, t)\n"
+        "        return latents\n",
+        _NET + "@torch.no_grad()\ndef denoise(components, latents, steps):\n    model = components.model\n"
+        "    for t in steps:\n        latents = model(latents, t)\n    return latents\n",
+    )
     VALID = VALID + (
         _NET + "def setup_model(path):\n    model = Net()\n    model.eval()\n    return model\n"
         "def run(path, loader):\n    net = setup_model(path)\n    with torch.no_grad():\n        for x in loader:\n"
@@ -151,7 +170,7 @@ class EvalWithoutEvalMode(Rule):
             if not stochastic or name and self._caller_sets_eval(context, name):
                 continue
             yield Hit(first.call, f"evaluation runs `{first.name}` in training mode: Dropout/BatchNorm behave as in "
-                                  f"training; call `{first.name}.eval()` first", confidence=_confidence(first))
+                                  f"training; call `{first.name}.eval()` first", confidence=_confidence(first, function))
         yield from self._held_models(context)
 
     def _held_models(self, context: LintContext) -> Iterator[Hit]:

@@ -58,6 +58,9 @@ class MissingZeroGrad(Rule):
              "        for p in model.parameters():\n            p.grad = None\n")
     INVALID = ("def fit(model, opt, loader, loss_fn):\n    opt.zero_grad()\n    for x, y in loader:\n"
                "        loss_fn(model(x), y).backward()\n        opt.step()  # expect\n",)
+    VALID = VALID + ("import torch\ndef refine(model, latents, steps):\n    for t in steps:\n"
+                     "        x = latents.detach().clone().requires_grad_(True)\n        opt = torch.optim.SGD([x], lr=0.1)\n"
+                     "        model(x, t).sum().backward()\n        opt.step()\n",)
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         finder = None
@@ -67,9 +70,16 @@ class MissingZeroGrad(Rule):
                     continue
                 calls = _direct_calls(loop)
                 steps = [call for call in calls if is_optimizer_step(call)]
+                if steps and all(_built_in(loop, receiver(step)) for step in steps):
+                    continue  # a fresh optimizer (and fresh leaf tensors) every iteration: nothing accumulates
                 if steps or any(is_backward(call) for call in calls):
                     yield Hit(steps[0] if steps else loop, "the training loop calls backward() and step() but never "
                               "zeroes gradients: they accumulate across steps; call optimizer.zero_grad()")
+
+
+def _built_in(loop: ast.AST, name: str) -> bool:
+    return any(isinstance(node, ast.Assign) and any(dotted(t) == name for t in node.targets)
+               for node in walk_local(loop.body))  # type: ignore[attr-defined]
 
 
 class ZeroGradBeforeStep(Rule):

@@ -4,6 +4,7 @@ bias that the following BatchNorm cancels."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from repo_reader.lint.context import (
@@ -63,6 +64,11 @@ class UnusedSubmodule(Rule):
         "        self.fc = nn.Linear(4, 4)\n    def forward(self, x):\n        # only its parameters matter here\n"
         "        ...\n",
     )
+    QUIET = (
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n        # never read by forward: kept so that the checkpoint loads\n"
+        "        self.aux_head = nn.Linear(4, 4)\n    def forward(self, x):\n        return self.fc(x)\n",
+    )
     INVALID = (
         "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        self.fc = nn.Linear(4, 2)\n        self.unused = nn.Linear(4, 4)  # expect\n"
@@ -74,11 +80,14 @@ class UnusedSubmodule(Rule):
             init, forward = methods(node).get("__init__"), methods(node).get("forward")
             if init is None or forward is None or _is_stub(forward):
                 continue  # a stub forward (`...`, a test's scaffold) uses nothing yet
+            documented = DELIBERATE.search(ast.get_docstring(node) or "") or \
+                DELIBERATE.search(_comments_above(context, init.lineno - len(init.decorator_list)))
             for name, value, statement in self_assignments(init.body):
                 if has_parameters(context, value):
+                    deliberate = documented or DELIBERATE.search(_comments_above(context, statement.lineno))
                     yield Hit(statement, f"submodule `self.{name}` is built in __init__ but never used by forward "
                                          "or any other method: its parameters never get a gradient",
-                              key=(info.qualname, name))
+                              key=(info.qualname, name), confidence=35 if deliberate else None)
 
     def keep(self, key: tuple[str, ...], usage: Usage, repo: RepoView) -> bool:
         owner, name = key
@@ -86,6 +95,19 @@ class UnusedSubmodule(Rule):
             return False
         family = {owner} | repo.descendants(owner) | set(repo.classes.mro(owner))
         return not any(name in usage.self_reads.get(cls, ()) or cls in usage.generic for cls in family)
+
+
+DELIBERATE = re.compile(r"checkpoint|unused|not used|never (?:read|used)|compatib|verbatim|Copied from", re.IGNORECASE)
+
+
+def _comments_above(context: LintContext, line: int) -> str:
+    """The comment lines right above `line` (1-based): where an author says a layer is kept on purpose."""
+    found = []
+    index = line - 2
+    while index >= 0 and context.lines[index].strip().startswith("#"):
+        found.append(context.lines[index])
+        index -= 1
+    return "\n".join(found)
 
 
 def _is_stub(method: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
