@@ -113,13 +113,14 @@ def _dotted_text(text: str) -> bool:
 
 
 def _is_model_factory(context: LintContext, node: ast.expr) -> bool:
-    return isinstance(node, ast.Call) and context.call_name(node).startswith(EXTERNAL_STOCHASTIC)
+    name = context.call_name(node) if isinstance(node, ast.Call) else ""
+    return name.startswith(EXTERNAL_STOCHASTIC) and name not in context.repo.symbols.definitions
 
 
 def is_stochastic(repo: RepoView, context: LintContext, cls: str, depth: int = 4) -> bool:
     """Whether a model class contains Dropout or BatchNorm (its output depends on train/eval mode)."""
-    if cls.startswith(EXTERNAL_STOCHASTIC) or cls in STOCHASTIC:
-        return True
+    if cls.startswith(EXTERNAL_STOCHASTIC) and cls not in repo.classes.classes or cls in STOCHASTIC:
+        return True  # a library's model; when the library itself is checked, its classes are read instead
     key = f"stochastic:{cls}"
     if key in repo.memo:
         return bool(repo.memo[key])

@@ -106,8 +106,8 @@ def held_models(context: LintContext, cls: ast.ClassDef, external: tuple[str, ..
         called = context.call_name(value) if isinstance(value, ast.Call) else ""
         if built:
             found[name] = built
-        elif called.startswith(external):
-            found[name] = called
+        elif called.startswith(external) and called not in context.repo.symbols.definitions:
+            found[name] = called  # a library's model (not the library's own code being checked)
     return found
 
 

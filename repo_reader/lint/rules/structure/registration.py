@@ -95,6 +95,9 @@ class PlainContainerLayers(Rule):
         "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, n):\n        super().__init__()\n"
         "        layers = []\n        for _ in range(n):\n            layers.append(nn.Linear(8, 8))\n"
         "        self.layers = nn.Sequential(*layers)\n",
+        "import torch.nn as nn\nclass Pyramid(nn.Module):\n    def __init__(self, scales):\n        super().__init__()\n"
+        "        self.blocks = []\n        for i, scale in enumerate(scales):\n            block = nn.Conv2d(8, 8, scale)\n"
+        "            self.blocks.append(block)\n            self.add_module(str(i), block)\n",
     )
     FIXES = (
         ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
@@ -221,13 +224,14 @@ def _used_as_layers(cls: ast.ClassDef, name: str) -> bool:
 
 def _registers_items(cls: ast.ClassDef, name: str, value: ast.expr) -> bool:
     """Whether the class registers the container's items itself (`self.add_module(f"l{i}", layer)` in a loop
-    over the container, or with it as an argument)."""
+    over the container, in the loop that fills it, or with it as an argument)."""
     spelled = {f"self.{name}"} | ({value.id} if isinstance(value, ast.Name) else set())
     for loop in ast.walk(cls):
         if not isinstance(loop, (ast.For, ast.Call)):
             continue
         text = ast.unparse(loop.iter if isinstance(loop, ast.For) else loop)
-        if not any(spelled_name in text for spelled_name in spelled) and isinstance(loop, ast.For):
+        fills = isinstance(loop, ast.For) and any(f"{spelled_name}.append(" in ast.unparse(loop) for spelled_name in spelled)
+        if not fills and not any(spelled_name in text for spelled_name in spelled) and isinstance(loop, ast.For):
             continue
         for call in ast.walk(loop):
             if isinstance(call, ast.Call) and (getattr(call.func, "attr", None) in REGISTERS or
