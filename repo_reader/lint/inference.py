@@ -31,9 +31,18 @@ def factory_model(context: LintContext, call: ast.Call, depth: int = MAX_FACTORY
     returns a model (`return Net()`, a local built from a model class, or from another such factory, as in
     `net = vgg16_bn()` inside `get_network`); None when it returns no model."""
     name = context.call_name(call, caller)
-    found = context.repo.definition(name) if name and context.repo.symbols.definitions.get(name) == "function" \
-        else None
-    if found is None or not isinstance(found[1], (ast.FunctionDef, ast.AsyncFunctionDef)) or depth <= 0:
+    if not name or context.repo.symbols.definitions.get(name) != "function" or depth <= 0:
+        return None
+    key = f"factory:{name}:{depth}"
+    if key not in context.repo.memo:
+        context.repo.memo[key] = None  # recursion guard
+        context.repo.memo[key] = _factory_result(context, name, depth)
+    return context.repo.memo[key]  # type: ignore[return-value]
+
+
+def _factory_result(context: LintContext, name: str, depth: int) -> tuple[str, bool] | None:
+    found = context.repo.definition(name)
+    if found is None or not isinstance(found[1], (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     module, function = found
     built: dict[str, str] = {}

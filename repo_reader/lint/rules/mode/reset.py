@@ -59,7 +59,17 @@ class EvalModeNeverReset(Rule):
         "            with torch.no_grad():\n                feats = backbone(x)\n"
         "            head(feats).sum().backward()\n            opt.step()\n            opt.zero_grad()\n",
     )
-    INVALID = (
+    _CHAIN = ("def apply(loss):\n    loss.backward()\ndef update(loss):\n    apply(loss)\n"
+              "def step(model, x):\n    update(model(x).sum())\n")
+    INVALID = (  # the same loop, after a function that reaches `update` through a longer chain first
+        _CHAIN + "def warmup(model, batches):\n    for x in batches:\n        outer(model, x)\n"
+        "def outer(model, x):\n    step(model, x)\n"
+        "def fit(model, loader):\n    for x in loader:\n        update(model(x).sum())\n"
+        "        model.eval()  # expect\n",
+        _CHAIN + "def fit(model, loader):\n    for x in loader:\n        update(model(x).sum())\n"
+        "        model.eval()  # expect\n",
+    )
+    INVALID = INVALID + (
         "def fit(model, opt, loader, epochs):\n    model.train()\n    for epoch in range(epochs):\n"
         "        for x in loader:\n            model(x).sum().backward()\n            opt.step()\n"
         "            opt.zero_grad()\n        model.eval()  # expect\n",

@@ -226,18 +226,18 @@ def _registers_items(cls: ast.ClassDef, name: str, value: ast.expr) -> bool:
     """Whether the class registers the container's items itself (`self.add_module(f"l{i}", layer)` in a loop
     over the container, in the loop that fills it, or with it as an argument)."""
     spelled = {f"self.{name}"} | ({value.id} if isinstance(value, ast.Name) else set())
+    registering = [call for call in ast.walk(cls) if isinstance(call, ast.Call) and
+                   (getattr(call.func, "attr", None) in REGISTERS or getattr(call.func, "id", None) in REGISTERS)]
+    if not registering:
+        return False
+    if any(spelled_name in ast.unparse(call) for call in registering for spelled_name in spelled):
+        return True
+    inside = {id(call) for call in registering}
     for loop in ast.walk(cls):
-        if not isinstance(loop, (ast.For, ast.Call)):
-            continue
-        text = ast.unparse(loop.iter if isinstance(loop, ast.For) else loop)
-        fills = isinstance(loop, ast.For) and any(f"{spelled_name}.append(" in ast.unparse(loop) for spelled_name in spelled)
-        if not fills and not any(spelled_name in text for spelled_name in spelled) and isinstance(loop, ast.For):
-            continue
-        for call in ast.walk(loop):
-            if isinstance(call, ast.Call) and (getattr(call.func, "attr", None) in REGISTERS or
-                                               getattr(call.func, "id", None) in REGISTERS):
-                if isinstance(loop, ast.For) or any(s in ast.unparse(call) for s in spelled):
-                    return True
+        if isinstance(loop, ast.For) and any(id(node) in inside for node in ast.walk(loop)):
+            text = ast.unparse(loop)
+            if any(spelled_name in text for spelled_name in spelled):
+                return True  # loops over the container, or fills it
     return False
 
 
