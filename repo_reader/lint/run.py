@@ -18,7 +18,7 @@ from repo_reader.lint.rule import Rule
 from repo_reader.model import LOW_CONFIDENCE, CheckReport, Finding, Fix, ScanWarning
 from repo_reader.scan.load import Sources, list_sources, load_modules
 from repo_reader.scan.confined import Refused, read_confined
-from repo_reader.scan.source import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Unreadable, read_source
+from repo_reader.scan.source import MAX_FILE_BYTES, Unreadable, read_source
 
 
 def _texts_of(sources: Sources) -> Callable[[str], str | None]:
