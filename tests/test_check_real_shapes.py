@@ -17,6 +17,7 @@ from repo_reader.cli import app
 from repo_reader.lint import run as lint_run
 from repo_reader.lint.run import check_repository
 from repo_reader.model import LOW_CONFIDENCE
+from repo_reader.render.check_text import render_check_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PLANTED = re.compile(r"#\s*planted:\s*((?:RR\d{3}\s*)+)")
@@ -78,6 +79,7 @@ def test_low_confidence_findings_are_hidden_unless_all(tmp_path: Path) -> None:
         lint_run.LOW_CONFIDENCE = 71
         hidden = check_repository(root, use_cache=False)
         assert hidden.findings == () and hidden.hidden == 1
+        assert render_check_text(hidden).splitlines()[-1] == "1 low-confidence finding hidden (--all shows it)."
         assert len(check_repository(root, use_cache=False, show_all=True).findings) == 1
     finally:
         lint_run.LOW_CONFIDENCE = original
