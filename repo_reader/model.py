@@ -434,7 +434,8 @@ class ShapeTrace:
 # --- check ---
 # Result types of `repo-reader check` (owned by repo_reader/lint/): rule metadata and findings.
 
-CHECK_SCHEMA_VERSION = 1
+CHECK_SCHEMA_VERSION = 2  # 2: every finding carries a confidence; the summary counts hidden ones
+LOW_CONFIDENCE = 50  # findings below this are hidden unless `check --all`
 
 
 class Severity(StrEnum):
@@ -486,6 +487,7 @@ class Finding:
     fix: Fix | None = None
     source: str = "static"  # static | dynamic
     detail: str = ""  # for dynamic findings: what was run
+    confidence: int = 100  # 0-100 (vulture's scale): how sure the rule is that this is a real problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +502,7 @@ class CheckReport:
     schema_version: int = CHECK_SCHEMA_VERSION
     templates_skipped: tuple[str, ...] = ()  # code-generation templates (`modular_*.py`), not checked
     isolation: str = ""  # with --dynamic: what the child processes ran under, one line
+    hidden: int = 0  # findings below LOW_CONFIDENCE left out (`check --all` shows them)
 
 
 # --- navigate ---

@@ -38,7 +38,7 @@ def test_text_snapshot(report, snapshot: Callable[[str, str], None]) -> None:  #
 
 def test_json_snapshot(report, snapshot: Callable[[str, str], None]) -> None:  # type: ignore[no-untyped-def]
     data = json.loads(render_check_json(report))
-    assert data["schema_version"] == 1 and data["summary"]["findings"] == 22
+    assert data["schema_version"] == 2 and data["summary"]["findings"] == 22 and data["summary"]["hidden"] == 0
     assert data["summary"]["by_code"]["RR101"] == 1
     first = data["findings"][0]
     assert (first["path"], first["line"], first["col"], first["code"]) == ("data.py", 16, 13, "RR301")

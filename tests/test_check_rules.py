@@ -10,13 +10,15 @@ from repo_reader.lint.engine import lint_source
 from repo_reader.lint.fix import apply_fixes
 from repo_reader.lint.registry import SelectionError, all_rules, rule_by_code, select_rules
 from repo_reader.lint.rule import Rule, expected_lines
-from repo_reader.model import RuleFamily
+from repo_reader.model import LOW_CONFIDENCE, RuleFamily
 
 RULES = all_rules()
 VALID = [pytest.param(rule, snippet, id=f"{rule.code}-valid-{i}") for rule in RULES
          for i, snippet in enumerate(rule.VALID)]
 INVALID = [pytest.param(rule, snippet, id=f"{rule.code}-invalid-{i}") for rule in RULES
            for i, snippet in enumerate(rule.INVALID)]
+QUIET = [pytest.param(rule, snippet, id=f"{rule.code}-quiet-{i}") for rule in RULES
+         for i, snippet in enumerate(rule.QUIET)]
 FIXES = [pytest.param(rule, before, after, id=f"{rule.code}-fix-{i}") for rule in RULES
          for i, (before, after) in enumerate(rule.FIXES)]
 
@@ -32,9 +34,17 @@ def test_invalid_examples_fire_on_marked_lines(rule: type[Rule], snippet: str) -
     assert expected_lines(snippet), "an INVALID example must mark the lines it expects with `# expect`"
     assert sorted(finding.line for finding in findings) == expected_lines(snippet)
     assert {finding.code for finding in findings} == {rule.code}
+    assert all(finding.confidence >= LOW_CONFIDENCE for finding in findings), "an INVALID example is shown by default"
     for finding in findings:
         line = snippet.splitlines()[finding.line - 1]
         assert 1 <= finding.col <= len(line) and not line[finding.col - 1].isspace()
+
+
+@pytest.mark.parametrize(("rule", "snippet"), QUIET)
+def test_quiet_examples_are_found_below_the_confidence_cut(rule: type[Rule], snippet: str) -> None:
+    findings = lint_source(snippet, [rule])
+    assert findings and {finding.code for finding in findings} == {rule.code}
+    assert all(finding.confidence < LOW_CONFIDENCE for finding in findings)
 
 
 @pytest.mark.parametrize(("rule", "before", "after"), FIXES)

@@ -50,6 +50,8 @@ def check_command(
     no_cache: NoCache = False,
     quiet: Quiet = False,
     link_format: LinkFormat = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Also show low-confidence findings (hidden by default).")]
+    = False,
 ) -> None:
     """Find PyTorch pitfalls: unregistered layers, evaluation in training mode, DataLoader conflicts, ..."""
     from repo_reader.lint.registry import SelectionError, parse_codes
@@ -61,15 +63,16 @@ def check_command(
     root = _root(path)
     check_link_format(link_format)
     try:
-        report = check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache)
+        report = check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache,
+                                  show_all=show_all)
     except SelectionError as error:
         raise UsageError(str(error)) from None
     if report.files_checked == 0 and not report.warnings:
         raise UsageError(f"{root}: no Python files or notebooks found")
     if fix:
         fixed = fix_repository(root, report.findings)
-        report = replace(check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache),
-                         fixed=fixed)
+        report = replace(check_repository(root, parse_codes(select), parse_codes(ignore), use_cache=not no_cache,
+                                          show_all=show_all), fixed=fixed)
     if dynamic:
         report = _with_dynamic(root, report, parse_codes(select), parse_codes(ignore), Talk(quiet))
     if output_format == CheckFormat.TEXT:

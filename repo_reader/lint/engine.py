@@ -93,8 +93,9 @@ def to_finding(rule: Rule, hit: Hit, context: LintContext) -> Finding:
     fix = None
     if hit.fix and not context.facts.cell_starts:  # notebooks are not rewritten
         fix = Fix(hit.fix, line, col, FIX_DESCRIPTIONS.get(hit.fix, hit.fix))
+    confidence = rule.confidence if hit.confidence is None else max(0, min(100, hit.confidence))
     return Finding(rule.code, rule.name, rule.severity, hit.message, path, shown_line, col,
-                   end_line + shown_line - line if end_line else None, None, fix)
+                   end_line + shown_line - line if end_line else None, None, fix, confidence=confidence)
 
 
 def lint_source(text: str, rules: Iterable[type[Rule]], path: str = "example.py") -> list[Finding]:

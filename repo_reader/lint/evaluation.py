@@ -9,18 +9,19 @@ from dataclasses import dataclass
 
 from repo_reader.lint.context import FunctionNode, LintContext, RepoView
 from repo_reader.lint.flow import is_backward, is_mode_call, walk_local
+from repo_reader.lint.inference import decorated_grad_off, factory_model, model_attribute
 from repo_reader.lint.names import BATCHNORM_LAYERS, DROPOUT_LAYERS, FUNCTIONAL_DROPOUT, NO_GRAD_CONTEXTS
 from repo_reader.lint.rules.common import builds_module
 from repo_reader.scan.collect import dotted
 
 EVAL_NAME = re.compile(r"^_?(eval|evaluate|evaluation|valid|validate|validation|val|test|testing|predict|"
-                       r"inference|infer)(_(epoch|model|loop|one_epoch|net|fn|dataset|loader|all|batch))?$")
+                       r"inference|infer)(_[a-z0-9_]+)?$")  # eval_training, validate_one_epoch, test_model
 MODEL_NAME = re.compile(r"^(model|net|network|classifier|encoder|decoder|generator|discriminator|backbone|"
                         r"ema_model|teacher|student|vae|unet|cnn|rnn|lstm|transformer)s?(_\w+)?$|^\w+_(model|net)$",
                         re.IGNORECASE)
 STOCHASTIC = DROPOUT_LAYERS | BATCHNORM_LAYERS | set(FUNCTIONAL_DROPOUT) | {"torch.nn.functional.batch_norm"}
 EXTERNAL_STOCHASTIC = ("torchvision.models.", "timm.create_model", "timm.models.", "transformers.Auto",
-                       "transformers.models.")
+                       "transformers.models.", "pytorch_fid.inception.")
 GRAD_OFF = NO_GRAD_CONTEXTS - {"torch.enable_grad", "torch.set_grad_enabled"}
 
 
@@ -29,12 +30,14 @@ class ModelCall:
     call: ast.Call
     name: str  # as spelled: "model", "self.net"
     cls: str  # qualified class name when known, else ""
+    mode_set: bool = False  # the factory that returned it sets its mode (`setup_model()` calls .eval())
 
 
 def model_calls(context: LintContext, function: FunctionNode | ast.Module) -> list[ModelCall]:
     """Calls of things that look like a model: a local built from an nn.Module class, a parameter
     named like a model or annotated nn.Module, a module-level model, or `self.model`."""
     known: dict[str, str] = {}
+    mode_set: set[str] = set()
     for fact in context.facts.assigns:
         if fact.scope == "" and fact.kind == "call" and "." not in fact.target:
             name = context.resolve(ast.parse(fact.value, mode="eval").body) if _dotted_text(fact.value) else ""
@@ -45,23 +48,54 @@ def model_calls(context: LintContext, function: FunctionNode | ast.Module) -> li
             annotation = context.resolve(arg.annotation) if arg.annotation is not None else ""
             if MODEL_NAME.match(arg.arg) or annotation.endswith("nn.Module"):
                 known[arg.arg] = annotation if context.is_module_class(annotation) else ""
-    for node in walk_local(function.body):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            built = builds_module(context, node.value)
-            if built:
-                known[node.targets[0].id] = built
-            elif _is_model_factory(context, node.value):
-                known[node.targets[0].id] = context.call_name(node.value)
+    if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):  # globals: `net = get_network(args)`
+        module_known, module_mode_set = _module_models(context)
+        known = {**module_known, **known}
+        mode_set |= module_mode_set
+    _assigned_models(context, function.body, known, mode_set)
     found = []
     for node in walk_local(function.body):
         if not isinstance(node, ast.Call):
             continue
         text = dotted(node.func)
         if text in known:
-            found.append(ModelCall(node, text, known[text]))
+            found.append(ModelCall(node, text, known[text], text in mode_set))
         elif text.startswith("self.") and text.count(".") == 1 and MODEL_NAME.match(text[5:]) and \
                 not _is_method(context, function, text[5:]):
             found.append(ModelCall(node, text, ""))
+    return found
+
+
+def _assigned_models(context: LintContext, body: list[ast.stmt], known: dict[str, str], mode_set: set[str]) -> None:
+    """Names bound in `body` to a model: built from a model class, by an external or repo factory (noting
+    a factory that sets eval mode), or read off another object (`model = loader.model`)."""
+    for node in walk_local(body):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        target = node.targets[0].id
+        built = builds_module(context, node.value)
+        if built.endswith("Loss"):  # `criterion = nn.CrossEntropyLoss()`: a module, not a model
+            continue
+        if built:
+            known[target] = built
+        elif _is_model_factory(context, node.value):
+            known[target] = context.call_name(node.value)
+        elif isinstance(node.value, ast.Call) and (made := factory_model(context, node.value)) is not None:
+            known[target] = made[0]  # `net = get_network(args)`: a repo factory
+            if made[1]:
+                mode_set.add(target)
+        elif model_attribute(node.value, MODEL_NAME):
+            known[target] = ""  # `model = loader.model`
+
+
+def _module_models(context: LintContext) -> tuple[dict[str, str], set[str]]:
+    """The file's module-level models (a script's `net = get_network(args)` under its main guard)."""
+    found = context.cache.get("module-models")
+    if not isinstance(found, tuple):
+        known: dict[str, str] = {}
+        mode_set: set[str] = set()
+        _assigned_models(context, context.tree.body, known, mode_set)
+        found = context.cache["module-models"] = (known, mode_set)
     return found
 
 
@@ -79,13 +113,14 @@ def _dotted_text(text: str) -> bool:
 
 
 def _is_model_factory(context: LintContext, node: ast.expr) -> bool:
-    return isinstance(node, ast.Call) and context.call_name(node).startswith(EXTERNAL_STOCHASTIC)
+    name = context.call_name(node) if isinstance(node, ast.Call) else ""
+    return name.startswith(EXTERNAL_STOCHASTIC) and name not in context.repo.symbols.definitions
 
 
 def is_stochastic(repo: RepoView, context: LintContext, cls: str, depth: int = 4) -> bool:
     """Whether a model class contains Dropout or BatchNorm (its output depends on train/eval mode)."""
-    if cls.startswith(EXTERNAL_STOCHASTIC) or cls in STOCHASTIC:
-        return True
+    if cls.startswith(EXTERNAL_STOCHASTIC) and cls not in repo.classes.classes or cls in STOCHASTIC:
+        return True  # a library's model; when the library itself is checked, its classes are read instead
     key = f"stochastic:{cls}"
     if key in repo.memo:
         return bool(repo.memo[key])
@@ -138,6 +173,8 @@ def grad_off_ranges(context: LintContext, function: FunctionNode | ast.Module, m
     """Line ranges run under `torch.no_grad()` / `inference_mode()` (the whole function when decorated)."""
     ranges = []
     if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if function.decorator_list and decorated_grad_off(context, function, module):
+            return [(function.lineno, function.end_lineno or function.lineno)]
         for decorator in function.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             if context.resolve(target, module) in GRAD_OFF:

@@ -35,12 +35,13 @@ class Effects:
 
 def walk_local(nodes: list[ast.stmt] | ast.AST) -> Iterator[ast.AST]:
     """Every node under `nodes`, not entering nested functions, classes or lambdas."""
-    stack = list(reversed(nodes)) if isinstance(nodes, list) else [nodes]
+    skipped = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+    stack = [node for node in reversed(nodes) if not isinstance(node, skipped)] if isinstance(nodes, list) else [nodes]
     while stack:
         node = stack.pop()
         yield node
         for child in reversed(list(ast.iter_child_nodes(node))):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if not isinstance(child, skipped):
                 stack.append(child)
 
 
@@ -149,9 +150,13 @@ class EffectFinder:
         return None
 
     def of_function(self, qualname: str, depth: int) -> Effects:
-        if qualname in self.memo:
-            return self.memo[qualname]
-        self.memo[qualname] = Effects()  # recursion guard
+        """Memoised per (function, depth): an answer computed a level too shallow (reached through a
+        longer chain first) must not stand for a direct call, or a loop's verdict would depend on the
+        order in which the file's functions happen to be read."""
+        key = f"{qualname}\0{depth}"
+        if key in self.memo:
+            return self.memo[key]
+        self.memo[key] = Effects()  # recursion guard
         found = self.context.repo.definition(qualname)
         effects = Effects()
         if found is not None and isinstance(found[1], (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -159,7 +164,7 @@ class EffectFinder:
             owner = qualname.rsplit(".", 1)[0] if qualname.rsplit(".", 1)[0] in self.context.repo.classes.classes \
                 else None
             effects = self.of(node.body, owner, module, depth)
-        self.memo[qualname] = effects
+        self.memo[key] = effects
         return effects
 
 

@@ -1,7 +1,8 @@
 """The Rule base class: a stable code, a kebab-case name, a severity, a docstring, and examples.
 
 A rule's VALID and INVALID snippets become tests (Fixit style); in an INVALID snippet every line the
-rule must flag ends with `# expect`. FIXES pairs a snippet with what `--fix` turns it into.
+rule must flag ends with `# expect`. QUIET snippets are reported with a low confidence only (shown with
+`--all`): a layer kept on purpose, a model someone else built. FIXES pairs a snippet with what `--fix` turns it into.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Hit:
     message: str
     fix: str | None = None
     key: tuple[str, ...] = ()  # for rules judged after the whole repo is read (`Rule.keep`)
+    confidence: int | None = None  # 0-100; None: the rule's own `confidence`
 
 
 class Rule:
@@ -40,8 +42,10 @@ class Rule:
     name: ClassVar[str]
     severity: ClassVar[Severity]
     fix_kind: ClassVar[str | None] = None
+    confidence: ClassVar[int] = 90  # a hit's confidence unless the hit says otherwise (vulture's 0-100)
     VALID: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[str, ...]] = ()
+    QUIET: ClassVar[tuple[str, ...]] = ()  # reported below the confidence cut only: hidden unless `--all`
     FIXES: ClassVar[tuple[tuple[str, str], ...]] = ()  # (before, after)
 
     needs_usage: ClassVar[bool] = False  # True: hits are kept or dropped by `keep` once every file is read

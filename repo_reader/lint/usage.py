@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from repo_reader.lint.context import LintContext
 
-GENERIC_ACCESS = frozenset({"children", "named_children", "modules", "named_modules", "_modules", "__dict__"})
+GENERIC_ACCESS = frozenset({"children", "named_children", "modules", "named_modules", "_modules", "__dict__",
+                            "parameters", "named_parameters", "buffers", "named_buffers", "state_dict", "apply"})
 
 
 @dataclass(slots=True)
@@ -37,4 +38,12 @@ class Usage:
                     self.other_reads.add(child.attr)
             elif isinstance(child, ast.Constant) and isinstance(child.value, str) and len(child.value) < 64:
                 self.strings.add(child.value)
+            elif isinstance(child, ast.Call) and current and _dynamic_getattr(child):
+                self.generic.add(current)  # `getattr(self, name)`: any attribute may be read
             self._visit(child, current, owners)
+
+
+def _dynamic_getattr(call: ast.Call) -> bool:
+    """`getattr(self, name)` / `getattr(self, f"layer{i}")`: a name computed at run time."""
+    return isinstance(call.func, ast.Name) and call.func.id == "getattr" and len(call.args) >= 2 and \
+        isinstance(call.args[0], ast.Name) and call.args[0].id == "self" and not isinstance(call.args[1], ast.Constant)

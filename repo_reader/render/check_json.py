@@ -12,7 +12,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
     data: dict[str, Any] = {
         "code": finding.code, "name": finding.name, "severity": str(finding.severity),
         "message": finding.message, "path": finding.path, "line": finding.line, "col": finding.col,
-        "source": finding.source,
+        "source": finding.source, "confidence": finding.confidence,
     }
     if finding.end_line is not None:
         data["end_line"] = finding.end_line
@@ -31,7 +31,8 @@ def check_to_dict(report: CheckReport) -> dict[str, Any]:
         "schema_version": report.schema_version,
         "root": report.root,
         "summary": {"files": report.files_checked, "lines": report.lines_checked,
-                    "findings": len(report.findings), "by_code": dict(sorted(counts.items())), "fixed": report.fixed},
+                    "findings": len(report.findings), "by_code": dict(sorted(counts.items())), "fixed": report.fixed,
+                    "hidden": report.hidden},
         "findings": [_finding(finding) for finding in report.findings],
         "rules": [{"code": r.code, "name": r.name, "severity": str(r.severity), "family": str(r.family),
                    "fixable": r.fixable} for r in report.rules],

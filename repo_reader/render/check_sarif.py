@@ -46,6 +46,8 @@ def check_to_sarif(report: CheckReport, version: str = "0.1.0") -> dict[str, Any
             "level": LEVELS[finding.severity],
             "message": {"text": finding.message + (f" ({finding.detail})" if finding.detail else "")},
             "locations": [_location(finding)],
+            "rank": float(finding.confidence),  # SARIF's 0-100 priority: the finding's confidence
+            "properties": {"confidence": finding.confidence},
         }
         if finding.code in index:
             result["ruleIndex"] = index[finding.code]

@@ -61,6 +61,9 @@ def _summary(report: CheckReport) -> list[str]:
         lines.append(f"Found {count} {noun} in {report.files_checked} files{tail}.")
     else:
         lines.append(f"All checks passed ({report.files_checked} files, {len(report.rules)} rules).")
+    if report.hidden:
+        lines.append(f"{report.hidden} low-confidence finding{'s' * (report.hidden != 1)} hidden (--all shows "
+                     f"{'them' if report.hidden != 1 else 'it'}).")
     if report.isolation:
         lines.append(f"Dynamic checks ran under {report.isolation}.")
     if report.templates_skipped:

@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from repo_reader.lint.context import LintContext, has_star_kwargs, is_constant, keyword
+from repo_reader.lint.datasets import in_memory
 from repo_reader.lint.names import DATALOADER_POSITIONAL, DATALOADERS
 from repo_reader.lint.rule import Hit, Rule
 from repo_reader.lint.rules.common import is_test_file
@@ -58,17 +59,59 @@ class SamplerWithShuffle(Rule):
         "from torch.utils.data import DataLoader\nDataLoader(ds, sampler=s, shuffle=False, num_workers=2)\n",
         "from torch.utils.data import DataLoader\nDataLoader(ds, sampler=s, shuffle=s is None, num_workers=2)\n",
     )
+    VALID = VALID + (
+        "from torch.utils.data import DataLoader, DistributedSampler\ndef loader(ds, distributed):\n"
+        "    sampler = DistributedSampler(ds) if distributed else None\n"
+        "    return DataLoader(ds, sampler=sampler, shuffle=sampler is None, num_workers=2)\n",
+        "from torch.utils.data import DataLoader\ndef loader(ds):\n    sampler = None\n    shuffle = True\n"
+        "    return DataLoader(ds, sampler=sampler, shuffle=shuffle, num_workers=2)\n",
+    )
     INVALID = (
         "import torch\ntorch.utils.data.DataLoader(ds, sampler=s, shuffle=True, num_workers=2)  # expect\n",
+        "from torch.utils.data import DataLoader, DistributedSampler\ndef loader(ds, distributed):\n"
+        "    sampler = DistributedSampler(ds) if distributed else None\n    shuffle = True\n"
+        "    return DataLoader(  # expect\n        ds,\n        sampler=sampler,\n        shuffle=shuffle,\n"
+        "        num_workers=2,\n    )\n",
         "from torch.utils import data\ndata.DataLoader(ds, 32, True, s, num_workers=2)  # expect\n",
     )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         for call in dataloader_calls(context):
-            sampler, shuffle = argument(call, "sampler"), argument(call, "shuffle")
-            if not maybe_none(sampler) and is_constant(shuffle, True):
-                yield Hit(call, "DataLoader gets both `sampler` and `shuffle=True`: they are mutually exclusive "
-                                "(ValueError); let the sampler shuffle")
+            scope = enclosing_scope(context, call)
+            sampler = values_of(scope, argument(call, "sampler"))
+            shuffle = values_of(scope, argument(call, "shuffle"))
+            given = [value for value in sampler if may_be_set(value)]
+            if not given or not shuffle or not all(is_constant(value, True) for value in shuffle):
+                continue
+            always = len(given) == len(sampler) and not any(isinstance(v, ast.IfExp) for v in given)
+            yield Hit(call, "DataLoader gets both `sampler` and `shuffle=True`: they are mutually exclusive "
+                            f"(ValueError{'' if always else ' whenever the sampler is set'}); let the sampler shuffle",
+                      confidence=95 if always else 80)
+
+
+def may_be_set(node: ast.expr) -> bool:
+    """Whether a value may be something other than None (a conditional with one set branch may)."""
+    if isinstance(node, ast.IfExp):
+        return may_be_set(node.body) or may_be_set(node.orelse)
+    return not is_constant(node, None)
+
+
+def enclosing_scope(context: LintContext, node: ast.AST) -> ast.AST:
+    """The innermost function of the file around `node`, else the module."""
+    line = getattr(node, "lineno", 0)
+    around = [function for _, function in context.functions
+              if function.lineno <= line <= (function.end_lineno or function.lineno)]
+    return max(around, key=lambda function: function.lineno) if around else context.tree
+
+
+def values_of(scope: ast.AST, node: ast.expr | None) -> list[ast.expr]:
+    """What an argument may be: itself, or for a local name every value assigned to it in the scope
+    (`shuffle = True` ... `shuffle=shuffle`). An unknown name stays itself (never None, never True)."""
+    if not isinstance(node, ast.Name):
+        return [node] if node is not None else []
+    assigned = [item.value for item in ast.walk(scope) if isinstance(item, ast.Assign)
+                and [getattr(target, "id", None) for target in item.targets] == [node.id]]
+    return assigned or [node]
 
 
 class BatchSamplerConflict(Rule):
@@ -144,10 +187,19 @@ class LoaderWithoutWorkers(Rule):
     code = "RR303"
     name = "loader-without-workers"
     severity = Severity.INFO
-    VALID = ("from torch.utils.data import DataLoader\nDataLoader(ds, batch_size=8, num_workers=0)\n",
+    VALID = ("import torch\nfrom torch.utils.data import DataLoader, Dataset\nclass Random(Dataset):\n"
+             "    def __init__(self, n):\n        self.data = torch.randn(n, 4)\n    def __len__(self):\n        return len(self.data)\n"
+             "    def __getitem__(self, i):\n        start = i * 2\n        x = self.data[start:start + 2]\n"
+             "        return x, self.data[start + 2]\n"
+             "class Module:\n    def setup(self):\n        self.train_set = Random(64)\n"
+             "    def train_dataloader(self):\n        return DataLoader(self.train_set, batch_size=8)\n",
+             "from torch.utils.data import DataLoader\nDataLoader(ds, batch_size=8, num_workers=0)\n",
              "from torch.utils.data import DataLoader, TensorDataset\nDataLoader(TensorDataset(x, y), batch_size=8)\n",
              "from torch.utils.data import DataLoader\nDataLoader(ds, **loader_kwargs)\n")
-    INVALID = ("from torch.utils.data import DataLoader\nloader = DataLoader(ds, batch_size=8)  # expect\n",)
+    INVALID = ("from torch.utils.data import DataLoader\nloader = DataLoader(ds, batch_size=8)  # expect\n",
+               "from PIL import Image\nfrom torch.utils.data import DataLoader, Dataset\nclass Images(Dataset):\n"
+               "    def __init__(self, paths):\n        self.paths = paths\n    def __getitem__(self, i):\n"
+               "        return Image.open(self.paths[i])\nloader = DataLoader(Images(['a.png']), batch_size=8)  # expect\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         if is_test_file(context.path):
@@ -157,26 +209,6 @@ class LoaderWithoutWorkers(Rule):
                     not in_memory(context, argument(call, "dataset")):
                 yield Hit(call, "DataLoader without `num_workers` loads every batch in the training process; "
                                 "set num_workers (or 0 explicitly)")
-
-
-def in_memory(context: LintContext, dataset: ast.expr | None) -> bool:
-    """A TensorDataset (tensors already in memory: worker processes would only add overhead), built here
-    or returned by a repo function, e.g. `dataset = make_dataset(...)`."""
-    if isinstance(dataset, ast.Call):
-        name = context.call_name(dataset)
-        if name == "torch.utils.data.TensorDataset":
-            return True
-        found = context.repo.definition(name) if name else None
-        if found is not None:
-            module, node = found
-            return any(isinstance(n, ast.Return) and isinstance(n.value, ast.Call) and
-                       context.call_name(n.value, module) == "torch.utils.data.TensorDataset" for n in ast.walk(node))
-    if isinstance(dataset, ast.Name):
-        for node in ast.walk(context.tree):
-            if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [dataset.id]:
-                if in_memory(context, node.value):
-                    return True
-    return False
 
 
 def moves_batches_to_cuda(context: LintContext) -> bool:

@@ -106,6 +106,42 @@ def _guarded(loop: ast.AST, node: ast.AST) -> bool:
     return False
 
 
+FINITE_CHECK = re.compile(r"isnan|isfinite|isinf|\bnan\b|\binf\b", re.IGNORECASE)
+
+
+def _synchronizes(call: ast.Call) -> bool:
+    """`torch.cuda.synchronize()` and the like: an explicit wait, after which a read costs nothing more."""
+    return isinstance(call.func, ast.Attribute) and call.func.attr == "synchronize" or \
+        isinstance(call.func, ast.Name) and call.func.id == "synchronize"
+
+
+def _finite_guards(loop: ast.AST) -> list[ast.If]:
+    """The `if not math.isfinite(loss.item()):` blocks of a loop: they exist to stop a diverged run."""
+    return [node for node in walk_local(loop.body)  # type: ignore[attr-defined]
+            if isinstance(node, ast.If) and FINITE_CHECK.search(ast.unparse(node.test))]
+
+
+def _in_guard(guards: list[ast.If], node: ast.AST) -> bool:
+    return any(any(inner is node for inner in ast.walk(guard)) for guard in guards)
+
+
+def _feeds_guard(statement: ast.stmt, guards: list[ast.If]) -> bool:
+    """`loss_value = loss.item()` whose value a NaN guard then tests."""
+    if not isinstance(statement, ast.Assign):
+        return False
+    names = {n.id for target in statement.targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return any(isinstance(n, ast.Name) and n.id in names for guard in guards for n in ast.walk(guard.test))
+
+
+def _moved_to_host(node: ast.expr) -> bool:
+    """`x.cpu()`, `x.detach().cpu()`, `x.to("cpu")`: the copy that the following `.numpy()` reads."""
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in ("cpu", "to"):
+            return True
+        node = node.func.value
+    return False
+
+
 class HostSyncInLoop(Rule):
     """## What it does
     Finds host syncs — `.item()`, `.cpu()`, `.numpy()`, `.tolist()`, printing the loss tensor — on
@@ -134,10 +170,17 @@ class HostSyncInLoop(Rule):
     _LOOP = "def fit(model, opt, loader):\n    for i, x in enumerate(loader):\n        opt.zero_grad()\n" \
             "        loss = model(x).sum()\n        loss.backward()\n        opt.step()\n"
     VALID = (_LOOP + "        if i % 100 == 0:\n            print(loss.item())\n",
-             _LOOP + "        total = loss.detach()\n")
+             _LOOP + "        total = loss.detach()\n",
+             _LOOP + "        torch.cuda.synchronize()\n        meter.update(loss=loss.item())\n",
+             _LOOP + "        if not math.isfinite(loss.item()):\n            print('loss is', loss.item())\n"
+             "            sys.exit(1)\n",
+             _LOOP + "        loss_value = loss.item()\n        if math.isnan(loss_value):\n"
+             "            raise RuntimeError('diverged')\n",
+             _LOOP + "        onehot = encode(x.numpy())\n")
     INVALID = (_LOOP + "        total = loss.item()  # expect\n",
                _LOOP + "        print(loss.item(),  # expect\n              x.cpu())\n",
-               _LOOP + "        print(loss)  # expect\n")
+               _LOOP + "        print(loss)  # expect\n",
+               _LOOP + "        scores = model(x).detach().cpu().numpy()  # expect\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         if not context.mentions("backward"):
@@ -148,18 +191,24 @@ class HostSyncInLoop(Rule):
             for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
                 if not any(isinstance(n, ast.Call) and is_backward(n) for n in walk_local(loop.body)):
                     continue
+                synced = [n.lineno for n in walk_local(loop.body) if isinstance(n, ast.Call) and _synchronizes(n)]
+                guards = _finite_guards(loop)
                 for statement in walk_local(loop.body):
                     if not isinstance(statement, ast.stmt) or isinstance(statement, COMPOUND):
                         continue
+                    if any(line < statement.lineno for line in synced) or _feeds_guard(statement, guards):
+                        continue  # the host already waits there, or the value is read to stop on NaN
                     for node in ast.walk(statement):  # one finding per statement
                         what = self._sync(node, losses) if isinstance(node, ast.Call) else ""
-                        if what and not _guarded(loop, node):
+                        if what and not _guarded(loop, node) and not _in_guard(guards, node):
                             yield Hit(node, f"{what} syncs the host with the device on every training step; read "
                                             "it every N steps (under a logging interval)")
                             break
 
     def _sync(self, call: ast.Call, losses: set[str]) -> str:
         if isinstance(call.func, ast.Attribute) and call.func.attr in SYNCS and not call.args:
+            if call.func.attr == "numpy" and not _moved_to_host(call.func.value):
+                return ""  # `.numpy()` raises on a device tensor: this one is on the host already
             return f"`.{call.func.attr}()`"
         if isinstance(call.func, ast.Name) and call.func.id == "print":
             if any(isinstance(arg, ast.Name) and arg.id in losses for arg in call.args):

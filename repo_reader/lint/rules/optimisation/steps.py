@@ -8,8 +8,10 @@ from collections.abc import Iterator
 
 from repo_reader.lint.context import LintContext
 from repo_reader.lint.flow import (
-    is_backward, is_optimizer_step, is_zero_grad, owner_of, receiver, scopes, training_loops, walk_local,
+    OPTIMIZER_NAME, is_backward, is_optimizer_step, is_zero_grad, owner_of, receiver, scopes, training_loops,
+    walk_local,
 )
+from repo_reader.lint.names import is_optimizer
 from repo_reader.lint.rule import Hit, Rule
 from repo_reader.lint.rules.common import FIT_LOOP
 from repo_reader.model import Severity
@@ -56,6 +58,9 @@ class MissingZeroGrad(Rule):
              "        for p in model.parameters():\n            p.grad = None\n")
     INVALID = ("def fit(model, opt, loader, loss_fn):\n    opt.zero_grad()\n    for x, y in loader:\n"
                "        loss_fn(model(x), y).backward()\n        opt.step()  # expect\n",)
+    VALID = VALID + ("import torch\ndef refine(model, latents, steps):\n    for t in steps:\n"
+                     "        x = latents.detach().clone().requires_grad_(True)\n        opt = torch.optim.SGD([x], lr=0.1)\n"
+                     "        model(x, t).sum().backward()\n        opt.step()\n",)
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         finder = None
@@ -65,9 +70,16 @@ class MissingZeroGrad(Rule):
                     continue
                 calls = _direct_calls(loop)
                 steps = [call for call in calls if is_optimizer_step(call)]
+                if steps and all(_built_in(loop, receiver(step)) for step in steps):
+                    continue  # a fresh optimizer (and fresh leaf tensors) every iteration: nothing accumulates
                 if steps or any(is_backward(call) for call in calls):
                     yield Hit(steps[0] if steps else loop, "the training loop calls backward() and step() but never "
                               "zeroes gradients: they accumulate across steps; call optimizer.zero_grad()")
+
+
+def _built_in(loop: ast.AST, name: str) -> bool:
+    return any(isinstance(node, ast.Assign) and any(dotted(t) == name for t in node.targets)
+               for node in walk_local(loop.body))  # type: ignore[attr-defined]
 
 
 class ZeroGradBeforeStep(Rule):
@@ -97,18 +109,30 @@ class ZeroGradBeforeStep(Rule):
     name = "zero-grad-before-step"
     severity = Severity.ERROR
     VALID = (FIT_LOOP + "        loss_fn(model(x), y).backward()\n        opt.step()\n        opt.zero_grad()\n",)
-    INVALID = (FIT_LOOP + "        loss_fn(model(x), y).backward()\n        opt.zero_grad()  # expect\n        opt.step()\n",)
+    INVALID = (FIT_LOOP + "        loss_fn(model(x), y).backward()\n        opt.zero_grad()  # expect\n        opt.step()\n",
+               FIT_LOOP + "        loss_fn(model(x), y).backward()\n        model.zero_grad()  # expect\n        opt.step()\n")
+    VALID = VALID + (
+        "def fit(actor, critic, actor_opt, critic_opt, loader):\n    for s in loader:\n"
+        "        actor_opt.zero_grad()\n        actor(s).mean().backward()\n        critic_opt.zero_grad()\n"
+        "        critic(s).mean().backward()\n        critic_opt.step()\n        actor_opt.step()\n",
+        "def fit(gen, disc, opt_g, opt_d, loader):\n    for z in loader:\n        opt_g.zero_grad()\n"
+        "        gen(z).mean().backward()\n        opt_d.zero_grad()\n        opt_g.step()\n"
+        "        disc(z).mean().backward()\n        opt_d.step()\n",
+        "import torch\ndef fit(gen, disc, loader):\n    opt_g = torch.optim.Adam(gen.parameters())\n"
+        "    for z in loader:\n        gen(z).mean().backward()\n        disc.zero_grad()\n        opt_g.step()\n"
+        "        opt_g.zero_grad()\n",
+    )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         finder = None
         for name, scope in scopes(context):
             for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
-                hit = self._misplaced(_direct_calls(loop))
+                hit = self._misplaced(_direct_calls(loop), optimizer_owners(context))
                 if hit is not None:
                     yield Hit(hit, "zero_grad() between backward() and step() erases the gradients before the "
                                    "optimizer uses them; zero them before backward() or after step()")
 
-    def _misplaced(self, calls: list[ast.Call]) -> ast.Call | None:
+    def _misplaced(self, calls: list[ast.Call], owners: dict[str, set[str]]) -> ast.Call | None:
         pending: ast.Call | None = None  # a zero_grad seen after a backward
         seen_backward = False
         for call in calls:
@@ -118,10 +142,33 @@ class ZeroGradBeforeStep(Rule):
                 pending = call
             elif is_optimizer_step(call) and pending is not None:
                 zeroed, stepped = receiver(pending), _step_target(call)
-                if zeroed == stepped or "optim" not in zeroed.lower():
-                    return pending
-                pending = None
+                held = owners.get(stepped)
+                if zeroed == stepped or not _is_optimizer_name(zeroed) and (not held or zeroed in held):
+                    return pending  # the same optimizer, or the zero_grad of the model it updates
+                pending = None  # another optimizer's zero_grad (GAN, actor-critic): its own gradients
         return None
+
+
+def optimizer_owners(context: LintContext) -> dict[str, set[str]]:
+    """For each optimizer variable of the file (`opt_g = Adam(gen.parameters())`), the names whose
+    parameters it updates (`gen`), so that `disc.zero_grad()` is not read as clearing `opt_g`'s."""
+    found = context.cache.get("optimizer-owners")
+    if isinstance(found, dict):
+        return found
+    owners: dict[str, set[str]] = {}
+    if context.mentions("optim"):
+        for node in ast.walk(context.tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.Call) and \
+                    is_optimizer(context.call_name(node.value)) and node.value.args:
+                roots = {dotted(n.func.value) for n in ast.walk(node.value.args[0]) if isinstance(n, ast.Call)
+                         and isinstance(n.func, ast.Attribute) and n.func.attr in ("parameters", "named_parameters")}
+                owners.setdefault(dotted(node.targets[0]), set()).update(roots - {""})
+    context.cache["optimizer-owners"] = owners
+    return owners
+
+
+def _is_optimizer_name(name: str) -> bool:
+    return bool(OPTIMIZER_NAME.search(name.rsplit(".", 1)[-1])) or "optim" in name.lower()
 
 
 def _modulo_if(loop: ast.AST, call: ast.Call) -> ast.If | None:
@@ -146,6 +193,31 @@ def _accumulates(loop: ast.AST, calls: list[ast.Call]) -> ast.Call | None:
         if backwards and all(id(call) not in inside for call in backwards):
             return step
     return None
+
+
+def _unscaled_loss(loop: ast.AST, calls: list[ast.Call]) -> ast.AST | None:
+    """Where the fix goes: the last `loss = ...` before the first backward in the loop, else that backward."""
+    backward = next((call for call in calls if is_backward(call)), None)
+    if backward is None:
+        return None
+    target = backward.func.value if isinstance(backward.func, ast.Attribute) else None
+    if isinstance(target, ast.Call) and target.args:  # scaler.scale(loss).backward()
+        target = target.args[0]
+    if target is None and backward.args:  # accelerator.backward(loss)
+        target = backward.args[0]
+    name = target.id if isinstance(target, ast.Name) else None
+    assigned = [node for node in walk_local(loop.body)  # type: ignore[attr-defined]
+                if isinstance(node, ast.Assign) and name and [dotted(t) for t in node.targets] == [name]
+                and node.lineno <= backward.lineno]
+    return max(assigned, key=lambda node: node.lineno) if assigned else backward
+
+
+def _scaled_by_library(loop: ast.AST) -> bool:
+    """`with accelerator.accumulate(model):` / `accelerator.backward(loss)`: Accelerate divides the loss by
+    its gradient_accumulation_steps itself."""
+    return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+               (node.func.attr == "accumulate" or node.func.attr == "backward" and "accelerator" in dotted(node.func))
+               for node in walk_local(loop.body))  # type: ignore[attr-defined]
 
 
 class UnscaledAccumulation(Rule):
@@ -177,8 +249,23 @@ class UnscaledAccumulation(Rule):
              "        loss = loss_fn(model(x), y) / k\n        loss.backward()\n        if (i + 1) % k == 0:\n"
              "            opt.step()\n            opt.zero_grad()\n",)
     INVALID = ("def fit(model, opt, loader, loss_fn, k):\n    for i, (x, y) in enumerate(loader):\n"
-               "        loss = loss_fn(model(x), y)\n        loss.backward()\n        if (i + 1) % k == 0:\n"
-               "            opt.step()  # expect\n            opt.zero_grad()\n",)
+               "        loss = loss_fn(model(x), y)  # expect\n        loss.backward()\n        if (i + 1) % k == 0:\n"
+               "            opt.step()\n            opt.zero_grad()\n",
+               "def fit(model, opt, loader, loss_fn, k):\n    for i, (x, y) in enumerate(loader):\n"
+               "        loss_fn(model(x), y).backward()  # expect\n        if (i + 1) % k == 0:\n"
+               "            opt.step()\n            opt.zero_grad()\n",
+               "def fit(model, opt, scaler, loader, loss_fn, k):\n    for i, (x, y) in enumerate(loader):\n"
+               "        out = model(x)\n        loss = loss_fn(out, y)  # expect\n        scaler.scale(loss).backward()\n"
+               "        if (i + 1) % k == 0:\n            scaler.step(opt)\n            scaler.update()\n"
+               "            opt.zero_grad()\n")
+    INVALID = INVALID + ("def fit(model, opt, loader, loss_fn, accumulate_every):\n"
+                         "    for i, (x, y) in enumerate(loader):\n        loss = loss_fn(model(x), y)  # expect\n"
+                         "        loss.backward()\n        if (i + 1) % accumulate_every == 0:\n"
+                         "            opt.step()\n            opt.zero_grad()\n",)
+    VALID = VALID + ("def fit(model, opt, accelerator, loader, loss_fn):\n    for i, (x, y) in enumerate(loader):\n"
+                     "        with accelerator.accumulate(model):\n            loss = loss_fn(model(x), y)\n"
+                     "            accelerator.backward(loss)\n            if (i + 1) % 4 == 0:\n"
+                     "                opt.step()\n                opt.zero_grad()\n",)
     VALID = VALID + ("def fit(gen, disc, opt_g, opt_d, loader, n_critic):\n    for i, z in enumerate(loader):\n"
                      "        opt_d.zero_grad()\n        disc(z).mean().backward()\n        opt_d.step()\n"
                      "        if i % n_critic == 0:\n            opt_g.zero_grad()\n            gen(z).mean().backward()\n"
@@ -193,9 +280,10 @@ class UnscaledAccumulation(Rule):
                     continue
                 divides = any(isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, (ast.Div, ast.Mult))
                               for n in walk_local(loop.body))
-                if not divides and "accumulate" not in ast.unparse(loop):
-                    yield Hit(step, "the optimizer steps every k iterations but the loss is not divided by k: "
-                                    "the update is k times too large; backward (loss / k)")
+                if not divides and not _scaled_by_library(loop):
+                    yield Hit(_unscaled_loss(loop, _direct_calls(loop)) or step,
+                              f"the optimizer steps every k iterations (line {step.lineno}) but this loss is not "
+                              "divided by k: the update is k times too large; divide the loss by k")
 
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from repo_reader.lint.rules.structure import registration, waste
+from repo_reader.lint.rules.structure import containers, registration, waste
 
-RULES = [*registration.RULES, *waste.RULES]
+RULES = [*containers.RULES, *registration.RULES, *waste.RULES]

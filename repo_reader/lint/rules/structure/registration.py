@@ -1,9 +1,10 @@
-"""RR101-RR104: layers that `nn.Module` never registers — kept in plain containers, built in
-`forward`, assigned before `super().__init__()`, or in a misspelled `__init__`."""
+"""RR102-RR104: layers that `nn.Module` never registers — built in `forward`, assigned before
+`super().__init__()`, or in a misspelled `__init__` (RR101, plain containers, is in `containers`)."""
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from repo_reader.lint.context import LintContext, methods, self_attribute
@@ -14,7 +15,6 @@ from repo_reader.model import Severity
 
 
 REGISTERS = ("add_module", "register_module", "setattr", "register_parameter")
-PLAIN_CONTAINERS = (ast.List, ast.Tuple, ast.Dict, ast.ListComp, ast.DictComp)
 STATELESS_SUFFIXES = ("ReLU", "ReLU6", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
                       "Identity", "Flatten", "Unflatten", "Upsample", "PixelShuffle", "PixelUnshuffle",
                       "Pool1d", "Pool2d", "Pool3d", "Hardswish", "Hardsigmoid", "Softplus", "ELU", "LeakyReLU",
@@ -28,101 +28,6 @@ def has_parameters(context: LintContext, node: ast.AST | None) -> bool:
     name = builds_module(context, node)
     return bool(name) and not name.endswith(STATELESS_SUFFIXES + ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d"))
 
-
-class PlainContainerLayers(Rule):
-    """## What it does
-    Finds layers kept in a plain `list`, `dict` or `tuple` attribute of an `nn.Module`.
-
-    ## Why is this bad
-    `nn.Module` registers only attributes that are modules themselves. Layers inside a plain
-    container are invisible to `.parameters()`, `.to(device)`, `state_dict()` and `.train()`:
-    the optimizer never updates them, they stay on the CPU, and checkpoints silently miss them.
-
-    ## Example
-    ```python
-    self.blocks = [Block(dim) for _ in range(depth)]
-    ```
-
-    ## Use instead
-    ```python
-    self.blocks = nn.ModuleList([Block(dim) for _ in range(depth)])
-    ```
-    """
-
-    code = "RR101"
-    name = "plain-container-layers"
-    severity = Severity.ERROR
-    fix_kind = "wrap-module-container"
-    VALID = (
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.blocks = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])\n        self.sizes = [4, 8]\n",
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.layers = [nn.Linear(4, 4), nn.ReLU()]\n        for i, layer in enumerate(self.layers):\n"
-        "            self.add_module(f'layer{i}', layer)\n",
-        "import torch.nn as nn\nclass Helper:\n    def __init__(self):\n        self.layers = [nn.Linear(4, 4)]\n",
-    )
-    INVALID = (
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.blocks = [nn.Linear(4, 4) for _ in range(3)]  # expect\n",
-        "from torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.heads = {'a': nn.Linear(4, 2), 'b': nn.Linear(4, 3)}  # expect\n",
-        "import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.layers = []  # expect\n        for _ in range(2):\n            self.layers.append(torch.nn.Conv2d(3, 3, 1))\n",
-    )
-    FIXES = (
-        ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-         "        self.blocks = [nn.Linear(4, 4) for _ in range(3)]\n",
-         "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-         "        self.blocks = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])\n"),
-        ("from torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-         "        self.heads = {\n            'a': nn.Linear(4, 2),\n        }\n",
-         "from torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-         "        self.heads = nn.ModuleDict({\n            'a': nn.Linear(4, 2),\n        })\n"),
-    )
-
-    def check(self, context: LintContext) -> Iterator[Hit]:
-        registers = any(context.mentions(name) for name in REGISTERS)  # else no class can call one
-        for info, node in context.module_classes():
-            if registers and any(isinstance(n, ast.Call) and (getattr(n.func, "attr", None) in REGISTERS or
-                                                              getattr(n.func, "id", None) in REGISTERS)
-                                 for n in ast.walk(node)):
-                continue
-            assignments = self_assignments(node.body)
-            containers = [(name, value) for name, value, _ in assignments if isinstance(value, PLAIN_CONTAINERS)]
-            if not containers:
-                continue
-            rebuilt = {name for name, value, _ in assignments if builds_module(context, value)}
-            for name, value in containers:
-                if name in rebuilt:
-                    continue
-                if self._holds_layers(context, node, name, value):
-                    kind = "dict" if isinstance(value, (ast.Dict, ast.DictComp)) else \
-                        "tuple" if isinstance(value, ast.Tuple) else "list"
-                    wrapper = "nn.ModuleDict" if kind == "dict" else "nn.ModuleList"
-                    yield Hit(value, f"layers in a plain {kind} `self.{name}` are not registered: their parameters "
-                                     f"are not trained, moved or saved; use {wrapper}", self.fix_kind)
-
-    def _holds_layers(self, context: LintContext, cls: ast.ClassDef, name: str, value: ast.expr) -> bool:
-        if isinstance(value, (ast.List, ast.Tuple)):
-            if not value.elts:
-                return self._appended_layers(context, cls, name)
-            return any(has_parameters(context, item) for item in value.elts)
-        if isinstance(value, ast.Dict):
-            return any(has_parameters(context, item) for item in value.values)
-        if isinstance(value, ast.ListComp):
-            return has_parameters(context, value.elt)
-        if isinstance(value, ast.DictComp):
-            return has_parameters(context, value.value)
-        return False
-
-    def _appended_layers(self, context: LintContext, cls: ast.ClassDef, name: str) -> bool:
-        for node in ast.walk(cls):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                    node.func.attr in ("append", "extend", "insert") and self_attribute(node.func.value) == name:
-                args = node.args[-1:] if node.func.attr != "extend" else []
-                if any(has_parameters(context, arg) for arg in args):
-                    return True
-        return False
 
 
 class LayerInForward(Rule):
@@ -199,7 +104,7 @@ def dotted_name(node: ast.AST) -> str:
 
 def _init_calls(method: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Call]:
     return [node for node in ast.walk(method) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "__init__"]
+            and (node.func.attr == "__init__" or is_misspelled_init(node.func.attr))]  # RR104 reports a misspelling
 
 
 class AssignBeforeSuperInit(Rule):
@@ -258,15 +163,37 @@ class AssignBeforeSuperInit(Rule):
 
 MISSPELLINGS = frozenset({"__int__", "__inti__", "__innit__", "__iniit__", "__intit__", "__init___", "___init__",
                           "_init_", "__init", "init__", "__init_", "_init__", "__inIt__", "__Init__", "__intt__"})
+MISSPELLED = re.compile(r"_+(?:init|int|inti|innit|iniit|intit|intt|initt)_+", re.IGNORECASE)
+
+
+def is_misspelled_init(name: str) -> bool:
+    """`___init___`, `__int__`, `_init_`, ...: underscores around a misspelt `init`, and not `__init__`."""
+    return name != "__init__" and (name in MISSPELLINGS or bool(MISSPELLED.fullmatch(name)))
+
+
+def _super_init_call(call: ast.Call) -> str | None:
+    """The method name of `super().X(...)`, `super(Net, self).X(...)` or `nn.Module.X(self, ...)`."""
+    if not isinstance(call.func, ast.Attribute):
+        return None
+    owner = call.func.value
+    if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+        return call.func.attr
+    if isinstance(owner, (ast.Name, ast.Attribute)) and call.args and isinstance(call.args[0], ast.Name) and \
+            call.args[0].id == "self":
+        return call.func.attr
+    return None
 
 
 class MisspelledInit(Rule):
     """## What it does
-    Finds an `nn.Module` subclass with a method whose name is a misspelling of `__init__`.
+    Finds an `nn.Module` subclass with a method whose name is a misspelling of `__init__`
+    (`__int__`, `___init___`), and a `super().___init___()` call that misspells the parent's.
 
     ## Why is this bad
     The misspelled method never runs: the layers it builds do not exist, and the first
-    `forward` fails with `AttributeError` far away from the typo.
+    `forward` fails with `AttributeError` far away from the typo. A misspelled `super()` call
+    raises `AttributeError` at once, or `nn.Module.__init__` never runs and the first layer
+    assignment fails.
 
     ## Example
     ```python
@@ -286,21 +213,33 @@ class MisspelledInit(Rule):
     code = "RR104"
     name = "misspelled-init"
     severity = Severity.ERROR
+    confidence = 95
     VALID = ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-             "    def _init_weights(self):\n        pass\n",)
+             "    def _init_weights(self):\n        pass\n",
+             "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+             "    def init(self):\n        pass\n    def __int__(self):\n        return 3\n",)
     INVALID = ("import torch.nn as nn\nclass Net(nn.Module):\n    def __int__(self):  # expect\n"
-               "        super().__init__()\n",)
+               "        super().__init__()\n",
+               "import torch.nn as nn\nclass Net(nn.Module):\n    def ___init___(self, d):  # expect\n"
+               "        super().___init___()\n        self.fc = nn.Linear(d, d)\n",
+               "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, d):\n"
+               "        super().___init___()  # expect\n        self.fc = nn.Linear(d, d)\n",
+               "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, d):\n"
+               "        nn.Module.__int__(self)  # expect\n        self.fc = nn.Linear(d, d)\n")
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         for _, node in context.module_classes():
             found = methods(node)
-            if "__init__" in found:
+            if "__init__" not in found:
+                for name, method in found.items():
+                    if is_misspelled_init(name):
+                        yield Hit(method, f"`{name}` looks like a misspelling of `__init__`: it never runs")
                 continue
-            for name, method in found.items():
-                if name in MISSPELLINGS:
-                    yield Hit(method, f"`{name}` looks like a misspelling of `__init__`: it never runs")
+            for call in ast.walk(found["__init__"]):
+                name = _super_init_call(call) if isinstance(call, ast.Call) else None
+                if name is not None and is_misspelled_init(name):
+                    yield Hit(call, f"`{name}` misspells the parent's `__init__`: nn.Module is never initialised "
+                                    "and the first layer assignment raises AttributeError")
 
 
-
-
-RULES = [PlainContainerLayers, LayerInForward, AssignBeforeSuperInit, MisspelledInit]
+RULES = [LayerInForward, AssignBeforeSuperInit, MisspelledInit]
