@@ -64,6 +64,8 @@ from repo_reader.index.classes import ClassIndex
 from repo_reader.index.registries import find_registries
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import TypeIndex
+from repo_reader.index.pointsto import PointsTo
+from repo_reader.passes.call_targets import CallTargets
 from repo_reader.passes.callgraph import CallResolver, build_edges, build_graph
 from repo_reader.scan.load import list_sources, load_modules
 seconds = {}
@@ -80,7 +82,8 @@ with api.collector_paused():
     symbols = SymbolTable(scan.modules); classes = ClassIndex(scan.modules, symbols)
     registries = find_registries(scan.modules, symbols); lap("symbols, classes, registries")
     types = TypeIndex(scan.modules, symbols, classes, registries); lap("types")
-    edges = build_edges(scan.modules, CallResolver(symbols, classes, types, registries)); lap("call edges")
+    targets = CallTargets(PointsTo(scan.modules, symbols, classes), classes); lap("points-to")
+    edges = build_edges(scan.modules, CallResolver(symbols, classes, types, registries, targets)); lap("call edges")
     graph = build_graph(edges, [d.qualname for d in api._definitions(scan.modules)]); lap("definitions + graph")
     start = time.perf_counter()
     api._analyse_sources(root, sources, False, None)
