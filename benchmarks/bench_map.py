@@ -4,7 +4,7 @@
 
 Each measurement runs in a fresh process, `--repeat` times in turn (parse, no-cache, cold, warm; then
 again), and the fastest of each is kept: on a shared machine the slowest runs measure the neighbours.
-Prints seconds and the ratios the targets speak of: cold map / parse (target <= 2.0, using every
+Prints seconds, the map process's peak memory, and the ratios the targets speak of: cold map / parse (target <= 2.0, using every
 core) and warm map / cold map (target <= 0.10). `--stages` also prints where a no-cache map's time
 goes, stage by stage, in one process.
 """
@@ -37,12 +37,13 @@ print(time.perf_counter() - start, count)
 """
 
 MAP = """
-import sys, time
+import resource, sys, time
 from pathlib import Path
 start = time.perf_counter()
 from repo_reader.api import build_map
 repo_map = build_map(Path(sys.argv[1]), use_cache=sys.argv[2] == "cache")
-print(time.perf_counter() - start, len(repo_map.files), len(repo_map.edges))
+print(time.perf_counter() - start, len(repo_map.files), len(repo_map.edges),
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
@@ -99,13 +100,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the fastest is kept")
     parser.add_argument("--stages", action="store_true", help="also time the stages of one no-cache map")
     args = parser.parse_args()
-    parse, nocache, cold, warm = [], [], [], []
+    parse, nocache, cold, warm, peak = [], [], [], [], []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as cache_home:
             parse_seconds, parsed = run(PARSE, args.root, cache_home=cache_home)
-            nocache_seconds, files, edges = run(MAP, args.root, "nocache", cache_home=cache_home)
-            cold_seconds, _, _ = run(MAP, args.root, "cache", cache_home=cache_home)
-            warm_seconds, _, _ = run(MAP, args.root, "cache", cache_home=cache_home)
+            nocache_seconds, files, edges, nocache_peak = run(MAP, args.root, "nocache", cache_home=cache_home)
+            cold_seconds, _, _, cold_peak = run(MAP, args.root, "cache", cache_home=cache_home)
+            warm_seconds, _, _, _ = run(MAP, args.root, "cache", cache_home=cache_home)
+            peak.append(max(nocache_peak, cold_peak))
         parse.append(parse_seconds); nocache.append(nocache_seconds); cold.append(cold_seconds); warm.append(warm_seconds)
     result = {
         "files_parsed": int(parsed), "files_mapped": int(files), "call_edges": int(edges), "runs": args.repeat,
@@ -113,6 +115,7 @@ def main() -> None:
         "map_cold_s": round(min(cold), 2), "map_warm_s": round(min(warm), 2),
         "cold_over_parse": round(min(cold) / min(parse), 2),
         "warm_over_cold": round(min(warm) / min(cold), 3),
+        "peak_memory_mib": round(max(peak)),  # the map's own process (scan workers are forked apart)
     }
     print(json.dumps(result, indent=2))
     runs = {"parse": parse, "no-cache": nocache, "cold": cold, "warm": warm}

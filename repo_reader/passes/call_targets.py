@@ -66,7 +66,7 @@ class CallTargets:
             info = self.classes.classes.get(rest)
             if info is None:
                 return None
-            method = self.pointsto._instance_call(rest)
+            method = self.pointsto.instance_call(rest)
             if method:
                 return method, "module-call" if info.framework else "call"
             return ("torch.nn.Module.forward", "call") if info.framework else None

@@ -94,7 +94,7 @@ class FlowRecorder:
         return [f"{base}()" for base in self.texts(node.func, scope, depth + 1) if _chainable(base)]
 
     def _container(self, node: ast.expr, kind: str, scope: str, depth: int) -> str:
-        atom = f"<{kind}@{node.lineno}:{node.col_offset}:{node.end_col_offset}>"  # type: ignore[attr-defined]
+        atom = f"<{kind}@{node.lineno}:{node.col_offset}:{node.end_col_offset}>"
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
             for index, element in enumerate(node.elts):
                 if isinstance(element, ast.Starred):
