@@ -11,6 +11,7 @@ the call to the name-based resolver, never to a hang. The values and how texts a
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 
 from repo_reader.index.classes import ClassIndex
@@ -31,7 +32,7 @@ class PointsTo(ValueEvaluator):
         self.returns_first: set[str] = set()  # functions that return their first parameter (`return func`)
         self.items: list[tuple[str, str, str, object]] = []  # (kind, module, scope, fact)
         self.targets: dict[int, frozenset[str]] = {}  # call item → what its callee evaluated to
-        self.call_items: dict[int, int] = {}  # id(CallFact) → item index
+        self.answers: dict[int, frozenset[str]] = {}  # id(CallFact) → its callee's values, once solved
         self._changed: set[Key] = set()
         self._signatures: dict[str, tuple[tuple[str, ...], frozenset[str], str | None, str | None]] = {}
         self._dunders = {name for info in classes.classes.values() for name in info.methods if name.startswith("__")}
@@ -40,6 +41,7 @@ class PointsTo(ValueEvaluator):
         for facts in modules:
             self._imports(facts)
         self._solve()
+        self._keep_answers()
 
     def _collect(self, facts: ModuleFacts) -> None:
         module = facts.module
@@ -106,12 +108,18 @@ class PointsTo(ValueEvaluator):
 
     def call_targets(self, call: CallFact) -> frozenset[str] | None:
         """What the callee of `call` (a fact this analysis was built from) may be; None if unknown."""
-        index = self.call_items.get(id(call))
-        targets = self.targets.get(index) if index is not None else None
-        return None if not targets or UNKNOWN in targets else targets
+        return self.answers.get(id(call))
+
+    def _keep_answers(self) -> None:
+        """Keep what each call's callee may be (where known) and the nodes; drop the propagation's state
+        (on transformers it held as much memory as the scan's facts)."""
+        calls = {index: id(fact) for index, (kind, _, _, fact) in enumerate(self.items) if kind != "flow" and kind != "decorate"}
+        self.answers = {calls[index]: targets for index, targets in self.targets.items()
+                        if targets and UNKNOWN not in targets}
+        self.items, self.targets, self.readers = [], {}, {}
+        self._memo, self._attributes, self._where, self._fields, self._class_bindings = {}, {}, {}, {}, {}
 
     def _add_call(self, kind: str, module: str, call: CallFact) -> None:
-        self.call_items[id(call)] = len(self.items)
         self.items.append((kind, module, call.scope, call))
 
     def _seed(self, key: Key, value: str) -> None:
@@ -192,7 +200,7 @@ class PointsTo(ValueEvaluator):
         old = self.nodes.get(key, EMPTY)
         if values <= old or old is TOP:
             return
-        new = old | values
+        new = old | frozenset(map(sys.intern, values - old))  # one string per value, however often it is made
         self.nodes[key] = TOP if UNKNOWN in new or len(new) > MAX_VALUES else new
         self._changed.add(key)
 
