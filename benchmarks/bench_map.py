@@ -4,7 +4,7 @@
 
 Each measurement runs in a fresh process, `--repeat` times in turn (parse, no-cache, cold, warm; then
 again), and the fastest of each is kept: on a shared machine the slowest runs measure the neighbours.
-Prints seconds and the ratios the targets speak of: cold map / parse (target <= 2.0, using every
+Prints seconds, the map process's peak memory, and the ratios the targets speak of: cold map / parse (target <= 2.0, using every
 core) and warm map / cold map (target <= 0.10). `--stages` also prints where a no-cache map's time
 goes, stage by stage, in one process.
 """
@@ -37,12 +37,13 @@ print(time.perf_counter() - start, count)
 """
 
 MAP = """
-import sys, time
+import resource, sys, time
 from pathlib import Path
 start = time.perf_counter()
 from repo_reader.api import build_map
 repo_map = build_map(Path(sys.argv[1]), use_cache=sys.argv[2] == "cache")
-print(time.perf_counter() - start, len(repo_map.files), len(repo_map.edges))
+print(time.perf_counter() - start, len(repo_map.files), len(repo_map.edges),
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
@@ -64,6 +65,8 @@ from repo_reader.index.classes import ClassIndex
 from repo_reader.index.registries import find_registries
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import TypeIndex
+from repo_reader.index.pointsto import PointsTo
+from repo_reader.passes.call_targets import CallTargets
 from repo_reader.passes.callgraph import CallResolver, build_edges, build_graph
 from repo_reader.scan.load import list_sources, load_modules
 seconds = {}
@@ -80,7 +83,8 @@ with api.collector_paused():
     symbols = SymbolTable(scan.modules); classes = ClassIndex(scan.modules, symbols)
     registries = find_registries(scan.modules, symbols); lap("symbols, classes, registries")
     types = TypeIndex(scan.modules, symbols, classes, registries); lap("types")
-    edges = build_edges(scan.modules, CallResolver(symbols, classes, types, registries)); lap("call edges")
+    targets = CallTargets(PointsTo(scan.modules, symbols, classes), classes); lap("points-to")
+    edges = build_edges(scan.modules, CallResolver(symbols, classes, types, registries, targets)); lap("call edges")
     graph = build_graph(edges, [d.qualname for d in api._definitions(scan.modules)]); lap("definitions + graph")
     start = time.perf_counter()
     api._analyse_sources(root, sources, False, None)
@@ -96,13 +100,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the fastest is kept")
     parser.add_argument("--stages", action="store_true", help="also time the stages of one no-cache map")
     args = parser.parse_args()
-    parse, nocache, cold, warm = [], [], [], []
+    parse, nocache, cold, warm, peak = [], [], [], [], []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as cache_home:
             parse_seconds, parsed = run(PARSE, args.root, cache_home=cache_home)
-            nocache_seconds, files, edges = run(MAP, args.root, "nocache", cache_home=cache_home)
-            cold_seconds, _, _ = run(MAP, args.root, "cache", cache_home=cache_home)
-            warm_seconds, _, _ = run(MAP, args.root, "cache", cache_home=cache_home)
+            nocache_seconds, files, edges, nocache_peak = run(MAP, args.root, "nocache", cache_home=cache_home)
+            cold_seconds, _, _, cold_peak = run(MAP, args.root, "cache", cache_home=cache_home)
+            warm_seconds, _, _, _ = run(MAP, args.root, "cache", cache_home=cache_home)
+            peak.append(max(nocache_peak, cold_peak))
         parse.append(parse_seconds); nocache.append(nocache_seconds); cold.append(cold_seconds); warm.append(warm_seconds)
     result = {
         "files_parsed": int(parsed), "files_mapped": int(files), "call_edges": int(edges), "runs": args.repeat,
@@ -110,6 +115,7 @@ def main() -> None:
         "map_cold_s": round(min(cold), 2), "map_warm_s": round(min(warm), 2),
         "cold_over_parse": round(min(cold) / min(parse), 2),
         "warm_over_cold": round(min(warm) / min(cold), 3),
+        "peak_memory_mib": round(max(peak)),  # the map's own process (scan workers are forked apart)
     }
     print(json.dumps(result, indent=2))
     runs = {"parse": parse, "no-cache": nocache, "cold": cold, "warm": warm}

@@ -94,7 +94,9 @@ def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Pr
     from repo_reader.index.classes import ClassIndex
     from repo_reader.index.registries import find_registries
     from repo_reader.index.symbols import SymbolTable
+    from repo_reader.index.pointsto import PointsTo
     from repo_reader.index.types import TypeIndex
+    from repo_reader.passes.call_targets import CallTargets
     from repo_reader.passes.callgraph import CallResolver, build_edges, build_graph
     from repo_reader.passes.chains import find_chains
     from repo_reader.passes.classify import classify_file, refine_with_entries
@@ -113,7 +115,8 @@ def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Pr
     classes = ClassIndex(scan.modules, symbols)
     registries = find_registries(scan.modules, symbols)
     types = TypeIndex(scan.modules, symbols, classes, registries)
-    edges = build_edges(scan.modules, CallResolver(symbols, classes, types, registries))
+    targets = CallTargets(PointsTo(scan.modules, symbols, classes), classes)
+    edges = build_edges(scan.modules, CallResolver(symbols, classes, types, registries, targets))
     definitions = _definitions(scan.modules)
     graph = build_graph(edges, [definition.qualname for definition in definitions])
     by_path: dict[str, list[CallEdge]] = defaultdict(list)

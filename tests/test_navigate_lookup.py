@@ -91,7 +91,7 @@ def test_callees_depth_two_expands_each_callee_once() -> None:
     getitem = [s for s in walk.steps if s.callee == "dataset.SyntheticCIFAR.__getitem__"]
     assert [s.repeated for s in getitem] == [False, True, True, True]
     assert [(s.depth, s.callee) for s in walk.steps if s.depth == 2] == [
-        (2, "<builtin>.int"), (2, "torch.Generator"), (2, "torch.Generator().manual_seed"), (2, "torch.randint"),
+        (2, "<builtin>.int"), (2, "torch.Generator"), (2, "torch.Generator.manual_seed"), (2, "torch.randint"),
         (2, "torch.randn"), (2, "self.labels.view"), (2, "self.labels.view().float")]
 
 

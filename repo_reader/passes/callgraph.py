@@ -18,6 +18,7 @@ from repo_reader.index.registries import BUILD_METHODS, registry_of_call
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.index.types import REGISTRY_PREFIX, TypeIndex
 from repo_reader.model import CallEdge
+from repo_reader.passes.call_targets import CallTargets
 from repo_reader.scan.facts import CallFact, ModuleFacts
 
 MODULE_METHODS = frozenset(
@@ -36,7 +37,8 @@ _EDGE_ORDER = itemgetter(0, 2, 3, 4, 1)  # caller, path, line, col, callee
 
 class CallResolver:
     def __init__(self, symbols: SymbolTable, classes: ClassIndex, types: TypeIndex,
-                 registries: dict[str, dict[str, str]]) -> None:
+                 registries: dict[str, dict[str, str]], targets: CallTargets | None = None) -> None:
+        self.targets = targets  # points-to answers, tried before the names
         self.symbols = symbols
         self.classes = classes
         self.types = types
@@ -57,6 +59,13 @@ class CallResolver:
             if factories:  # `models_mae.__dict__[args.model](...)` may call any of them
                 result += [(caller, function, path, line, call.col, True, "call") for function in factories]
                 continue
+            found = self.targets.call(facts.module, call) if self.targets else None
+            if found is not None:
+                for callee, kind in found:
+                    result.append((caller, intern(callee, callee), path, line, call.col, True, kind))
+                    for extra, extra_kind in self.implicit(facts.module, call, callee):
+                        result.append((caller, extra, path, line, call.col, True, extra_kind))
+                continue
             callee, resolved, kind = self.resolve(facts.module, call)
             if not resolved and registry_of_call(callee, self.registries):
                 resolved = True  # the registry's own build method, defined in a library or by the repo
@@ -64,6 +73,15 @@ class CallResolver:
                 result.append((caller, intern(one, one), path, line, call.col, resolved, kind))
             for extra, extra_kind in self.implicit(facts.module, call, callee):
                 result.append((caller, extra, path, line, call.col, True, extra_kind))
+        if self.targets is not None:
+            unwritten = [(call, self.targets.implicit(call)) for call in facts.implicit_calls]
+            unwritten += [(call, self.targets.decorator(call)) for call in facts.decorator_calls]
+            for call, found in unwritten:
+                if found:
+                    caller = callers.get(call.scope) or callers.setdefault(
+                        call.scope, f"{facts.module}.{call.scope}" if call.scope else facts.module)
+                    path, line = facts.where(call.line)
+                    result += [(caller, intern(callee, callee), path, line, call.col, True, kind) for callee, kind in found]
         return result
 
     def all_edges(self, modules: Sequence[ModuleFacts]) -> list[EdgeRow]:

@@ -12,6 +12,7 @@ from typing import Any
 from repo_reader.scan.facts import (
     AssignFact, CallFact, DefFact, FieldFact, ImportFact, ModuleFacts, OptionFact, Param,
 )
+from repo_reader.scan.values import STORE_METHODS, FlowRecorder, property_names
 
 MAX_TEXT = 120
 CONTAINER_CALLS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
@@ -101,7 +102,8 @@ class Collector:
         cls._dispatch[kind] = method
         return method
 
-    def __init__(self, text: str, module: str, is_package: bool) -> None:
+    def __init__(self, text: str, module: str, is_package: bool, properties: frozenset[str] = frozenset()) -> None:
+        self.values = FlowRecorder(properties)
         self.source_lines = text.splitlines()
         self.module = module
         self.is_package = is_package
@@ -213,6 +215,8 @@ class Collector:
             self.globals.add(node.name)
         for decorator in node.decorator_list:
             self.visit(decorator)
+        if node.decorator_list:
+            self.values.decorated(self.current, f"{self.module}.{qualname}", node.name, node.decorator_list)
         for param in params:
             if param.annotation and param.name != "self":
                 self.assigns.append(
@@ -222,7 +226,9 @@ class Collector:
         for default in [*node.args.defaults, *node.args.kw_defaults]:
             if default is not None:
                 self.visit(default)
+        self.values.declared.append({})
         self.enter(node.name, "function", node.body)
+        self.values.declared.pop()
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -239,6 +245,8 @@ class Collector:
             self.globals.add(node.name)
         for decorator in node.decorator_list:
             self.visit(decorator)
+        if node.decorator_list:
+            self.values.decorated(self.current, f"{self.module}.{qualname}", node.name, node.decorator_list)
         for statement in node.body:
             if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
                 default = self.text(statement.value) if statement.value is not None else None
@@ -264,6 +272,44 @@ class Collector:
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self.visit(node.body)
 
+    # -- what values flow where (scan/values.py) ---------------------------------------------------
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.values.with_item(self.current, item, node.lineno, node.col_offset + 1)
+        self.generic_visit(node)
+
+    visit_AsyncWith = visit_With
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.values.assign(self.current, node.target, self.values.texts(node.value, self.current))
+        self.generic_visit(node)
+
+    def visit_Global(self, node: ast.Global | ast.Nonlocal) -> None:
+        self.values.declare(node)
+
+    visit_Nonlocal = visit_Global
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        self.values.assign(self.current, node.target, [f"{text}[*]" for text in self.values.texts(node.iter, self.current)])
+        self.generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp | ast.Compare) -> None:
+        self.values.operation(self.current, node)
+        self.generic_visit(node)
+
+    visit_Compare = visit_BinOp
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if not isinstance(node.slice, (ast.Slice, ast.Tuple)):  # `x[:, 0]` indexes a tensor
+            self.values.operation(self.current, node)
+        self.visit(node.value)
+        self.visit(node.slice)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in self.values.properties:
+            self.values.operation(self.current, node)
+        self.visit(node.value)
+
     # -- control flow ------------------------------------------------------------------------
     def visit_If(self, node: ast.If) -> None:
         if not self.scope and self.main_guard is None and is_main_guard(node.test):
@@ -274,6 +320,8 @@ class Collector:
         if not self.scope and self.main_guard is None:
             self.module_loops += 1
             self.first_loop_line = self.first_loop_line or node.lineno
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            self.values.loop(self.current, node.target, node.iter, node.lineno, node.col_offset + 1)
         if isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
             iterated = dotted(node.iter)
             if iterated:  # `for block in self.blocks:` lets `block(x)` reach Block.forward
@@ -289,6 +337,7 @@ class Collector:
 
     def visit_Return(self, node: ast.Return) -> None:
         if node.value is not None:
+            self.values.flow(self.current, "<return>", self.values.texts(node.value, self.current))
             value = node.value.func if isinstance(node.value, ast.Call) else node.value
             name = dotted(value)
             if name:
@@ -297,6 +346,9 @@ class Collector:
 
     # -- assignments -------------------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> None:
+        sources = self.values.texts(node.value, self.current)
+        for target in node.targets:
+            self.values.assign(self.current, target, sources)
         for target in node.targets:
             self.record_assign(target, node.value, node)
         self.visit(node.value)
@@ -311,6 +363,7 @@ class Collector:
                            node.col_offset + 1, self.loop_depth > 0)
             )
         if node.value is not None:
+            self.values.assign(self.current, node.target, self.values.texts(node.value, self.current))
             self.record_assign(node.target, node.value, node)
             self.visit(node.value)
 
@@ -358,14 +411,21 @@ class Collector:
                 (f"{keyword.arg}={self.text(keyword.value)}" if keyword.arg else f"**{self.text(keyword.value)}")
                 for keyword in node.keywords
             )
+        refs = tuple(self.shared(dotted(arg)) for arg in node.args)
+        arg_values, keyword_values = self.values.call_values(node, self.current, refs) if node.args or node.keywords \
+            else ((), ())
         self.calls.append(
             CallFact(
                 self.current, self.shared(callee), node.lineno, node.col_offset + 1, args,
-                tuple(keyword.arg for keyword in node.keywords if keyword.arg), self.loop_depth > 0,
-                tuple(self.shared(dotted(arg)) for arg in node.args),
+                tuple(keyword.arg for keyword in node.keywords if keyword.arg), self.loop_depth > 0, refs,
                 tuple((keyword.arg, self.shared(dotted(keyword.value))) for keyword in node.keywords if keyword.arg),
+                arg_values, keyword_values, self.values.callee_value(node, self.current, callee),
             )
         )
+        store = STORE_METHODS.get(last)
+        if store is not None and isinstance(node.func, ast.Attribute) and node.args:
+            self.values.assign(self.current, ast.Subscript(node.func.value, ast.Constant(None), ast.Load()),
+                               self.values.texts(node.args[store], self.current))
         if last == "add_argument":
             self.record_option(node)
         elif last == "append" and callee.startswith("self.") and node.args:
@@ -488,9 +548,10 @@ def is_main_guard(test: ast.expr) -> bool:
 
 
 def collect_facts(tree: ast.Module, text: str, path: str, module: str, is_package: bool) -> ModuleFacts:
-    collector = Collector(text, module, is_package)
+    collector = Collector(text, module, is_package, property_names(tree))
     for statement in tree.body:
         collector.visit(statement)
+    values = collector.values
     return ModuleFacts(
         path=path, module=module, is_package=is_package, lines=len(collector.source_lines),
         imports=tuple(collector.imports), definitions=tuple(collector.definitions),
@@ -500,4 +561,6 @@ def collect_facts(tree: ast.Module, text: str, path: str, module: str, is_packag
         main_guard=collector.main_guard, module_loops=collector.module_loops,
         first_loop_line=collector.first_loop_line,
         docstring=ast.get_docstring(tree),
+        flows=tuple(dict.fromkeys(values.flows)), implicit_calls=tuple(values.implicit),
+        decorator_calls=tuple(values.decorators),
     )

@@ -48,6 +48,25 @@ class CallFact(NamedTuple):
     in_loop: bool
     refs: tuple[str, ...] = ()  # dotted text of each positional argument ("" when not a name chain)
     keyword_refs: tuple[tuple[str, str], ...] = ()  # (keyword, dotted text of its value)
+    # value texts (see FlowFact) of the arguments, only where one differs from its ref: a lambda, a
+    # container, `partial(f)`, `*args` ("*args"), `**kwargs` (keyword "**")
+    arg_values: tuple[str, ...] = ()
+    keyword_values: tuple[tuple[str, str], ...] = ()
+    callee_value: str = ""  # the callee's value text where it differs from `callee` (`ACT2FN[relu]`)
+
+
+class FlowFact(NamedTuple):
+    """`target` may hold what `source` evaluates to (an assignment, a loop variable, a return, a store).
+
+    Both are value texts: a dotted chain whose parts may end in `()` (the call's result), `[key]` or
+    `[]` (an item; `[*]` any item, as a loop takes them), starting at a name or an atom: `<fn:q>` (the
+    function defined as q, before its decorators), `<list@L:C:E>` (the container built there; also
+    dict, tuple, set), `<lambda>`, `<partial(T)>`, `<module:m>`, `<return>`, `<global>x`, `<nonlocal>x`.
+    """
+
+    scope: str
+    target: str
+    source: str
 
 
 class AssignFact(NamedTuple):
@@ -101,6 +120,11 @@ class ModuleFacts:
     module_loops: int  # for/while loops in module-level code
     first_loop_line: int | None  # where the first of them starts
     docstring: str | None
+    flows: tuple[FlowFact, ...] = ()
+    # calls no parentheses spell: `with` (__enter__/__exit__), `for` (__iter__), `x[i]`, `a + b`, `k in c`,
+    # property reads; resolved only where they reach a method of the repo
+    implicit_calls: tuple[CallFact, ...] = ()
+    decorator_calls: tuple[CallFact, ...] = ()  # `@deco` applied: deco(<fn:f>)
     cell_starts: tuple[int, ...] = ()  # notebooks: first line of each code cell in the joined text
     cell_numbers: tuple[int, ...] = ()
 
