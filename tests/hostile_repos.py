@@ -90,6 +90,44 @@ def _pyproject(content: str) -> Callable[[Path, Path], None]:
     return lambda repo, outside: _write(repo / "pyproject.toml", content)
 
 
+def deep_folders(depth: int) -> Callable[[Path, Path], None]:
+    """`a/a/.../a/m.py`, made one folder at a time (past PATH_MAX no single path reaches the bottom)."""
+    def build(repo: Path, outside: Path) -> None:
+        folder = os.open(repo, os.O_RDONLY)
+        try:
+            for _ in range(depth):
+                os.mkdir("a", dir_fd=folder)
+                below = os.open("a", os.O_RDONLY, dir_fd=folder)
+                os.close(folder)
+                folder = below
+            with open(os.open("m.py", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=folder), "w") as handle:
+                handle.write("def f():\n    return 1\n")
+        finally:
+            os.close(folder)
+    return build
+
+
+def remove_deep_folders(repo: Path) -> None:
+    """Remove what `deep_folders` made, bottom up without recursion: shutil.rmtree (and so pytest's
+    clean-up of old temporary folders) recurses once per level and fails past ~1,000."""
+    folders = [os.open(repo, os.O_RDONLY)]
+    try:
+        while True:
+            with os.scandir(folders[-1]) as entries:
+                names = {entry.name: entry.is_dir(follow_symlinks=False) for entry in entries}
+            for name in [name for name, is_dir in names.items() if not is_dir]:
+                os.unlink(name, dir_fd=folders[-1])
+            if "a" not in names:
+                break
+            folders.append(os.open("a", os.O_RDONLY, dir_fd=folders[-1]))
+        while len(folders) > 1:
+            os.close(folders.pop())
+            os.rmdir("a", dir_fd=folders[-1])
+    finally:
+        for folder in folders:
+            os.close(folder)
+
+
 def _huge(repo: Path, outside: Path) -> None:
     _write(repo / "table.py", "x = [\n" + "    1,\n" * 300_000 + "]\n")
 
@@ -137,6 +175,7 @@ CASES = [
     Case("deep-toml", _pyproject("a = " + "[" * 5000 + "]" * 5000 + "\n"),
          (("pyproject.toml", "not valid TOML (nested too deeply); its console scripts are not read"),),
          not_in=("check",)),
+    Case("folders-700", deep_folders(700), analysed=("a/" * 700 + "m.py",)),
     Case("huge-file", _huge, (("table.py", "file is 2.1 MB, over the 1024 KiB limit; skipped"),)),
 ]
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hostile_repos import CASES, SECRET, Case, build_case
+from hostile_repos import CASES, OK_PY, SECRET, Case, build_case, deep_folders, remove_deep_folders
 from typer.testing import CliRunner
 
 from repo_reader.cli import app
@@ -93,6 +93,26 @@ def test_every_other_output_stays_safe(case: Case, tmp_path: Path) -> None:
         assert "\x1b" not in output and "\u202e" not in output and SECRET not in output
         if "json" in command or "codetour" in command or "sarif" in command:
             json.loads(result.stdout)  # the escapes keep it valid JSON
+
+
+@pytest.fixture(scope="module")
+def past_path_max(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """2,100 nested folders: the bottom lies past PATH_MAX (4,096 bytes) from anywhere above the root."""
+    repo = tmp_path_factory.mktemp("past-path-max") / "repo"
+    repo.mkdir()
+    (repo / "ok.py").write_text(OK_PY)
+    deep_folders(2100)(repo, repo)
+    yield repo
+    remove_deep_folders(repo)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_folders_nested_past_path_max(command: str, past_path_max: Path) -> None:
+    """Walked iteratively in linear time (resolving each folder anew took 569 s), the deepest ones named."""
+    start = time.perf_counter()
+    _, output = run(command, past_path_max)
+    assert time.perf_counter() - start < 30
+    assert warned(output, "a/a/a/a/", "folder not readable (File name too long); skipped", command), output[-3000:]
 
 
 def test_deep_code_is_counted_by_check(tmp_path: Path) -> None:
