@@ -82,6 +82,19 @@ def _ansi_readme(repo: Path, outside: Path) -> None:
     _write(repo / "README.md", "# Title \x1b[2J\x1b]0;pwned\x07\n\nText \x1b[31mred \u202eevil\n\n```\npython ok.py\n```\n")
 
 
+ESCAPING_SCRIPT = ('"""Train \\x1b]0;pwned\\x07 a model."""\nimport argparse\n\n\ndef main():\n'
+                   '    parser = argparse.ArgumentParser()\n'
+                   '    parser.add_argument("--lr", help="\\x1b[2Jlearning rate\\u202e \\x1b]8;;http://x\\x07link")\n'
+                   '    parser.parse_args()\n\n\nif __name__ == "__main__":\n    main()\n')
+
+
+def _escaping_source(repo: Path, outside: Path) -> None:
+    """Escapes spelled in string literals: they reach the map's option help as the characters themselves."""
+    _write(repo / "train.py", ESCAPING_SCRIPT)
+    _write(repo / "nb.ipynb", json.dumps({"cells": [{"cell_type": "markdown", "source": "# \x1b]0;pwned\x07"},
+                                                    {"cell_type": "code", "source": "x = '\x1b[2J'\n"}]}))
+
+
 def _notebook(content: str) -> Callable[[Path, Path], None]:
     return lambda repo, outside: _write(repo / "nb.ipynb", content)
 
@@ -166,6 +179,7 @@ CASES = [
     Case("newline-name", _raw_name(b"a\nb.py"), (("a\\u000ab.py", CONTROL),)),
     Case("escape-name", _raw_name(b"\x1b[31mred\x1b]0;title\x07.py"), (("\\u001b[31mred\\u001b]0;title\\u0007.py", CONTROL),)),
     Case("escape-readme", _ansi_readme),
+    Case("escape-source", _escaping_source),
     Case("cell-source", _notebook(json.dumps({"cells": [{"cell_type": "code", "source": [1, 2]},
                                                         {"cell_type": "code", "source": "import os\n"}]})),
          (("nb.ipynb", "code cell(s) 1 have a source that is not text; left out"),), ("nb.ipynb",)),

@@ -136,6 +136,12 @@ def test_escapes_in_a_readme_are_shown_not_sent(tmp_path: Path) -> None:
     assert "\\u202eevil" in output
 
 
+def test_escapes_in_string_literals_are_shown_not_sent(tmp_path: Path) -> None:
+    repo = build_case(next(case for case in CASES if case.name == "escape-source"), tmp_path)
+    _, output = run("map", repo)
+    assert "\\u001b[2Jlearning rate\\u202e \\u001b]8;;http://x" in output
+
+
 def test_a_pathological_gitignore_is_matched_in_linear_time(tmp_path: Path) -> None:
     repo = build_case(next(case for case in CASES if case.name == "gitignore"), tmp_path)
     start = time.perf_counter()
