@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,11 @@ def _elif_chain(repo: Path, outside: Path) -> None:
 
 def _fifo(name: str) -> Callable[[Path, Path], None]:
     return lambda repo, outside: os.mkfifo(repo / name)
+
+
+def _socket_file(repo: Path, outside: Path) -> None:
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(os.fsencode(repo / "s.py"))  # stays on disk after the close
 
 
 def _link(name: str, target: Callable[[Path, Path], str]) -> Callable[[Path, Path], None]:
@@ -158,6 +164,7 @@ CASES = [
     Case("fifo-py", _fifo("x.py"), (("x.py", "a FIFO, not a regular file; skipped"),)),
     Case("fifo-readme", _fifo("README.md"), (("README.md", "a FIFO, not a regular file; skipped"),)),
     Case("fifo-gitignore", _fifo(".gitignore"), ((".gitignore", "a FIFO, not a regular file; skipped"),)),
+    Case("socket-py", _socket_file, (("s.py", "a socket, not a regular file; skipped"),)),
     Case("fifo-behind-link", _fifo_behind_link, (("link.py", "a FIFO, not a regular file; skipped"),)),
     Case("dev-zero", _link("z.py", lambda repo, outside: "/dev/zero"),
          (("z.py", "symlink to outside the repository (z.py -> /dev/zero); not followed"),)),
