@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from helpers import reads_recorded
 from hostile_repos import CASES, OK_PY, SECRET, Case, build_case, deep_folders, remove_deep_folders
 from typer.testing import CliRunner
 
@@ -64,7 +65,10 @@ def cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_hostile_repository(case: Case, command: str, tmp_path: Path) -> None:
     repo = build_case(case, tmp_path)
-    _, output = run(command, repo)
+    with reads_recorded() as opened:
+        _, output = run(command, repo)
+    outside = str(tmp_path / "outside")
+    assert not [path for path in opened if path.startswith(outside) or path in ("/etc", "/dev/zero")]  # neither read nor listed
     assert "\x1b" not in output and "\x07" not in output and "\u202e" not in output  # shown escaped, never raw
     assert SECRET not in output and "EvilOutside" not in output and "root:x:0" not in output
     if command not in case.not_in:
