@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,11 @@ def _elif_chain(repo: Path, outside: Path) -> None:
 
 def _fifo(name: str) -> Callable[[Path, Path], None]:
     return lambda repo, outside: os.mkfifo(repo / name)
+
+
+def _socket_file(repo: Path, outside: Path) -> None:
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(os.fsencode(repo / "s.py"))  # stays on disk after the close
 
 
 def _link(name: str, target: Callable[[Path, Path], str]) -> Callable[[Path, Path], None]:
@@ -82,12 +88,63 @@ def _ansi_readme(repo: Path, outside: Path) -> None:
     _write(repo / "README.md", "# Title \x1b[2J\x1b]0;pwned\x07\n\nText \x1b[31mred \u202eevil\n\n```\npython ok.py\n```\n")
 
 
+ESCAPING_SCRIPT = ('"""Train \\x1b]0;pwned\\x07 a model."""\nimport argparse\n\n\ndef main():\n'
+                   '    parser = argparse.ArgumentParser()\n'
+                   '    parser.add_argument("--lr", help="\\x1b[2Jlearning rate\\u202e \\x1b]8;;http://x\\x07link")\n'
+                   '    parser.parse_args()\n\n\nif __name__ == "__main__":\n    main()\n')
+
+
+def _escaping_source(repo: Path, outside: Path) -> None:
+    """Escapes spelled in string literals: they reach the map's option help as the characters themselves."""
+    _write(repo / "train.py", ESCAPING_SCRIPT)
+    _write(repo / "nb.ipynb", json.dumps({"cells": [{"cell_type": "markdown", "source": "# \x1b]0;pwned\x07"},
+                                                    {"cell_type": "code", "source": "x = '\x1b[2J'\n"}]}))
+
+
 def _notebook(content: str) -> Callable[[Path, Path], None]:
     return lambda repo, outside: _write(repo / "nb.ipynb", content)
 
 
 def _pyproject(content: str) -> Callable[[Path, Path], None]:
     return lambda repo, outside: _write(repo / "pyproject.toml", content)
+
+
+def deep_folders(depth: int) -> Callable[[Path, Path], None]:
+    """`a/a/.../a/m.py`, made one folder at a time (past PATH_MAX no single path reaches the bottom)."""
+    def build(repo: Path, outside: Path) -> None:
+        folder = os.open(repo, os.O_RDONLY)
+        try:
+            for _ in range(depth):
+                os.mkdir("a", dir_fd=folder)
+                below = os.open("a", os.O_RDONLY, dir_fd=folder)
+                os.close(folder)
+                folder = below
+            with open(os.open("m.py", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=folder), "w") as handle:
+                handle.write("def f():\n    return 1\n")
+        finally:
+            os.close(folder)
+    return build
+
+
+def remove_deep_folders(repo: Path) -> None:
+    """Remove what `deep_folders` made, bottom up without recursion: shutil.rmtree (and so pytest's
+    clean-up of old temporary folders) recurses once per level and fails past ~1,000."""
+    folders = [os.open(repo, os.O_RDONLY)]
+    try:
+        while True:
+            with os.scandir(folders[-1]) as entries:
+                names = {entry.name: entry.is_dir(follow_symlinks=False) for entry in entries}
+            for name in [name for name, is_dir in names.items() if not is_dir]:
+                os.unlink(name, dir_fd=folders[-1])
+            if "a" not in names:
+                break
+            folders.append(os.open("a", os.O_RDONLY, dir_fd=folders[-1]))
+        while len(folders) > 1:
+            os.close(folders.pop())
+            os.rmdir("a", dir_fd=folders[-1])
+    finally:
+        for folder in folders:
+            os.close(folder)
 
 
 def _huge(repo: Path, outside: Path) -> None:
@@ -107,6 +164,7 @@ CASES = [
     Case("fifo-py", _fifo("x.py"), (("x.py", "a FIFO, not a regular file; skipped"),)),
     Case("fifo-readme", _fifo("README.md"), (("README.md", "a FIFO, not a regular file; skipped"),)),
     Case("fifo-gitignore", _fifo(".gitignore"), ((".gitignore", "a FIFO, not a regular file; skipped"),)),
+    Case("socket-py", _socket_file, (("s.py", "a socket, not a regular file; skipped"),)),
     Case("fifo-behind-link", _fifo_behind_link, (("link.py", "a FIFO, not a regular file; skipped"),)),
     Case("dev-zero", _link("z.py", lambda repo, outside: "/dev/zero"),
          (("z.py", "symlink to outside the repository (z.py -> /dev/zero); not followed"),)),
@@ -128,6 +186,7 @@ CASES = [
     Case("newline-name", _raw_name(b"a\nb.py"), (("a\\u000ab.py", CONTROL),)),
     Case("escape-name", _raw_name(b"\x1b[31mred\x1b]0;title\x07.py"), (("\\u001b[31mred\\u001b]0;title\\u0007.py", CONTROL),)),
     Case("escape-readme", _ansi_readme),
+    Case("escape-source", _escaping_source),
     Case("cell-source", _notebook(json.dumps({"cells": [{"cell_type": "code", "source": [1, 2]},
                                                         {"cell_type": "code", "source": "import os\n"}]})),
          (("nb.ipynb", "code cell(s) 1 have a source that is not text; left out"),), ("nb.ipynb",)),
@@ -137,6 +196,7 @@ CASES = [
     Case("deep-toml", _pyproject("a = " + "[" * 5000 + "]" * 5000 + "\n"),
          (("pyproject.toml", "not valid TOML (nested too deeply); its console scripts are not read"),),
          not_in=("check",)),
+    Case("folders-700", deep_folders(700), analysed=("a/" * 700 + "m.py",)),
     Case("huge-file", _huge, (("table.py", "file is 2.1 MB, over the 1024 KiB limit; skipped"),)),
 ]
 

@@ -5,14 +5,11 @@ as many inputs); `--hypothesis-show-statistics` reports how many inputs each pro
 
 from __future__ import annotations
 
-import builtins
 import io
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from helpers import report_strings
 from rich.console import Console
+
+from helpers import reads_recorded
 
 from repo_reader.api import Analysis, RepoError, analyse
 from repo_reader.lint.run import check_repository
@@ -80,31 +79,6 @@ torch_like = st.lists(st.builds(lambda template, a, b, c, m: template.format(a=a
                       max_size=12).map("".join)
 python_files = st.lists(st.one_of(torch_like, torch_like, hypothesmith.from_grammar(auto_target=False),
                                   hypothesmith.from_node(auto_target=False), st.text(max_size=300)), min_size=1, max_size=3)
-
-
-@contextmanager
-def reads_recorded() -> Iterator[list[str]]:
-    """Every path opened (builtins.open, io.open, os.open) while the block runs."""
-    opened: list[str] = []
-    real_open, real_io_open, real_os_open = builtins.open, io.open, os.open
-
-    def record(path: object) -> None:
-        if isinstance(path, (str, bytes, os.PathLike)):
-            opened.append(os.path.realpath(os.fsdecode(path)))
-
-    def spy_open(file: object, *args: object, **kwargs: object) -> object:
-        record(file)
-        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
-
-    def spy_os_open(path: object, *args: object, **kwargs: object) -> int:
-        record(path)
-        return real_os_open(path, *args, **kwargs)  # type: ignore[arg-type]
-
-    builtins.open, io.open, os.open = spy_open, spy_open, spy_os_open  # type: ignore[assignment]
-    try:
-        yield opened
-    finally:
-        builtins.open, io.open, os.open = real_open, real_io_open, real_os_open
 
 
 def _repository(base: Path, python: list[str], notebook: str, gitignore: str, toml: str) -> Path:

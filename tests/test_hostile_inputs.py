@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers import report_strings
-from hostile_repos import CASES, SECRET, Case, build_case
+from helpers import reads_recorded, report_strings
+from hostile_repos import CASES, OK_PY, SECRET, Case, build_case, deep_folders, remove_deep_folders
 from typer.testing import CliRunner
 
 from repo_reader.cli import app
@@ -65,7 +65,10 @@ def cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_hostile_repository(case: Case, command: str, tmp_path: Path) -> None:
     repo = build_case(case, tmp_path)
-    _, output = run(command, repo)
+    with reads_recorded() as opened:
+        _, output = run(command, repo)
+    outside = str(tmp_path / "outside")
+    assert not [path for path in opened if path.startswith(outside) or path in ("/etc", "/dev/zero")]  # neither read nor listed
     assert "\x1b" not in output and "\x07" not in output and "\u202e" not in output  # shown escaped, never raw
     assert SECRET not in output and "EvilOutside" not in output and "root:x:0" not in output
     if command not in case.not_in:
@@ -96,6 +99,26 @@ def test_every_other_output_stays_safe(case: Case, tmp_path: Path) -> None:
             json.loads(result.stdout)  # the escapes keep it valid JSON
 
 
+@pytest.fixture(scope="module")
+def past_path_max(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """2,100 nested folders: the bottom lies past PATH_MAX (4,096 bytes) from anywhere above the root."""
+    repo = tmp_path_factory.mktemp("past-path-max") / "repo"
+    repo.mkdir()
+    (repo / "ok.py").write_text(OK_PY)
+    deep_folders(2100)(repo, repo)
+    yield repo
+    remove_deep_folders(repo)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_folders_nested_past_path_max(command: str, past_path_max: Path) -> None:
+    """Walked iteratively in linear time (resolving each folder anew took 569 s), the deepest ones named."""
+    start = time.perf_counter()
+    _, output = run(command, past_path_max)
+    assert time.perf_counter() - start < 30
+    assert warned(output, "a/a/a/a/", "folder not readable (File name too long); skipped", command), output[-3000:]
+
+
 def test_deep_code_is_counted_by_check(tmp_path: Path) -> None:
     repo = build_case(next(case for case in CASES if case.name == "lambda-2000"), tmp_path)
     _, output = run("check", repo)
@@ -115,6 +138,12 @@ def test_escapes_in_a_readme_are_shown_not_sent(tmp_path: Path) -> None:
     _, output = run("tour", repo)
     assert "# Title \\u001b[2J\\u001b]0;pwned" in output  # rich drops the bell itself
     assert "\\u202eevil" in output
+
+
+def test_escapes_in_string_literals_are_shown_not_sent(tmp_path: Path) -> None:
+    repo = build_case(next(case for case in CASES if case.name == "escape-source"), tmp_path)
+    _, output = run("map", repo)
+    assert "\\u001b[2Jlearning rate\\u202e \\u001b]8;;http://x" in output
 
 
 def test_a_pathological_gitignore_is_matched_in_linear_time(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -129,9 +130,10 @@ def settled(text: str, wait: float = 2.0) -> list[int]:
     return processes_with(text)
 
 
-def trace_probe(repo: Path, model: str, *init: str, timeout: float = 30) -> tuple[ModelTrace, ShapeTrace]:
+def trace_probe(repo: Path, model: str, *init: str, timeout: float = 30,
+                memory_limit: int | None = None) -> tuple[ModelTrace, ShapeTrace]:
     trace = trace_repository(repo, TraceOptions(models=(model,), init=init, device=TraceDevice.CPU, timeout=timeout,
-                                                use_cache=False))
+                                                memory_limit=memory_limit, use_cache=False))
     return trace.models[0], trace
 
 
@@ -189,6 +191,34 @@ def test_a_grandchild_out_of_reach_does_not_hang_the_parent(mode: str, temporary
         os.kill(pid, signal.SIGKILL)
     assert model.status is TraceStatus.OK and elapsed < 30  # not the grandchild's 60 s
     assert len(survivors) == 1 and list(temporary.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", MODES, indirect=True)
+def test_a_timeout_stops_the_whole_tree(mode: str, temporary: Path) -> None:
+    token = f"timeout{os.getpid()}{mode[0]}"
+    started = time.monotonic()
+    model, _ = trace_probe(PROBES, "sleeper.SleeperProbe", f"token={token}", timeout=8)
+    assert model.status is TraceStatus.TIMEOUT and model.failure is not None
+    assert model.failure.message == "the child process ran past --timeout 8 s and was stopped"
+    assert time.monotonic() - started < 20  # not the probe's 60 s
+    assert settled(f"rr-probe-{token}") == [] and list(temporary.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", MODES, indirect=True)
+def test_the_memory_limit_holds_in_a_forked_process(mode: str) -> None:
+    """RLIMIT_AS is inherited by a fork (a cgroup v2, where one can be made, holds for all of them)."""
+    model, _ = trace_probe(PROBES, "hog.ForkingHogProbe", "gigabytes=4", memory_limit=3 * 2**30)
+    assert model.status is TraceStatus.CONSTRUCTOR_ERROR and model.failure is not None
+    assert model.failure.message == "RuntimeError: probe fork=MemoryError"
+
+
+def test_a_gigabyte_of_output_is_not_buffered() -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+    model, _ = trace_probe(PROBES, "chatty.GigabyteProbe", timeout=60)
+    assert model.status is TraceStatus.CRASH and model.failure is not None
+    assert model.failure.message.startswith("the child process crashed (exit status 3) after ")
+    assert model.failure.detail[-1] == "the last line"
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # the parent kept 64 KiB of 1 GiB
 
 
 def test_fifty_megabytes_of_output_keep_only_the_last_lines() -> None:

@@ -86,9 +86,7 @@ class ConfinedReader:
 
     def _resolve(self, relative: str) -> str:
         folder, _, name = relative.rpartition("/")
-        if folder not in self._folders:
-            self._folders[folder] = resolve_link(os.path.join(self.root, folder))
-        folder_real, problem = self._folders[folder]
+        folder_real, problem = self._folder(folder)
         real: str | None = None
         if folder_real is not None:
             real = os.path.join(folder_real, name)
@@ -99,6 +97,25 @@ class ConfinedReader:
         if not is_inside(self.root, real):
             raise Refused("resolves to a path outside the repository; not read")
         return real
+
+    def _folder(self, folder: str) -> tuple[str | None, str | None]:
+        """A folder resolved from its nearest resolved parent, one name at a time: only a link is
+        resolved in full (`realpath` of every folder of a tree 2,000 deep cost O(depth³))."""
+        if folder in self._folders:
+            return self._folders[folder]
+        if any(part in ("", ".", "..") for part in folder.split("/")):
+            return resolve_link(os.path.join(self.root, folder))  # not a path the walk gives
+        missing = []
+        while folder not in self._folders:
+            missing.append(folder)
+            folder = folder.rpartition("/")[0]
+        real, problem = self._folders[folder]
+        for below in reversed(missing):
+            if real is not None:
+                candidate = os.path.join(real, below.rpartition("/")[2])
+                real, problem = resolve_link(candidate) if os.path.islink(candidate) else (candidate, None)
+            self._folders[below] = (real, problem)
+        return real, problem
 
 
 def too_large(size: int, limit: int) -> str:

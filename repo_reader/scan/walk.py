@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,10 +41,13 @@ def is_wanted(name: str) -> bool:
 
 def walk_repository(root: Path) -> Walk:
     walker = _Walker(os.path.realpath(root))
-    walker.folder("", walker.gitignore("", []))
+    walker.walk()
     walker.result.code.sort()
     walker.result.texts.sort()
     return walker.result
+
+
+_Folder = tuple[str, str, list[IgnoreRule], Iterator[os.DirEntry[str]]]  # (path, resolved, rules, entries left)
 
 
 class _Walker:
@@ -71,34 +75,55 @@ class _Walker:
             self.warn(path, problem)
         return rules + found
 
-    def folder(self, relative: str, rules: list[IgnoreRule]) -> None:
-        absolute = os.path.join(self.root, relative) if relative else self.root
-        self.visited.add(os.path.realpath(absolute))
+    def walk(self) -> None:
+        """Depth first, in name order, with a stack of open folders instead of recursion; each folder's
+        resolved path extends its parent's (resolving every folder anew cost O(depth³) on a tree
+        2,000 deep, where each system call walks the whole path again)."""
+        folders = [self.folder("", self.root, self.gitignore("", []))]
+        while folders:
+            relative, real, rules, entries = folders[-1]
+            entry = next(entries, None)
+            if entry is None:
+                folders.pop()
+                continue
+            path = f"{relative}/{entry.name}" if relative else entry.name
+            below = self.entry(entry, path, real, rules)
+            if below is not None:
+                folders.append(self.folder(path, below, self.gitignore(path, rules)))
+
+    def folder(self, relative: str, real: str, rules: list[IgnoreRule]) -> _Folder:
+        """The folder's entries in name order, to walk with its rules (none when it cannot be listed)."""
+        self.visited.add(real)
         try:
-            entries = sorted(os.scandir(absolute), key=lambda entry: entry.name)
+            entries = sorted(os.scandir(os.path.join(self.root, relative) if relative else self.root),
+                             key=lambda entry: entry.name)
         except OSError as error:
             self.warn(relative or ".", f"folder not readable ({error.strerror}); skipped")
-            return
-        for entry in entries:
-            self.entry(entry, f"{relative}/{entry.name}" if relative else entry.name, rules)
+            entries = []
+        return relative, real, rules, iter(entries)
 
-    def entry(self, entry: os.DirEntry[str], path: str, rules: list[IgnoreRule]) -> None:
+    def entry(self, entry: os.DirEntry[str], path: str, real_folder: str, rules: list[IgnoreRule]) -> str | None:
+        """Record one entry of the folder resolved at `real_folder`; returns the resolved path of a
+        folder to walk."""
         name = entry.name
         mode = _mode(entry)
         if mode is None:  # a link that cannot be followed, or an entry that vanished
             self.broken(entry, path, rules)
-            return
+            return None
         is_dir = stat.S_ISDIR(mode)
         if is_dir and (name in ALWAYS_EXCLUDED or name.endswith(".egg-info")):
-            return
+            return None
         if is_ignored(path, is_dir, rules) or not (is_dir or is_wanted(name)):
-            return
-        if entry.is_symlink() and not self.followable(entry, path, is_dir):
-            return
+            return None
+        real: str | None = os.path.join(real_folder, name)
+        if entry.is_symlink():
+            real = self.followed(entry, path, is_dir)
+            if real is None:
+                return None
         if CONTROL_CHARACTERS.search(name):
             self.warn(path, "the name holds control characters (a newline, an escape); skipped")
         elif is_dir:
-            self.folder(path, self.gitignore(path, rules))
+            return real
         elif not stat.S_ISREG(mode):
             self.warn(path, f"{kind_of(mode)}, not a regular file; skipped")
         elif name.endswith(CODE_SUFFIXES):
@@ -107,21 +132,23 @@ class _Walker:
                 self.result.texts.append(path)
         else:
             self.result.texts.append(path)
+        return None
 
-    def followable(self, entry: os.DirEntry[str], path: str, is_dir: bool) -> bool:
-        """Whether a link stays inside the root and, for a folder, leads somewhere not yet walked."""
+    def followed(self, entry: os.DirEntry[str], path: str, is_dir: bool) -> str | None:
+        """Where a link leads, when that stays inside the root and, for a folder, was not walked yet;
+        else None, with a warning."""
         target = _link_text(entry.path)
         real = os.path.realpath(entry.path)
         if not is_inside(self.root, real):
             self.warn(path, f"symlink to outside the repository ({entry.name} -> {target}); not followed")
-            return False
+            return None
         if is_dir and real in self.visited:
             parent = os.path.realpath(os.path.dirname(entry.path))
             loop = is_inside(real, parent)
             self.warn(path, f"symlink {'loop' if loop else 'to a folder already read'} ({entry.name} -> {target}); "
                             "not followed")
-            return False
-        return True
+            return None
+        return real
 
     def broken(self, entry: os.DirEntry[str], path: str, rules: list[IgnoreRule]) -> None:
         """A link whose target is missing or loops: a loop is always named, a broken link when it
