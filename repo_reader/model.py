@@ -362,6 +362,45 @@ class TraceFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class LineValue:
+    """One thing a source line produced: a name it bound, the value it returned, or a submodule it called."""
+
+    kind: str  # assign | return | call
+    name: str  # the bound name, "return", or the called submodule (its attribute name, else its class)
+    value: TracedValue  # the bound or returned value; a call's output
+    inputs: TracedValue | None = None  # a call's inputs
+
+
+@dataclass(frozen=True, slots=True)
+class LineRun:
+    """One distinct outcome of a line: what it produced, and how many times it produced exactly that."""
+
+    values: tuple[LineValue, ...]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class LineShapes:
+    """A line of the repository's own code that ran inside the model's forward, with its distinct runs."""
+
+    path: str  # root-relative POSIX path
+    line: int  # the statement's first line
+    function: str  # the enclosing function's qualified name inside its module (`GPT.forward`)
+    function_line: int  # the function's first line (its `def`, or its first decorator)
+    runs: tuple[LineRun, ...]  # in the order first seen
+
+
+@dataclass(frozen=True, slots=True)
+class SizeName:
+    """A size that a dimension shows by name: the batch size `B`, the sequence length `T`, a config value."""
+
+    name: str
+    size: int
+    source: str  # "batch size of the input", "config.n_embd"
+    leading_only: bool = False  # the batch size names only a tensor's first dimension
+
+
+@dataclass(frozen=True, slots=True)
 class ModelTrace:
     qualname: str
     path: str
@@ -377,6 +416,8 @@ class ModelTrace:
     flops: int = 0
     failure: TraceFailure | None = None
     backward: bool = False
+    lines: tuple[LineShapes, ...] = ()  # recorded only when asked (`show`): shapes by source line
+    size_names: tuple[SizeName, ...] = ()  # candidate names for sizes, best first
 
 
 @dataclass(frozen=True, slots=True)
