@@ -430,6 +430,52 @@ class ShapeTrace:
     isolation: str = ""  # what the child processes ran under, one line ("" when none ran)
 
 
+# --- show ---
+# `repo-reader show`: a function's source with the shapes each line produced in the traced forward.
+
+SHOW_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotatedLine:
+    line: int
+    source: str  # the line as written, without its newline
+    runs: tuple[LineRun, ...] = ()  # empty: the line produced nothing to show (or did not run)
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotatedFunction:
+    qualname: str  # `gpt.GPT.forward`
+    path: str
+    line: int  # where the definition starts (its first decorator, or `def`)
+    col: int
+    model: str  # the traced model whose forward ran it; "" when none did
+    lines: tuple[AnnotatedLine, ...]
+    size_names: tuple[SizeName, ...] = ()  # that model's names for sizes, best first
+
+
+@dataclass(frozen=True, slots=True)
+class ShownModel:
+    """A model traced for `show`: whether it ran, on what, with which input."""
+
+    qualname: str
+    status: TraceStatus
+    device: str
+    input: str  # the input that ran (`idx=2x8:int64`); "" when none did
+    message: str = ""  # the failure, when it did not run
+
+
+@dataclass(frozen=True, slots=True)
+class ShowReport:
+    root: str
+    target: str  # what the user asked for: `GPT.forward`, `models/gpt.py`
+    functions: tuple[AnnotatedFunction, ...]
+    models: tuple[ShownModel, ...]
+    notice: str = "show imports and runs the repository's code, in a child process"
+    isolation: str = ""
+    schema_version: int = SHOW_SCHEMA_VERSION
+
+
 # --- check ---
 # Result types of `repo-reader check` (owned by repo_reader/lint/): rule metadata and findings.
 

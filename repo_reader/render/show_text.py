@@ -1,0 +1,59 @@
+"""`show` as plain text: each function's source with the shapes right-aligned beside each line, or
+below it when the line leaves no room; every header starts with a clickable `path:line:col`.
+"""
+
+from __future__ import annotations
+
+from repo_reader.model import AnnotatedFunction, ShowReport, ShownModel, TraceStatus
+from repo_reader.render.locations import Locator
+from repo_reader.render.safe_text import one_line
+from repo_reader.render.shape_text import ShapeNames, run_text
+
+GAP = 2  # spaces at least between the code and its shapes
+
+
+def render_show_text(report: ShowReport, locator: Locator, width: int) -> str:
+    out = [f"repo-reader show {one_line(report.target)}", f"Note: {report.notice}."]
+    if report.isolation:
+        out.append(f"Isolation: {report.isolation}")
+    out += [model_line(model) for model in report.models]
+    for function in report.functions:
+        out.append("")
+        out += function_text(function, locator, width)
+    return "\n".join(out) + "\n"
+
+
+def model_line(model: ShownModel) -> str:
+    if model.status is TraceStatus.OK:
+        return f"traced {model.qualname} on {model.device}, input {model.input}"
+    return one_line(f"not traced {model.qualname} ({model.status}): {model.message}")
+
+
+def header(function: AnnotatedFunction, locator: Locator, names: ShapeNames) -> list[str]:
+    where = locator.text(function.path, function.line, function.col)
+    if not function.model:
+        return [f"{where}  {function.qualname}  (did not run in the traced forward)"]
+    lines = [f"{where}  {function.qualname}  (ran in the forward of {function.model})"]
+    if names.legend():
+        lines.append(f"  sizes: {names.legend()}")
+    return lines
+
+
+def function_text(function: AnnotatedFunction, locator: Locator, width: int) -> list[str]:
+    names = ShapeNames(function.size_names)
+    gutter = len(str(function.lines[-1].line)) if function.lines else 1
+    body: list[str] = []
+    for line in function.lines:
+        code = f"{line.line:>{gutter}} │ {line.source.expandtabs()}".rstrip()
+        notes = [run_text(run, names) for run in line.runs]
+        if notes and len(code) + GAP + len(notes[0]) <= width:
+            body.append(code + notes[0].rjust(width - len(code)))
+            notes = notes[1:]
+        else:
+            body.append(code)
+        indent = len(line.source) - len(line.source.lstrip())
+        blank = " " * gutter + " │ "
+        for note in notes:  # below the line: right-aligned when it fits, else under the code
+            body.append(blank + note.rjust(width - len(blank)) if len(blank) + len(note) <= width
+                        else blank + " " * indent + note)
+    return header(function, locator, names) + body
