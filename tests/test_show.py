@@ -4,6 +4,7 @@ the command end to end on the line_shapes fixture (one traced child per run)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,17 +97,25 @@ def test_show_json_carries_the_lines_and_says_it_ran_code(shown_json: dict) -> N
     assert {"name": "B", "size": 2, "source": "batch size of the input", "leading_only": True} in function["size_names"]
 
 
-def test_show_text_of_a_function(snapshot: Callable[[str, str], None]) -> None:
-    result = CliRunner().invoke(app, ["show", str(FIXTURE), "GPT.forward", *GPT_ARGS])
+def test_show_text_of_a_function(snapshot: Callable[[str, str], None], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURE.parent.parent)  # locations are relative to the current folder
+    result = CliRunner().invoke(app, ["show", "fixtures/line_shapes", "GPT.forward", *GPT_ARGS])
     assert result.exit_code == 0, result.output
     header, _, functions = result.stdout.partition("\n\n")  # the Isolation line depends on the machine
     assert "Note: show imports and runs the repository's code, in a child process." in header
     assert "traced gpt.GPT on meta, input 2x8:int64" in header
     snapshot("show/gpt_forward.txt", functions)
+    readme = (FIXTURE.parent.parent / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"`repo-reader show fixtures/line_shapes GPT.forward [^`]*` prints.*?```text\n(.*?)```", readme,
+                        re.DOTALL)
+    assert example is not None and example.group(1) == functions  # README's example is this output
+    assert example.group(0).split("`")[1].split()[2:] == ["fixtures/line_shapes", "GPT.forward", *GPT_ARGS]
 
 
-def test_show_a_file_lists_every_traced_function_and_its_helper_file(snapshot: Callable[[str, str], None]) -> None:
-    result = CliRunner().invoke(app, ["show", str(FIXTURE), "layers.py", *GPT_ARGS, "--format", "markdown"])
+def test_show_a_file_lists_every_traced_function_and_its_helper_file(snapshot: Callable[[str, str], None],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURE.parent.parent)
+    result = CliRunner().invoke(app, ["show", "fixtures/line_shapes", "layers.py", *GPT_ARGS, "--format", "markdown"])
     assert result.exit_code == 0, result.output
     assert "## `layers.embed_tokens`" in result.stdout
     snapshot("show/layers.md", result.stdout.partition("## ")[2])
