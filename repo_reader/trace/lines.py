@@ -2,8 +2,9 @@
 bound, returned and called, folded into distinct runs with a count (a loop's line: one run `×12`).
 
 `sys.settrace` (Python 3.11; `sys.monitoring` is 3.12+) with a global tracer that gives a local one
-only to the repository's frames, so library internals cost one dictionary look-up per call; a global
-module forward hook attributes each submodule call to the repository line that made it.
+only to the repository's frames; a torch function mode switches tracing off while a torch operation
+runs, so the Python inside torch (meta kernels, dispatch modes) costs nothing; a global module forward
+hook attributes each submodule call to the repository line that made it.
 Child side: imports torch. `LineRecorder` restores the previous tracer and removes its hook on exit.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from repo_reader.model import LineRun, LineShapes, LineValue
 from repo_reader.trace.statements import Statement, statement_table
@@ -59,15 +61,18 @@ class LineRecorder:
         self._machinery: dict[types.CodeType, bool] = {}
         self._previous: Any = None
         self._hook: Any = None
+        self._untraced = _UntracedOperations()
 
     def __enter__(self) -> LineRecorder:
         self._previous = sys.gettrace()
         self._hook = nn.modules.module.register_module_forward_hook(self._after_module)
+        self._untraced.__enter__()
         sys.settrace(self._on_call)
         return self
 
     def __exit__(self, *exc: object) -> None:
         sys.settrace(self._previous)
+        self._untraced.__exit__(None, None, None)
         if self._hook is not None:
             self._hook.remove()
         self._frames.clear()
@@ -132,6 +137,20 @@ class LineRecorder:
 
 
 _UNSEEN: Any = object()
+
+
+class _UntracedOperations(TorchFunctionMode):
+    """Each torch operation runs with tracing off: its Python internals are never the repository's."""
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        tracer = sys.gettrace()
+        if tracer is None:
+            return func(*args, **(kwargs or {}))
+        sys.settrace(None)
+        try:
+            return func(*args, **(kwargs or {}))
+        finally:
+            sys.settrace(tracer)
 
 
 class _Frame:
