@@ -388,6 +388,7 @@ class LineShapes:
     function: str  # the enclosing function's qualified name inside its module (`GPT.forward`)
     function_line: int  # the function's first line (its `def`, or its first decorator)
     runs: tuple[LineRun, ...]  # in the order first seen
+    more_runs: int = 0  # runs past the distinct ones kept (trace/lines.py MAX_RUNS_PER_LINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,6 +442,7 @@ class AnnotatedLine:
     line: int
     source: str  # the line as written, without its newline
     runs: tuple[LineRun, ...] = ()  # empty: the line produced nothing to show (or did not run)
+    more_runs: int = 0  # runs with yet other shapes, past those kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ def _report(source_width: int) -> ShowReport:
             LineRun((LineValue("assign", "x", tensor(2, 16, 384)),), 1))
     body = "x = block(x)".rjust(source_width)
     function = AnnotatedFunction("m.Net.forward", "m.py", 3, 5, "m.Net",
-                                 (AnnotatedLine(3, "    def forward(self, x):"), AnnotatedLine(4, body, runs)),
+                                 (AnnotatedLine(3, "    def forward(self, x):"), AnnotatedLine(4, body, runs, 1)),
                                  (SizeName("B", 2, "batch size of the input", leading_only=True),))
     return ShowReport("/r", "Net.forward", (function,),
                       (ShownModel("m.Net", TraceStatus.OK, "meta", "2x16x768:float32"),), isolation="")
@@ -58,6 +58,7 @@ def test_text_right_aligns_shapes_beside_the_line_and_puts_further_runs_below() 
     assert beside.endswith("x: (B, 16, 768) float32  ×12") and len(beside) == 60
     below = lines[lines.index(beside) + 1]
     assert below.startswith("  │ ") and below.endswith("x: (B, 16, 384) float32") and len(below) == 60
+    assert lines[lines.index(beside) + 2].endswith("… 1 more run(s) with other shapes")
 
 
 def test_text_moves_shapes_below_a_line_too_long_to_share() -> None:
@@ -73,6 +74,7 @@ def test_markdown_writes_shapes_as_aligned_comments() -> None:
     block = text.split("```python\n")[1].split("```")[0].splitlines()
     assert block[1].endswith("# x: (B, 16, 768) float32  ×12")
     assert block[2].strip() == "# x: (B, 16, 384) float32"
+    assert block[3].strip() == "# … 1 more run(s) with other shapes"
     assert block[1].index("#") == block[2].index("#")
 
 

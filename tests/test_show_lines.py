@@ -135,3 +135,16 @@ def test_statement_table_multi_line_statements_and_targets(tmp_path: Path) -> No
     assert table[5].targets == ("a", "rest") and table[6].targets == ("z",)
     assert table[7].targets == ("handle",) and table[8].returns
     assert 1 not in table or table[1].targets == ()
+
+
+def test_a_line_with_many_shapes_keeps_the_first_and_counts_the_rest(fixture_modules: dict[str, ModuleType],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import repo_reader.trace.lines as lines
+
+    monkeypatch.setattr(lines, "MAX_RUNS_PER_LINE", 2)
+    model = fixture_modules["cnn"].SmallCNN().eval()
+    recorder = LineRecorder(ROOT, model)
+    with torch.no_grad(), recorder:
+        model(torch.zeros(2, 3, 32, 32))
+    loop = next(shapes for shapes in recorder.lines() if shapes.line == 32)
+    assert [run.count for run in loop.runs] == [2, 1] and loop.more_runs == 1

@@ -60,9 +60,10 @@ def _within(shapes: LineShapes, definition: Definition) -> bool:
 def _annotated(definition: Definition, sources: Sources, inside: list[LineShapes],
                model: ModelTrace | None) -> AnnotatedFunction:
     text = sources.text(definition.path).splitlines()
-    runs = {shapes.line: shapes.runs for shapes in inside}
+    runs = {shapes.line: shapes for shapes in inside}
     first = min([definition.line, *(shapes.function_line for shapes in inside if shapes.function_line >= 1)])
-    lines = tuple(AnnotatedLine(number, text[number - 1] if number <= len(text) else "", runs.get(number, ()))
+    lines = tuple(AnnotatedLine(number, text[number - 1] if number <= len(text) else "",
+                                *((runs[number].runs, runs[number].more_runs) if number in runs else ()))
                   for number in range(first, definition.end_line + 1))
     return AnnotatedFunction(definition.qualname, definition.path, definition.line, definition.col,
                              model.qualname if model else "", lines, model.size_names if model else ())

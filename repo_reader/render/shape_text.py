@@ -72,6 +72,12 @@ def value_text(value: TracedValue, names: ShapeNames, dtype: bool = True) -> str
     return f"[{inner}]" if value.kind == "list" else f"({inner})"
 
 
+def line_notes(runs: tuple[LineRun, ...], more_runs: int, names: ShapeNames) -> list[str]:
+    """A line's runs, one text each, and a last one counting the runs past those kept."""
+    notes = [run_text(run, names) for run in runs]
+    return notes + [f"… {more_runs} more run(s) with other shapes"] if more_runs else notes
+
+
 def run_text(run: LineRun, names: ShapeNames) -> str:
     """One run of a line: calls first, then what it bound or returned; `×N` when it ran N times alike."""
     text = "  ".join(_part(value, names) for value in run.values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from repo_reader.model import AnnotatedFunction, ShowReport
 from repo_reader.render.locations import Locator
-from repo_reader.render.shape_text import ShapeNames, run_text
+from repo_reader.render.shape_text import ShapeNames, line_notes
 from repo_reader.render.show_text import model_line
 
 COMMENT_COLUMN_LIMIT = 88  # comments start after the longest line, but no further right than this
@@ -27,7 +27,7 @@ def function_markdown(function: AnnotatedFunction, locator: Locator) -> list[str
     code: list[str] = []
     for line in function.lines:
         source = line.source.expandtabs().rstrip()
-        notes = [run_text(run, names) for run in line.runs]
+        notes = line_notes(line.runs, line.more_runs, names)
         code.append(f"{source.ljust(column)}# {notes[0]}" if notes else source)
         code += [f"{' ' * column}# {note}" for note in notes[1:]]
     where = locator.text(function.path, function.line, function.col)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from repo_reader.model import AnnotatedFunction, ShowReport, ShownModel, TraceStatus
 from repo_reader.render.locations import Locator
 from repo_reader.render.safe_text import one_line
-from repo_reader.render.shape_text import ShapeNames, run_text
+from repo_reader.render.shape_text import ShapeNames, line_notes
 
 GAP = 2  # spaces at least between the code and its shapes
 
@@ -45,7 +45,7 @@ def function_text(function: AnnotatedFunction, locator: Locator, width: int) -> 
     body: list[str] = []
     for line in function.lines:
         code = f"{line.line:>{gutter}} │ {line.source.expandtabs()}".rstrip()
-        notes = [run_text(run, names) for run in line.runs]
+        notes = line_notes(line.runs, line.more_runs, names)
         if notes and len(code) + GAP + len(notes[0]) <= width:
             body.append(code + notes[0].rjust(width - len(code)))
             notes = notes[1:]

@@ -81,7 +81,7 @@ class LineRecorder:
         found = []
         for (path, line), seen in sorted(self._lines.items()):
             runs = tuple(LineRun(values, count) for values, count in seen.runs.items())
-            found.append(LineShapes(path, line, seen.function, seen.function_line, runs))
+            found.append(LineShapes(path, line, seen.function, seen.function_line, runs, seen.overflow))
         return tuple(found)
 
     def record(self, code: _Code, line: int, values: tuple[LineValue, ...]) -> None:
@@ -97,6 +97,9 @@ class LineRecorder:
             seen.runs[values] = 1
         else:
             seen.overflow += 1
+
+    def forget(self, frame: types.FrameType) -> None:
+        self._frames.pop(id(frame), None)
 
     def _on_call(self, frame: types.FrameType, event: str, arg: Any) -> Any:
         code = frame.f_code
@@ -119,7 +122,13 @@ class LineRecorder:
         return _Code(relative, code.co_qualname, code.co_firstlineno, statement_table(filename))
 
     def _after_module(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        frame: types.FrameType | None = sys._getframe(1)
+        try:
+            self._note_call(module, args, output)
+        except Exception:  # noqa: BLE001 - an odd value is not shown; the forward must go on regardless
+            return
+
+    def _note_call(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        frame: types.FrameType | None = sys._getframe(2)
         while frame is not None and self._is_machinery(frame.f_code):
             frame = frame.f_back
         state = self._frames.get(id(frame)) if frame is not None else None
@@ -171,7 +180,7 @@ class _Frame:
                 self.current = statement
         elif event == "return":
             self._finish(frame, arg)
-            self.recorder._frames.pop(id(frame), None)
+            self.recorder.forget(frame)
         elif event == "exception":  # the statement did not finish; a caught exception goes on at a new line
             self.current, self.calls = None, []
         return self.event
@@ -181,6 +190,12 @@ class _Frame:
         self.current, self.calls = None, []
         if statement is None:
             return
+        try:
+            self._record(frame, statement, calls, returned)
+        except Exception:  # noqa: BLE001 - a tracer that raises would stop tracing and break the forward
+            return
+
+    def _record(self, frame: types.FrameType, statement: Statement, calls: list[LineValue], returned: Any) -> None:
         values = []
         if statement.targets:
             bound = frame.f_locals
