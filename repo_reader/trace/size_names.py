@@ -1,5 +1,7 @@
 """Names for sizes, the way experts write shape comments: `B` for the input's batch size, `T` for the
-length of a (B, T) token input, and every integer of the model's config by its field name (`n_embd`).
+length of a (B, T) token input, and every integer of the model's config object by its field name
+(`n_embd`). Integers set on the model itself are left out: `__init__` often counts with them as it
+builds (`self.in_channels` ends at the last stage's width) and they would name the wrong dimension.
 
 Child side: imports torch. The parent decides which dimension shows which name (`render/shape_text.py`).
 """
@@ -25,9 +27,6 @@ def size_names(model: nn.Module, args: list[Any], kwargs: dict[str, Any]) -> tup
         config = getattr(model, attribute, None)
         for name, value in _integer_fields(config):
             found.append(SizeName(name, value, f"{attribute}.{name}"))
-    for name, value in sorted(vars(model).items()):  # integers set on the model itself (`self.n_layer = ...`)
-        if _is_size(value) and not name.startswith("_") and name != "training":
-            found.append(SizeName(name, value, f"self.{name}"))
     return tuple(dict.fromkeys(found))
 
 
