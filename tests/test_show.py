@@ -137,3 +137,19 @@ def test_a_function_that_did_not_run_is_shown_without_shapes_and_exits_1() -> No
     assert "gpt.GPT.__init__  (did not run in the traced forward)" in result.stdout
     assert result.stderr.strip() == ("repo-reader: error: GPT.__init__ did not run in the traced forward of "
                                      "gpt.GPT; shown without shapes")
+
+
+def test_rich_highlights_the_code_and_keeps_the_text_layout() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from repo_reader.render.show_rich import render_show_rich
+
+    stream = StringIO()
+    console = Console(file=stream, force_terminal=True, color_system="standard", width=200)
+    render_show_rich(_report(16), console, Locator(Path("/r"), "", hyperlinks=True), 60)
+    coloured = stream.getvalue()
+    assert "\x1b[" in coloured and "\x1b]8;" in coloured  # colours, and the header's location is a link
+    plain = re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", coloured)
+    assert plain.splitlines() == render_show_text(_report(16), Locator(Path("/r"), ""), 60).splitlines()

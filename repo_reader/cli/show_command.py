@@ -65,7 +65,11 @@ def show_command(
     trace = run_trace(path, options, analysis.repo_map)
     functions = annotate(trace, Sources(root))
     report = show_report(target, functions, trace)
-    write_text(_rendered(report, output_format, path, width if width else _width(output)), output, force)
+    width = width or _width(output)
+    if output_format == ShowFormat.TEXT and output is None and _colour():
+        _print_rich(report, path, width)
+    else:
+        write_text(_rendered(report, output_format, path, width), output, force)
     if not any(function.model for function in functions):
         raise fail(_nothing_ran(target, report.models), ExitCode.FOUND)
 
@@ -111,6 +115,21 @@ def _rendered(report: ShowReport, output_format: ShowFormat, path: Path, width: 
     if output_format == ShowFormat.MARKDOWN:
         return render_show_markdown(report, Locator.for_root(path))
     return render_show_text(report, Locator.for_root(path), width)
+
+
+def _colour() -> bool:
+    import os
+    import sys
+
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _print_rich(report: ShowReport, path: Path, width: int) -> None:
+    from repo_reader.cli.output import make_console
+    from repo_reader.render.show_rich import render_show_rich
+
+    console = make_console()
+    render_show_rich(report, console, Locator.for_root(path, hyperlinks=console.is_terminal), width)
 
 
 def _width(output: Path | None) -> int:

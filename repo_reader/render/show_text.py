@@ -4,6 +4,8 @@ below it when the line leaves no room; every header starts with a clickable `pat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from repo_reader.model import AnnotatedFunction, ShowReport, ShownModel, TraceStatus
 from repo_reader.render.locations import Locator
 from repo_reader.render.safe_text import one_line
@@ -39,21 +41,39 @@ def header(function: AnnotatedFunction, locator: Locator, names: ShapeNames) -> 
     return lines
 
 
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One printed line: the gutter (`61 │ `), the code (empty under a line), spaces, the shapes."""
+
+    gutter: str
+    code: str
+    padding: str
+    note: str
+
+    def __str__(self) -> str:
+        return f"{self.gutter}{self.code}{self.padding}{self.note}".rstrip()
+
+
 def function_text(function: AnnotatedFunction, locator: Locator, width: int) -> list[str]:
     names = ShapeNames(function.size_names)
-    gutter = len(str(function.lines[-1].line)) if function.lines else 1
-    body: list[str] = []
-    for line in function.lines:
-        code = f"{line.line:>{gutter}} │ {line.source.expandtabs()}".rstrip()
-        notes = line_notes(line.runs, line.more_runs, names)
-        if notes and len(code) + GAP + len(notes[0]) <= width:
-            body.append(code + notes[0].rjust(width - len(code)))
-            notes = notes[1:]
-        else:
-            body.append(code)
-        indent = len(line.source) - len(line.source.lstrip())
-        blank = " " * gutter + " │ "
-        for note in notes:  # below the line: right-aligned when it fits, else under the code
-            body.append(blank + note.rjust(width - len(blank)) if len(blank) + len(note) <= width
-                        else blank + " " * indent + note)
+    body = [str(row) for row in function_rows(function, names, width)]
     return header(function, locator, names) + body
+
+
+def function_rows(function: AnnotatedFunction, names: ShapeNames, width: int) -> list[Row]:
+    digits = len(str(function.lines[-1].line)) if function.lines else 1
+    blank = " " * digits + " │ "
+    rows: list[Row] = []
+    for line in function.lines:
+        gutter, code = f"{line.line:>{digits}} │ ", line.source.expandtabs().rstrip()
+        notes = line_notes(line.runs, line.more_runs, names)
+        room = width - len(gutter) - len(code)
+        if notes and room >= GAP + len(notes[0]):
+            rows.append(Row(gutter, code, " " * (room - len(notes[0])), notes.pop(0)))
+        else:
+            rows.append(Row(gutter, code, "", ""))
+        indent = len(code) - len(code.lstrip())
+        for note in notes:  # below the line: right-aligned when it fits, else under the code
+            fits = len(blank) + len(note) <= width
+            rows.append(Row(blank, "", " " * (width - len(blank) - len(note)) if fits else " " * indent, note))
+    return rows
