@@ -26,7 +26,8 @@ from repo_reader.trace.statements import Statement, statement_table
 from repo_reader.trace.values import describe, describe_call
 
 MAX_RUNS_PER_LINE = 16  # distinct outcomes kept per line; later ones still count in `overflow`
-MAX_LINES = 20_000
+MAX_RUNS = 20_000  # distinct outcomes kept in all: the result crosses the 64 MiB result channel whole
+MAX_VALUES_PER_RUN = 32  # calls and names of one line (a comprehension over many heads)
 _CALL_MACHINERY = os.path.realpath(nn.modules.module.__file__)
 _INNER_FRAMES = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>", "<lambda>")
 
@@ -57,6 +58,7 @@ class LineRecorder:
         self._codes: dict[types.CodeType, _Code | None] = {}
         self._frames: dict[int, _Frame] = {}
         self._lines: dict[tuple[str, int], _Line] = {}
+        self._runs_left = MAX_RUNS
         self._names = {id(module): _call_name(path, module) for path, module in model.named_modules()}
         self._machinery: dict[types.CodeType, bool] = {}
         self._previous: Any = None
@@ -88,13 +90,15 @@ class LineRecorder:
         key = (code.path, line)
         seen = self._lines.get(key)
         if seen is None:
-            if len(self._lines) >= MAX_LINES:
+            if self._runs_left <= 0:
                 return
             seen = self._lines[key] = _Line(code.function, code.function_line)
+        values = values[:MAX_VALUES_PER_RUN]
         if values in seen.runs:
             seen.runs[values] += 1
-        elif len(seen.runs) < MAX_RUNS_PER_LINE:
+        elif len(seen.runs) < MAX_RUNS_PER_LINE and self._runs_left > 0:
             seen.runs[values] = 1
+            self._runs_left -= 1
         else:
             seen.overflow += 1
 
