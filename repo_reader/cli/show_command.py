@@ -7,6 +7,7 @@ Thin: parse options → static look-up → `trace.api.trace_repository` (lines r
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,10 @@ import typer
 from repo_reader.cli.app import UsageError, command, fail
 from repo_reader.cli.options import Force, NoCache, Output, PathArgument
 from repo_reader.cli.output import write_text
-from repo_reader.model import Definition, ExitCode, RepoMap, ShownModel, ShowReport, TraceDevice
+from repo_reader.cli.trace_command import TraceRoute, run_trace
+from repo_reader.model import (AnnotatedFunction, Definition, ExitCode, RepoMap, ShapeTrace, ShownModel, ShowReport,
+                               TraceDevice)
+from repo_reader.navigate.sources import Sources
 from repo_reader.render.locations import Locator
 
 DEFAULT_WIDTH = 120  # written to a pipe or a file
@@ -41,6 +45,7 @@ def show_command(
     init: Annotated[list[str] | None, typer.Option("--init", help="A constructor argument, key=value; repeatable.")] = None,
     device: Annotated[TraceDevice, typer.Option("--device", help="meta, fake, cpu, cuda or auto.")] = TraceDevice.AUTO,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per model before the child is stopped.")] = 120.0,
+    route: Annotated[TraceRoute, typer.Option("--route", help="auto: run the training script to its model, else build it from the map; run; static.")] = TraceRoute.AUTO,
     width: Annotated[int | None, typer.Option("--width", min=40, help="Line width of the text format (default: the terminal's, else 120).")] = None,
     output_format: Annotated[ShowFormat, typer.Option("--format", "-f", help="text, markdown or json.")] = ShowFormat.TEXT,
     no_cache: NoCache = False,
@@ -49,9 +54,7 @@ def show_command(
 ) -> None:
     """The source of a function with the shapes each line produced in the traced forward. Runs the repository's code, in a child process."""
     from repo_reader.api import RepoError, analyse
-    from repo_reader.cli.trace_command import run_trace
     from repo_reader.navigate.annotated import show_report
-    from repo_reader.navigate.sources import Sources
     from repo_reader.trace.api import TraceOptions
 
     try:
@@ -59,9 +62,9 @@ def show_command(
     except RepoError as error:
         raise UsageError(str(error)) from error
     root = path.resolve()
-    annotate = _annotator(analysis.repo_map, root, path, target)
+    annotate = _annotator(analysis.repo_map, root, target)
     options = TraceOptions(models=tuple(models or ()), inputs=tuple(inputs or ()), init=tuple(init or ()), device=device,
-                           timeout=timeout, use_cache=not no_cache, record_lines=True)
+                           timeout=timeout, use_cache=not no_cache, route=str(route), record_lines=True)
     trace = run_trace(path, options, analysis.repo_map)
     functions = annotate(trace, Sources(root))
     report = show_report(target, functions, trace)
@@ -74,7 +77,10 @@ def show_command(
         raise fail(_nothing_ran(target, report.models), ExitCode.FOUND)
 
 
-def _annotator(repo_map: RepoMap, root: Path, path: Path, target: str):  # type: ignore[no-untyped-def]
+Annotator = Callable[[ShapeTrace, Sources], tuple[AnnotatedFunction, ...]]
+
+
+def _annotator(repo_map: RepoMap, root: Path, target: str) -> Annotator:
     """What to annotate, decided before anything runs: a file of the repository, else a definition."""
     from repo_reader.cli.navigate_command import not_found_message
     from repo_reader.navigate.annotated import annotate_definition, annotate_file, forward_of
