@@ -6,6 +6,10 @@ layer-by-layer output-shape agreement, parameter totals (tied weights once) and 
 (`pip install torchinfo`).
 
     python benchmarks/bench_trace.py [--devices meta,cpu] [--models resnet50,gpt2,llama7b]
+
+`--lines`: the cost of recording shapes by source line (`show`) instead, on the same models: the
+traced forward in one process, with and without the line recorder (median of `--repeat` runs each,
+after one warm-up of each), and the whole commands `trace` against `show` in fresh processes.
 """
 
 from __future__ import annotations
@@ -113,17 +117,71 @@ def compare(name: str, device: str) -> dict[str, Any]:
     }
 
 
+def lines_run(name: str, device: str, repeat: int) -> None:
+    """In one process: the child's `trace_model` with and without line recording, alternated."""
+    import dataclasses
+    import statistics
+
+    from repo_reader.trace.api import load_map, parse_inputs
+    from repo_reader.trace.targets import RequestSettings, build_request, select_models
+    from repo_reader.trace.tracer import trace_model
+
+    qualname, shape, dtype = MODELS[name]
+    repo_map = load_map(REPO, use_cache=False)
+    settings = RequestSettings(device=device, inputs=parse_inputs(("x".join(map(str, shape)) + f":{dtype}",)))
+    request = build_request(select_models(repo_map, (qualname,))[0], repo_map, REPO, (), settings)
+    sys.path[:0] = list(request.sys_path)
+    seconds: dict[bool, list[float]] = {False: [], True: []}
+    lines = 0
+    for round_number in range(repeat + 1):
+        for record in (False, True):
+            started = time.perf_counter()
+            trace = trace_model(dataclasses.replace(request, record_lines=record))
+            if round_number:  # the first round warms imports and caches up
+                seconds[record].append(time.perf_counter() - started)
+            lines = max(lines, len(trace.lines))
+            assert trace.status.value == "ok", trace.failure
+    plain, recorded = statistics.median(seconds[False]), statistics.median(seconds[True])
+    print(json.dumps({"trace_s": plain, "with_lines_s": recorded, "lines": lines, "device": trace.device}))
+
+
+def compare_lines(name: str, device: str, repeat: int) -> dict[str, Any]:
+    inner = measure([sys.executable, __file__, "--lines-child", name, device, str(repeat)])
+    if inner["rc"] != 0:
+        return {"model": name, "device": device, "error": inner["stderr"][-500:]}
+    forward = json.loads(inner["stdout"])
+    qualname, shape, dtype = MODELS[name]
+    spec = "x".join(map(str, shape)) + f":{dtype}"
+    show = [sys.executable, "-m", "repo_reader", "show", str(REPO), f"{qualname.rpartition('.')[2]}.forward",
+            "--model", qualname, "--device", device, "--input", spec, "--format", "json", "--no-cache"]
+    plain = measure(repo_reader_command(name, device) + ["--input", spec])
+    shown = measure(show)
+    return {"model": name, "device": device, "trace_device": forward["device"], "lines_recorded": forward["lines"],
+            "forward_s": forward["trace_s"], "forward_with_lines_s": forward["with_lines_s"],
+            "forward_ratio": forward["with_lines_s"] / forward["trace_s"],
+            "command_trace_s": plain["wall"], "command_show_s": shown["wall"],
+            "command_ratio": shown["wall"] / plain["wall"], "show_rc": shown["rc"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", default="meta,cpu")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--torchinfo", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--lines", action="store_true", help="the cost of line recording (show) instead")
+    parser.add_argument("--repeat", type=int, default=3, help="with --lines: timed runs of each")
+    parser.add_argument("--lines-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(json.loads(args.child))
     if args.torchinfo:
         return torchinfo_run(*args.torchinfo)
+    if args.lines_child:
+        name, device, repeat = args.lines_child
+        return lines_run(name, device, int(repeat))
+    if args.lines:
+        return lines_main(args)
     try:
         import torchinfo  # noqa: F401
     except ImportError:
@@ -136,6 +194,21 @@ def main() -> None:
                 continue
             rows.append(compare(name, device))
             print(_line(rows[-1]), flush=True)
+    print(json.dumps(rows, indent=1))
+
+
+def lines_main(args: argparse.Namespace) -> None:
+    rows = []
+    for name in args.models.split(","):
+        for device in args.devices.split(","):
+            if device == "cpu" and name in CPU_SKIP:
+                continue
+            rows.append(compare_lines(name, device, args.repeat))
+            row = rows[-1]
+            print(f"{name:9} {device:5} ERROR {row['error']}" if "error" in row else
+                  f"{name:9} {device:5} forward {row['forward_s']:.2f}s, with lines {row['forward_with_lines_s']:.2f}s "
+                  f"(x{row['forward_ratio']:.2f}, {row['lines_recorded']} lines)  command trace {row['command_trace_s']:.2f}s,"
+                  f" show {row['command_show_s']:.2f}s (x{row['command_ratio']:.2f})", flush=True)
     print(json.dumps(rows, indent=1))
 
 

@@ -392,6 +392,46 @@ class TraceFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class LineValue:
+    """One thing a source line produced: a name it bound, the value it returned, or a submodule it called."""
+
+    kind: str  # assign | return | call
+    name: str  # the bound name, "return", or the called submodule (its attribute name, else its class)
+    value: TracedValue  # the bound or returned value; a call's output
+    inputs: TracedValue | None = None  # a call's inputs
+
+
+@dataclass(frozen=True, slots=True)
+class LineRun:
+    """One distinct outcome of a line: what it produced, and how many times it produced exactly that."""
+
+    values: tuple[LineValue, ...]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class LineShapes:
+    """A line of the repository's own code that ran inside the model's forward, with its distinct runs."""
+
+    path: str  # root-relative POSIX path
+    line: int  # the statement's first line
+    function: str  # the enclosing function's qualified name inside its module (`GPT.forward`)
+    function_line: int  # the function's first line (its `def`, or its first decorator)
+    runs: tuple[LineRun, ...]  # in the order first seen
+    more_runs: int = 0  # runs past the distinct ones kept (trace/lines.py MAX_RUNS_PER_LINE)
+
+
+@dataclass(frozen=True, slots=True)
+class SizeName:
+    """A size that a dimension shows by name: the batch size `B`, the sequence length `T`, a config value."""
+
+    name: str
+    size: int
+    source: str  # "batch size of the input", "config.n_embd"
+    leading_only: bool = False  # the batch size names only a tensor's first dimension
+
+
+@dataclass(frozen=True, slots=True)
 class ModelTrace:
     qualname: str
     path: str
@@ -407,6 +447,8 @@ class ModelTrace:
     flops: int = 0
     failure: TraceFailure | None = None
     backward: bool = False
+    lines: tuple[LineShapes, ...] = ()  # recorded only when asked (`show`): shapes by source line
+    size_names: tuple[SizeName, ...] = ()  # candidate names for sizes, best first
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +471,53 @@ class ShapeTrace:
     schema_version: int = TRACE_SCHEMA_VERSION
     not_traced: tuple[str, ...] = ()  # top-level models past --max-models, in reading order
     isolation: str = ""  # what the child processes ran under, one line ("" when none ran)
+
+
+# --- show ---
+# `repo-reader show`: a function's source with the shapes each line produced in the traced forward.
+
+SHOW_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotatedLine:
+    line: int
+    source: str  # the line as written, without its newline
+    runs: tuple[LineRun, ...] = ()  # empty: the line produced nothing to show (or did not run)
+    more_runs: int = 0  # runs with yet other shapes, past those kept
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotatedFunction:
+    qualname: str  # `gpt.GPT.forward`
+    path: str
+    line: int  # where the definition starts (its first decorator, or `def`)
+    col: int
+    model: str  # the traced model whose forward ran it; "" when none did
+    lines: tuple[AnnotatedLine, ...]
+    size_names: tuple[SizeName, ...] = ()  # that model's names for sizes, best first
+
+
+@dataclass(frozen=True, slots=True)
+class ShownModel:
+    """A model traced for `show`: whether it ran, on what, with which input."""
+
+    qualname: str
+    status: TraceStatus
+    device: str
+    input: str  # the input that ran (`idx=2x8:int64`); "" when none did
+    message: str = ""  # the failure, when it did not run
+
+
+@dataclass(frozen=True, slots=True)
+class ShowReport:
+    root: str
+    target: str  # what the user asked for: `GPT.forward`, `models/gpt.py`
+    functions: tuple[AnnotatedFunction, ...]
+    models: tuple[ShownModel, ...]
+    notice: str = "show imports and runs the repository's code, in a child process"
+    isolation: str = ""
+    schema_version: int = SHOW_SCHEMA_VERSION
 
 
 # --- check ---

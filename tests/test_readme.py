@@ -137,6 +137,9 @@ HELP_EXAMPLES = {
     ("callees", "symbol"): lambda example: ["callees", f"{FIXTURE}/{_defines(example)}", example],
     ("trace", "inputs"): lambda example: [*SMALL_CNN, "--input", example.replace("[name=]", "x=").replace("[:dtype]", ":float32")],
     ("trace", "link_format"): lambda example: [*SMALL_CNN, "--link-format", example],
+    ("show", "inputs"): lambda example: ["show", f"{FIXTURE}/line_shapes", "SmallCNN.forward", "--model", "cnn.SmallCNN",
+                                         "--route", "static", "--input",
+                                         example.replace("[name=]", "images=").replace("[:dtype]", ":float32")],
     **{(name, "link_format"): (lambda name: lambda example: [name, f"{FIXTURE}/flat_scripts", "--link-format", example,
                                                              *(["train.main"] if name in ("goto", "callers", "callees") else [])])(name)
        for name in ("map", "calls", "tour", "goto", "callers", "callees", "check")},

@@ -10,5 +10,6 @@ from repo_reader.cli import map_command  # noqa: F401  (registers `map` and `cal
 from repo_reader.cli import trace_command  # noqa: F401
 from repo_reader.cli import navigate_command  # noqa: F401  (tour, goto, callers, callees)
 from repo_reader.cli import check_command  # noqa: F401
+from repo_reader.cli import show_command  # noqa: F401
 
 __all__ = ["app", "main"]

@@ -17,6 +17,10 @@ _NUMBER_LIST = re.compile(r"\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]")
 def trace_to_dict(trace: ShapeTrace) -> dict[str, Any]:
     plain = to_plain(trace, lambda value: value_to_dict(value) if isinstance(value, TracedValue) else None)
     assert isinstance(plain, dict)
+    for model in plain["models"]:  # shapes by line are recorded for `show` only
+        for key in ("lines", "size_names"):
+            if not model.get(key):
+                model.pop(key, None)
     first = {key: plain.pop(key) for key in ("schema_version", "root", "notice", "isolation")}
     return first | plain
 

@@ -40,6 +40,7 @@ class TraceOptions:
     max_models: int = DEFAULT_MAX_MODELS  # without --model: trace this many top-level models; 0: all
     route: str = "auto"  # auto: run the training script to its model first, else build statically | run | static
     entry_argv: tuple[str, ...] | None = None  # arguments for the training script (after `--`); None: the README's
+    record_lines: bool = False  # also record shapes by source line (`show`)
 
 
 def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None = None,
@@ -64,8 +65,8 @@ def trace_repository(root: Path, options: TraceOptions, repo_map: RepoMap | None
     ran = _run_route(repo_map, root, options, settings, on_step) if not options.models else None
     if ran is not None and ran.status is TraceStatus.OK:  # the repository built its model itself
         models = [model for model in models if model.qualname != ran.qualname][: max(len(models) - 1, 0)]
-    requests = [build_request(model, repo_map, root, options.init, settings, builders.get(model.qualname, ""))
-                for model in models]
+    requests = [replace(build_request(model, repo_map, root, options.init, settings, builders.get(model.qualname, "")),
+                        record_lines=options.record_lines) for model in models]
     # a model defined in a notebook: its code cells run as a script, else it is reported as such
     requests = [(notebook_request(request, root) or request) if ".ipynb" in request.path else request
                 for request in requests]
@@ -97,7 +98,8 @@ def _run_route(repo_map: RepoMap, root: Path, options: TraceOptions, settings: R
                               memory_limit=settings.memory_limit, hints=settings.hints)
     else:
         return None
-    return run_one(request, min(options.timeout, RUN_ROUTE_TIMEOUT), reporter=StepReporter(on_step))
+    return run_one(replace(request, record_lines=options.record_lines), min(options.timeout, RUN_ROUTE_TIMEOUT),
+                   reporter=StepReporter(on_step))
 
 
 def _noted(trace: ModelTrace, note: str) -> ModelTrace:

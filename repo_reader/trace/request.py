@@ -75,6 +75,7 @@ class TraceRequest:
     entry_folder: str = ""  # root-relative folder the command runs from ("" : the root)
     code_blocks: tuple[str, ...] = ()  # the README route: its Python code blocks, run in order
     package: str = ""  # the root is a package, imported under this name (its modules import each other relatively)
+    record_lines: bool = False  # also record shapes by source line (`show`; trace/lines.py)
 
     def shown_args(self) -> tuple[ConstructorArg, ...]:
         """The arguments as the report shows them before the child evaluates them."""

@@ -23,9 +23,11 @@ from repo_reader.trace.construct import (DevicePlan, StageError, build, construc
                                          device_plan, failure_from, import_class)
 from repo_reader.trace.flops import ModuleFlopCounter
 from repo_reader.trace.inputs import LATER_LAYER, Candidate, candidates
+from repo_reader.trace.lines import LineRecorder
 from repo_reader.trace.locations import SourceIndex
 from repo_reader.trace.recorder import Recorder
 from repo_reader.trace.request import TraceRequest
+from repo_reader.trace.size_names import size_names
 from repo_reader.trace.steps import INPUT_WORD
 
 _DEVICE_LADDER = {"auto": ("meta", "fake", "cpu"), "run": ("meta", "cpu"), "meta": ("meta",), "fake": ("fake",),
@@ -177,12 +179,13 @@ class _Tracer:
         counter = ModuleFlopCounter(recorder.stack)
         fastpath = _set_attention_fastpath(False)
         uses = flags.ParameterUse()
+        lines = LineRecorder(self.root, model) if self.request.record_lines else None
         try:
             with plan.active(default_device=default_device):
                 args, kwargs = candidate.build(plan.device)
                 model.eval()
                 recorder.attach()
-                with torch.no_grad(), counter, uses:
+                with torch.no_grad(), counter, uses, lines or contextlib.nullcontext():
                     model(*args, **kwargs)
                 if plan.name == "cuda":
                     _timing_pass(model, recorder, args, kwargs)
@@ -192,7 +195,10 @@ class _Tracer:
             _set_attention_fastpath(fastpath)
             for module, training in modes.items():
                 module.training = training
-        return self._assemble(model, plan, recorder, counter, train_flags, ran_train, frozenset(uses.used))
+        trace = self._assemble(model, plan, recorder, counter, train_flags, ran_train, frozenset(uses.used))
+        if lines is None:
+            return trace
+        return replace(trace, lines=lines.lines(), size_names=size_names(model, args, kwargs))
 
     def _train_pass(self, model: nn.Module, recorder: Recorder, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[TraceFlag], bool]:
         recorder.phase, recorder.mode = "modes", "train"

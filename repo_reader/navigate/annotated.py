@@ -1,0 +1,75 @@
+"""`show`: a function's source, each line with the shapes it produced in the traced forward.
+
+Pure: joins the static map's definitions, a `ShapeTrace` recorded with lines, and the file texts
+(through `Sources`). Never prints, never runs anything.
+"""
+
+from __future__ import annotations
+
+from repo_reader.model import (AnnotatedFunction, AnnotatedLine, Definition, LineShapes, ModelTrace, RepoMap,
+                               ShapeTrace, ShownModel, ShowReport, TraceStatus)
+from repo_reader.navigate.sources import Sources
+
+
+def show_report(target: str, functions: tuple[AnnotatedFunction, ...], trace: ShapeTrace) -> ShowReport:
+    models = tuple(_shown(model) for model in trace.models)
+    return ShowReport(trace.root, target, functions, models, isolation=trace.isolation)
+
+
+def forward_of(repo_map: RepoMap, definition: Definition) -> Definition:
+    """A class stands for its `forward`, when it defines one."""
+    if definition.kind != "class":
+        return definition
+    wanted = f"{definition.qualname}.forward"
+    return next((d for d in repo_map.definitions if d.qualname == wanted), definition)
+
+
+def annotate_definition(definition: Definition, trace: ShapeTrace, sources: Sources) -> AnnotatedFunction:
+    """The definition's lines, with the runs of the first traced model whose forward ran them."""
+    for model in _traced(trace):
+        inside = [shapes for shapes in model.lines if _within(shapes, definition)]
+        if inside:
+            return _annotated(definition, sources, inside, model)
+    return _annotated(definition, sources, [], None)
+
+
+def annotate_file(path: str, repo_map: RepoMap, trace: ShapeTrace, sources: Sources) -> tuple[AnnotatedFunction, ...]:
+    """Every function of `path` that ran in a traced forward, in the order they appear in the file."""
+    in_file = sorted((d for d in repo_map.definitions if d.path == path and d.kind in ("function", "method")),
+                     key=lambda d: (d.line, -d.end_line))
+    ran: list[AnnotatedFunction] = []
+    covered = 0  # the last line of a function already shown (its nested functions come with it)
+    for definition in in_file:
+        if definition.line <= covered:
+            continue
+        annotated = annotate_definition(definition, trace, sources)
+        if annotated.model:
+            ran.append(annotated)
+            covered = definition.end_line
+    return tuple(ran)
+
+
+def _traced(trace: ShapeTrace) -> list[ModelTrace]:
+    return [model for model in trace.models if model.status is TraceStatus.OK]
+
+
+def _within(shapes: LineShapes, definition: Definition) -> bool:
+    return shapes.path == definition.path and definition.line <= shapes.line <= definition.end_line
+
+
+def _annotated(definition: Definition, sources: Sources, inside: list[LineShapes],
+               model: ModelTrace | None) -> AnnotatedFunction:
+    text = sources.text(definition.path).splitlines()
+    runs = {shapes.line: shapes for shapes in inside}
+    first = min([definition.line, *(shapes.function_line for shapes in inside if shapes.function_line >= 1)])
+    lines = tuple(AnnotatedLine(number, text[number - 1] if number <= len(text) else "",
+                                *((runs[number].runs, runs[number].more_runs) if number in runs else ()))
+                  for number in range(first, definition.end_line + 1))
+    return AnnotatedFunction(definition.qualname, definition.path, definition.line, definition.col,
+                             model.qualname if model else "", lines, model.size_names if model else ())
+
+
+def _shown(model: ModelTrace) -> ShownModel:
+    ran = next((attempt.description for attempt in model.input_attempts if attempt.error is None), "")
+    message = model.failure.message if model.failure else ""
+    return ShownModel(model.qualname, model.status, model.device, ran, message)
