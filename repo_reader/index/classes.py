@@ -93,6 +93,7 @@ class ClassIndex:
         self._raw = raw
         self._mro: dict[str, list[str]] = {}
         self._methods: dict[tuple[str, str], str | None] = {}
+        self._torch_bases: dict[tuple[str, str], bool | None] = {}
         self._frameworks: dict[str, object] = {}
         datasets: dict[str, object] = {}
         datamodules: dict[str, object] = {}
@@ -196,6 +197,14 @@ class ClassIndex:
     def find_method(self, qualname: str, method: str) -> str | None:
         return self.first_in_mro(qualname, method, lambda owner: f"{owner}.{method}"
                                  if method in self.classes[owner].methods else None, self._methods)
+
+    def derives_from(self, qualname: str, prefix: str) -> bool:
+        """Whether the class or a repo ancestor names a base under `prefix` (`torch.optim.`); memoised
+        along single-base chains, so asking every class of a deep hierarchy stays linear."""
+        def names_it(owner: str) -> bool | None:
+            return True if any(base.startswith(prefix) for base in self.classes[owner].bases) else None
+
+        return bool(self.first_in_mro(qualname, prefix, names_it, self._torch_bases))
 
     def first_in_mro(self, qualname: str, key: str, lookup: Callable[[str], Found | None],
                      memo: dict[tuple[str, str], Found | None]) -> Found | None:

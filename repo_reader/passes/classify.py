@@ -221,8 +221,7 @@ def _score_classes(own: list[ClassInfo], models: list[ClassInfo], losses: list[C
             scores.add(Role.MODEL, 10, f"defines a LightningModule ({lightning[0].definition.qualname})")
     if losses:
         scores.add(Role.UTILS, 45, f"defines loss module(s): {', '.join(i.definition.qualname for i in losses[:3])}")
-    optimizers = [info for info in own if any(base.startswith("torch.optim.") for owner in classes.mro(info.qualname)
-                                              for base in classes.classes[owner].bases)]
+    optimizers = [info for info in own if classes.derives_from(info.qualname, "torch.optim.")]
     if optimizers:
         scores.add(Role.UTILS, 50, f"defines an optimizer ({optimizers[0].definition.qualname})")
 
