@@ -18,7 +18,8 @@ from repo_reader.cli.app import UsageError, command, fail
 from repo_reader.cli.options import Force, NoCache, Output, PathArgument, Quiet, check_repository_path
 from repo_reader.cli.output import check_output, write_text
 from repo_reader.cli.progress import Talk
-from repo_reader.cli.trace_command import TraceRoute, check_cuda, check_specs, run_trace
+from repo_reader.cli.trace_command import (DeviceOption, InitOption, InputsOption, ModelsOption, RouteOption, TimeoutOption,
+                                           TraceRoute, check_cuda, check_specs, run_trace)
 from repo_reader.model import (AnnotatedFunction, Definition, ExitCode, RepoMap, ShapeTrace, ShownModel, ShowReport,
                                TraceDevice)
 from repo_reader.render.locations import Locator
@@ -43,12 +44,12 @@ Target = Annotated[str, typer.Argument(help="A function, method or class (GPT.fo
 def show_command(
     path: PathArgument,
     target: Target,
-    models: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trace this model (qualname or class name); repeatable.")] = None,
-    inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input, [name=]2x3x224x224[:dtype]; repeatable.")] = None,
-    init: Annotated[list[str] | None, typer.Option("--init", help="A constructor argument, key=value; repeatable.")] = None,
-    device: Annotated[TraceDevice, typer.Option("--device", help="meta, fake, cpu, cuda or auto.")] = TraceDevice.AUTO,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per model before the child is stopped.")] = 120.0,
-    route: Annotated[TraceRoute, typer.Option("--route", help="auto: run the training script to its model, else build it from the map; run; static.")] = TraceRoute.AUTO,
+    models: ModelsOption = None,
+    inputs: InputsOption = None,
+    init: InitOption = None,
+    device: DeviceOption = TraceDevice.AUTO,
+    timeout: TimeoutOption = 120.0,
+    route: RouteOption = TraceRoute.AUTO,
     width: Annotated[int | None, typer.Option("--width", min=40, help="Line width of the text format (default: the terminal's, else 120).")] = None,
     output_format: Annotated[ShowFormat, typer.Option("--format", "-f", help="text, markdown or json.")] = ShowFormat.TEXT,
     no_cache: NoCache = False,

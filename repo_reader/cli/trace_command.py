@@ -27,6 +27,15 @@ class TraceRoute(StrEnum):
     STATIC = "static"
 
 
+# Options `trace` shares with `show`, which traces the same way.
+ModelsOption = Annotated[list[str] | None, typer.Option("--model", "-m", help="Trace this model (qualname or class name); repeatable.")]
+InputsOption = Annotated[list[str] | None, typer.Option("--input", "-i", help="An input, [name=]2x3x224x224[:dtype]; repeatable.")]
+InitOption = Annotated[list[str] | None, typer.Option("--init", help="A constructor argument, key=value; repeatable.")]
+DeviceOption = Annotated[TraceDevice, typer.Option("--device", help="meta, fake, cpu, cuda or auto.")]
+TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds per model before the child is stopped.")]
+RouteOption = Annotated[TraceRoute, typer.Option("--route", help="auto: run the training script to its model, else build it from the map; run; static.")]
+
+
 class TraceFormat(StrEnum):
     RICH = "rich"
     JSON = "json"
@@ -36,14 +45,14 @@ class TraceFormat(StrEnum):
 @command("trace")
 def trace_command(
     path: PathArgument,
-    models: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trace this model (qualname or class name); repeatable.")] = None,
-    inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input, [name=]2x3x224x224[:dtype]; repeatable.")] = None,
-    init: Annotated[list[str] | None, typer.Option("--init", help="A constructor argument, key=value; repeatable.")] = None,
-    device: Annotated[TraceDevice, typer.Option("--device", help="meta, fake, cpu, cuda or auto.")] = TraceDevice.AUTO,
+    models: ModelsOption = None,
+    inputs: InputsOption = None,
+    init: InitOption = None,
+    device: DeviceOption = TraceDevice.AUTO,
     backward: Annotated[bool, typer.Option("--backward", help="Flag trainable parameters that get no gradient.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per model before the child is stopped.")] = 120.0,
+    timeout: TimeoutOption = 120.0,
     max_models: Annotated[int, typer.Option("--max-models", min=0, help="Without --model: trace this many top-level models, read-first first (0: all).")] = DEFAULT_MAX_MODELS,
-    route: Annotated[TraceRoute, typer.Option("--route", help="auto: run the training script to its model, else build it from the map; run; static.")] = TraceRoute.AUTO,
+    route: RouteOption = TraceRoute.AUTO,
     script_args: Annotated[list[str] | None, typer.Argument(help="After --: arguments for the training script (instead of the README's).", show_default=False)] = None,
     depth: Annotated[int | None, typer.Option("--depth", help="Show the module tree down to this depth.")] = None,
     expand: Annotated[bool, typer.Option("--expand", help="Do not fold repeated identical blocks.")] = False,

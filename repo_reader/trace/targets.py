@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,8 +88,8 @@ def build_request(model: ModelInfo, repo_map: RepoMap, root: Path, init: tuple[s
     notes += factory_notes
     targeted = _target_section(model, repo_map, root) if site is None and not builder and not init else None
     if targeted is not None:  # `hydra.utils.instantiate(cfg.model)`: the config section whose `_target_` names it
-        args, method = targeted
-        return _request(model, module_name, class_name, root, settings, args, method, notes, repo_map,
+        args, left_out, method = targeted
+        return _request(model, module_name, class_name, root, settings, args, method, notes + left_out, repo_map,
                         _config_entry(None, repo_map), "")
     key = registry_key(site.args) if site else None
     config_entry = _config_entry(entry, repo_map) if key is not None else None
@@ -139,7 +140,8 @@ def _request(model: ModelInfo, module_name: str, class_name: str, root: Path, se
     )
 
 
-def _entry_resolver(root: Path):  # type: ignore[no-untyped-def]
+def _entry_resolver(root: Path) -> Callable[[str, EntryPoint], tuple[ArgSpec, str] | None]:
+    """`args.x` / `cfg.a.b` in a training script, evaluated from its option defaults and its config."""
     def resolve(text: str, entry: EntryPoint) -> tuple[ArgSpec, str] | None:
         config = load_config(root, entry.config_path) if entry.config_path else {}
         return _resolve(text, _options_by_dest(entry.options), config, entry)
@@ -267,7 +269,7 @@ def _config_entry(entry: EntryPoint | None, repo_map: RepoMap) -> EntryPoint | N
     return next((e for e in ranked if e.config_path), None)
 
 
-def _target_section(model: ModelInfo, repo_map: RepoMap, root: Path) -> tuple[list[ArgSpec], str] | None:
+def _target_section(model: ModelInfo, repo_map: RepoMap, root: Path) -> tuple[list[ArgSpec], list[str], str] | None:
     """Keyword arguments from the config section (default groups merged, as Hydra composes them) whose
     `_target_` is the model's import path; None when no entry point's config names it."""
     entry = _config_entry(None, repo_map)
@@ -277,11 +279,8 @@ def _target_section(model: ModelInfo, repo_map: RepoMap, root: Path) -> tuple[li
     if found is None or found[0].get("_target_") != model.qualname:
         return None
     section, where = found
-    params = {parameter_name(p) for p in model.init_params}
-    open_ended = any(p.startswith("**") for p in model.init_params)
-    args = [ArgSpec(name, (spec := _value_spec(value)).value, where, spec.is_expression) for name, value in section.items()
-            if not name.startswith("_") and (name in params or open_ended)]
-    return args, f"built from the section of {where}, whose `_target_` names it"
+    args, notes = _section_arguments(model, section, where)
+    return args, notes, f"built from the section of {where}, whose `_target_` names it"
 
 
 def _registry_arguments(model: ModelInfo, key: str, entry: EntryPoint, root: Path) -> tuple[list[ArgSpec], list[str]]:
@@ -290,12 +289,17 @@ def _registry_arguments(model: ModelInfo, key: str, entry: EntryPoint, root: Pat
     found = section_naming(root, entry.config_path, key)
     if found is None:
         return [], [f"no section of {entry.config_path} names {key!r}: the constructor's defaults are used"]
-    section, where = found
+    return _section_arguments(model, *found)
+
+
+def _section_arguments(model: ModelInfo, section: dict[str, Any], where: str) -> tuple[list[ArgSpec], list[str]]:
+    """A config section's keys as keyword arguments; the naming keys (`type`, `_target_`) and Hydra's
+    own (`_partial_`) are not arguments, and keys the constructor does not take are left out, noted."""
     params = {parameter_name(p) for p in model.init_params}
     open_ended = any(p.startswith("**") for p in model.init_params)
     specs, notes = [], []
     for name, value in section.items():
-        if name in NAME_KEYS:
+        if name in NAME_KEYS or name.startswith("_"):
             continue
         if name not in params and not open_ended:
             notes.append(f"`{name}` in {where} is not a parameter of {model.qualname.rpartition('.')[2]}: left out")
