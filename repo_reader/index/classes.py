@@ -6,7 +6,7 @@ A class is an nn.Module when any base, through the repo's own classes, is a know
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -92,6 +92,7 @@ class ClassIndex:
                 raw[qualname] = (facts.module, definition, bases, tuple(method_names.get(definition.qualname, ())))
         self._raw = raw
         self._mro: dict[str, list[str]] = {}
+        self._forest: _Forest | None = None
         self._methods: dict[tuple[str, str], str | None] = {}
         self._torch_bases: dict[tuple[str, str], bool | None] = {}
         self._frameworks: dict[str, object] = {}
@@ -231,8 +232,75 @@ class ClassIndex:
             memo[(name, key)] = found
         return found
 
+    def first_owner(self, qualname: str, owners: Collection[str]) -> str | None:
+        """The first class along `qualname`'s mro that is one of `owners` (say, the classes whose body
+        binds some name). Walks up to `WALK_STEPS` single bases; past that it asks the single-base
+        forest for the deepest owner above the class, so a question from the bottom of a 5,000-deep
+        chain costs the owners of the name, not the chain."""
+        current = qualname
+        for _ in range(WALK_STEPS):
+            if current in owners:
+                return current
+            base = self._single_base(current)
+            if base is None:
+                return next((owner for owner in self.mro(current)[1:] if owner in owners), None)
+            current = base
+        forest = self._forest = self._forest or _Forest.of(self)
+        root = forest.root.get(current)
+        if root is None:  # in a cycle of single bases: the plain walk
+            return next((owner for owner in self.mro(current) if owner in owners), None)
+        above = [owner for owner in owners if forest.root.get(owner) == root and forest.holds(owner, current)]
+        if above:
+            return max(above, key=forest.depth.__getitem__)
+        return next((owner for owner in self.mro(root)[1:] if owner in owners), None)
+
     def models(self) -> list[ClassInfo]:
         return [info for info in self.classes.values() if info.framework]
 
     def datasets(self) -> list[ClassInfo]:
         return [info for info in self.classes.values() if info.is_dataset]
+
+
+WALK_STEPS = 16  # single-base steps walked before the forest answers (most lookups end in one or two)
+
+
+@dataclass(frozen=True, slots=True)
+class _Forest:
+    """The single-base relation as a forest: each class's tree root (a class with no single repo base),
+    depth, and entry/exit times of a depth-first walk, so "is A above B" is two comparisons."""
+
+    root: dict[str, str]
+    depth: dict[str, int]
+    entered: dict[str, int]
+    left: dict[str, int]
+
+    def holds(self, above: str, below: str) -> bool:
+        return self.entered[above] <= self.entered[below] <= self.left[above]
+
+    @staticmethod
+    def of(index: ClassIndex) -> _Forest:
+        children: dict[str, list[str]] = {}
+        roots = []
+        for name in index.classes:
+            base = index._single_base(name)
+            if base is None:
+                roots.append(name)
+            else:
+                children.setdefault(base, []).append(name)
+        root: dict[str, str] = {}
+        depth: dict[str, int] = {}
+        entered: dict[str, int] = {}
+        left: dict[str, int] = {}
+        clock = 0
+        for top in roots:  # classes in a cycle of single bases hang under no root and stay out
+            stack = [(top, 0, False)]
+            while stack:
+                name, level, leaving = stack.pop()
+                if leaving:
+                    left[name] = clock
+                    continue
+                root[name], depth[name], entered[name] = top, level, clock
+                clock += 1
+                stack.append((name, level, True))
+                stack.extend((child, level + 1, False) for child in children.get(name, ()))
+        return _Forest(root, depth, entered, left)

@@ -22,6 +22,7 @@ from repo_reader.index.value_texts import (
 from repo_reader.scan.facts import CallFact, DefFact, FlowFact, ModuleFacts
 
 __all__ = ["BUDGET_PER_ITEM", "MAX_VALUES", "UNKNOWN", "PointsTo"]
+ASSIGNED_ATTRIBUTE = re.compile(r"\.([A-Za-z_]\w*)$")  # `self.proj = ...` may write a field `proj`
 BUDGET_PER_ITEM = 12  # evaluations allowed per flow or call, all rounds together
 
 
@@ -36,6 +37,7 @@ class PointsTo(ValueEvaluator):
         self._changed: set[Key] = set()
         self._signatures: dict[str, tuple[tuple[str, ...], frozenset[str], str | None, str | None]] = {}
         self._dunders = {name for info in classes.classes.values() for name in info.methods if name.startswith("__")}
+        self.field_names = set()
         for facts in modules:
             self._collect(facts)
         for facts in modules:
@@ -59,10 +61,14 @@ class PointsTo(ValueEvaluator):
                 self.bound[(module, "")].add(flow.target[8:])
             elif "." not in flow.target and "[" not in flow.target and not flow.target.startswith("<"):
                 self.bound.setdefault((module, flow.scope), set()).add(flow.target)
+            if (field := ASSIGNED_ATTRIBUTE.search(flow.target)) is not None:
+                self.field_names.add(field.group(1))
             self.items.append(("flow", module, flow.scope, flow))
         chains: dict[str, list[CallFact]] = {}
         for call in facts.decorator_calls:
             chains.setdefault(call.args[0], []).append(call)
+            if call.keywords and (field := ASSIGNED_ATTRIBUTE.search(call.keywords[0])) is not None:
+                self.field_names.add(field.group(1))
             self._add_call("decorator", module, call)
         for chain in chains.values():
             self.items.append(("decorate", module, chain[0].scope, tuple(chain)))

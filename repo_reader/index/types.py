@@ -36,6 +36,9 @@ class TypeIndex:
         self._owners: dict[tuple[str, str], str | None] = {}  # owner_class's answers
         self.attributes: dict[tuple[str, str], str] = {}  # (class qualname, attribute) → type
         self.containers: dict[tuple[str, str], tuple[str, ...]] = {}  # (class, attribute) → element types
+        # attribute name → the classes with a type (or element types) for it: lookups along a deep mro
+        self._typed_by_name: dict[str, set[str]] = {}
+        self._filled_by_name: dict[str, set[str]] = {}
         self.returns: dict[str, str] = {}  # function qualname → class it returns
         # `def build(model_cls, **kw): return model_cls(**kw)`: function → position of the class argument
         self.parametric: dict[str, int] = {}
@@ -88,18 +91,12 @@ class TypeIndex:
         return found
 
     def attribute(self, class_qualname: str, name: str) -> str | None:
-        for owner in self.classes.mro(class_qualname):
-            found = self.attributes.get((owner, name))
-            if found:
-                return found
-        return None
+        owner = self.classes.first_owner(class_qualname, self._typed_by_name.get(name, ()))
+        return self.attributes[(owner, name)] if owner is not None else None
 
     def container(self, class_qualname: str, name: str) -> tuple[str, ...]:
-        for owner in self.classes.mro(class_qualname):
-            found = self.containers.get((owner, name))
-            if found:
-                return found
-        return ()
+        owner = self.classes.first_owner(class_qualname, self._filled_by_name.get(name, ()))
+        return self.containers[(owner, name)] if owner is not None else ()
 
     def element_type(self, module: str, scope: str, reference: str) -> str | None:
         """The class of the elements of `self.blocks` (a ModuleList or plain list), if one kind."""
@@ -203,6 +200,7 @@ class TypeIndex:
                     changed |= self._set_container(attribute, found, assign)
                 elif attribute not in self.attributes:
                     self.attributes[attribute] = found
+                    self._typed_by_name.setdefault(attribute[1], set()).add(attribute[0])
                     changed = True
                     if assign.children:
                         changed |= self._set_container(attribute, found, assign)
@@ -237,6 +235,7 @@ class TypeIndex:
         merged = tuple(dict.fromkeys(self.containers.get(key, ()) + elements))
         if merged != self.containers.get(key, ()):
             self.containers[key] = merged
+            self._filled_by_name.setdefault(key[1], set()).add(key[0])
             return True
         return False
 

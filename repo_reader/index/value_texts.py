@@ -82,7 +82,10 @@ class ValueEvaluator:
         self._attributes: dict[tuple[str, str], tuple[frozenset[str], set[Key]]] = {}  # per round
         self._where: dict[tuple[str, str, str], Key | None] = {}
         self._fields: dict[tuple[str, str], list[Key]] = {}
+        # attribute names some flow assigns (`x.name = ...`): only those can have a field node; None: any
+        self.field_names: set[str] | None = None
         self._class_bindings: dict[tuple[str, str], Key | None] = {}
+        self._binders_by_name: dict[str, set[str]] | None = None
 
     def _read(self, key: Key, reads: set[Key]) -> frozenset[str]:
         reads.add(key)
@@ -247,7 +250,10 @@ class ValueEvaluator:
         key = (qualname, name)
         found = self._fields.get(key)
         if found is None:
-            found = self._fields[key] = [("f", owner, name) for owner in self.classes.mro(qualname)]
+            if self.field_names is not None and name not in self.field_names:
+                found = self._fields[key] = []  # never assigned anywhere: no class along the MRO can hold it
+            else:
+                found = self._fields[key] = [("f", owner, name) for owner in self.classes.mro(qualname)]
         return found
 
     def _on_class(self, raw: str, qualname: str) -> str:
@@ -267,12 +273,19 @@ class ValueEvaluator:
         return self._read(key, reads) if key is not None else EMPTY
 
     def _class_binding(self, qualname: str, name: str) -> Key | None:
-        for owner in self.classes.mro(qualname):
-            info = self.classes.classes[owner]
-            scope = owner[len(info.module) + 1 :]
-            if name in self.bound.get((info.module, scope), ()):
-                return ("v", info.module, scope, name)
-        return None
+        owner = self.classes.first_owner(qualname, self._binders().get(name, ()))
+        if owner is None:
+            return None
+        return ("v", self.classes.classes[owner].module, owner[len(self.classes.classes[owner].module) + 1 :], name)
+
+    def _binders(self) -> dict[str, set[str]]:
+        """Name → the repo classes whose body binds it; built once, after every module is collected."""
+        if self._binders_by_name is None:
+            self._binders_by_name = {}
+            for qualname, info in self.classes.classes.items():
+                for name in self.bound.get((info.module, qualname[len(info.module) + 1 :]), ()):
+                    self._binders_by_name.setdefault(name, set()).add(qualname)
+        return self._binders_by_name
 
     def _super_attribute(self, rest: str, name: str) -> frozenset[str]:
         start, _, receiver = rest.partition("|")
