@@ -254,6 +254,21 @@ class ClassIndex:
             return max(above, key=forest.depth.__getitem__)
         return next((owner for owner in self.mro(root)[1:] if owner in owners), None)
 
+    def inherits(self, qualname: str, owner: str) -> bool:
+        """Whether `owner` is the class or one of its repo ancestors."""
+        return self.first_owner(qualname, (owner,)) is not None
+
+    def short_mro(self, qualname: str, limit: int) -> list[str] | None:
+        """The mro when it is at most `limit` classes long, else None (without building a long one)."""
+        current, steps = qualname, 0
+        while steps < limit:
+            base = self._single_base(current)
+            if base is None:
+                order = self.mro(qualname) if steps + len(self.mro(current)) <= limit else None
+                return order
+            current, steps = base, steps + 1
+        return None
+
     def models(self) -> list[ClassInfo]:
         return [info for info in self.classes.values() if info.framework]
 

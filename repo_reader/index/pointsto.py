@@ -239,6 +239,10 @@ class PointsTo(ValueEvaluator):
             if last.startswith("["):
                 self._store_item(receiver, last[1:-1], values)
             elif receiver.startswith("i:"):
+                owners = self.field_owners.setdefault(last[1:], set())
+                if receiver[2:] not in owners:  # readers along a deep mro look for new owners
+                    owners.add(receiver[2:])
+                    self._changed.add(("fo", last[1:]))
                 self._write(("f", receiver[2:], last[1:]), values)
             elif receiver.startswith("m:"):
                 self._write(("v", receiver[2:], "", last[1:]), values)

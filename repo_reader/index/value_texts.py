@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 
-from repo_reader.index.classes import ClassIndex
+from repo_reader.index.classes import WALK_STEPS, ClassIndex
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.scan.facts import DefFact
 
@@ -84,6 +84,7 @@ class ValueEvaluator:
         self._fields: dict[tuple[str, str], list[Key]] = {}
         # attribute names some flow assigns (`x.name = ...`): only those can have a field node; None: any
         self.field_names: set[str] | None = None
+        self.field_owners: dict[str, set[str]] = {}  # field name → classes with a field node for it
         self._class_bindings: dict[tuple[str, str], Key | None] = {}
         self._binders_by_name: dict[str, set[str]] | None = None
 
@@ -247,13 +248,22 @@ class ValueEvaluator:
         return values
 
     def _field_keys(self, qualname: str, name: str) -> list[Key]:
+        """The field nodes an instance's `name` may read: its own class's and its ancestors' (a method
+        of a base whose receiver is unknown writes the base's). Along a deep mro, only the ancestors
+        that hold such a field so far, and ("fo", name), which changes when another class gets one."""
         key = (qualname, name)
         found = self._fields.get(key)
-        if found is None:
-            if self.field_names is not None and name not in self.field_names:
-                found = self._fields[key] = []  # never assigned anywhere: no class along the MRO can hold it
-            else:
-                found = self._fields[key] = [("f", owner, name) for owner in self.classes.mro(qualname)]
+        if found is not None:
+            return found
+        if self.field_names is not None and name not in self.field_names:
+            found = []  # never assigned anywhere: no class along the mro can hold it
+        else:
+            order = self.classes.short_mro(qualname, WALK_STEPS)
+            if order is None:
+                owners = self.field_owners.get(name, ())
+                return [("fo", name), *(("f", owner, name) for owner in owners if self.classes.inherits(qualname, owner))]
+            found = [("f", owner, name) for owner in order]
+        self._fields[key] = found
         return found
 
     def _on_class(self, raw: str, qualname: str) -> str:
