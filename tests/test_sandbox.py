@@ -243,7 +243,8 @@ def test_a_forged_or_corrupted_result_is_an_invalid_result() -> None:
     assert {m.failure.exception for m in (garbage, frame, forged) if m.failure} == {"InvalidResult"}
 
 
-@pytest.mark.parametrize("sent, mode", [("SIGINT", "bubblewrap"), ("SIGTERM", "bubblewrap"), ("SIGHUP", "process")])
+@pytest.mark.parametrize("mode", ["bubblewrap", "process"])
+@pytest.mark.parametrize("sent", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_stop_signal_ends_the_run_with_130_and_leaves_nothing(sent: str, mode: str, tmp_path: Path) -> None:
     if mode == "bubblewrap" and not HAS_BWRAP:
         pytest.skip("bubblewrap does not run here")
