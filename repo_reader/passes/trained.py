@@ -64,8 +64,7 @@ def _optimizer(facts: ModuleFacts, call: CallFact, symbols: SymbolTable, classes
     if qualname.startswith("torch.optim.") and last[:1].isupper() and "lr_scheduler" not in qualname \
             and last not in ("Optimizer",):
         return qualname
-    if qualname in classes.classes and any(base.startswith("torch.optim.") for owner in classes.mro(qualname)
-                                           for base in classes.classes[owner].bases):
+    if qualname in classes.classes and classes.derives_from(qualname, "torch.optim."):
         return qualname
     if OPTIMIZER_FACTORIES.search(qualname) and not call.callee.startswith("self."):
         return qualname
