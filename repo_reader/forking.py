@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -36,6 +37,7 @@ def in_two_halves(items: Sequence[Item], work: Callable[[Sequence[Item]], list[R
     if pid == 0:  # the child: never returns into the parent's code
         status = 1
         try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # stop signals are the parent's: it kills this child
             os.close(read)
             data = marshal.dumps(work(items[middle:]))
             with os.fdopen(write, "wb") as pipe:
@@ -46,6 +48,9 @@ def in_two_halves(items: Sequence[Item], work: Callable[[Sequence[Item]], list[R
     os.close(write)
     try:
         first = work(items[:middle])
+    except BaseException:  # stopped (Ctrl-C, SIGTERM) or failed: the child's half is not wanted
+        os.kill(pid, signal.SIGKILL)
+        raise
     finally:
         with os.fdopen(read, "rb") as pipe:
             data = pipe.read()

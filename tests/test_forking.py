@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +77,36 @@ def test_a_fork_that_fails_means_doing_it_all_here(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(os, "fork", no_fork)
     parent = os.getpid()
     assert in_two_halves(ITEMS, lambda items: [(i, os.getpid()) for i in items]) == [(i, parent) for i in ITEMS]
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2 or not Path("/proc/self/task").exists(),
+                    reason="one core (no worker pool), or no /proc to see the workers")
+@pytest.mark.parametrize("sent", ["SIGTERM", "SIGINT"])
+def test_a_stop_signal_during_the_pooled_scan_ends_it_quietly(sent: str, tmp_path: Path) -> None:
+    """The scan's workers are forked from the CLI, whose stop-signal handler they inherited: the
+    SIGTERM with which the pool is ended raised `Interrupted` in each and printed its traceback."""
+    body = "\n".join(f"def f{index}(x):\n    return [x + {index} for _ in range(3)]" for index in range(300))
+    for number in range(400):
+        (tmp_path / f"m{number}.py").write_text(body)
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    run = subprocess.Popen([sys.executable, "-m", "repo_reader", "map", str(tmp_path), "--no-cache", "--quiet"],
+                           env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len(_children(run.pid)) < 2 and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.02)
+    assert len(_children(run.pid)) >= 2, "the scan finished before its workers were seen"
+    workers = _children(run.pid)
+    run.send_signal(getattr(signal, sent))
+    _, stderr = run.communicate(timeout=30)
+    assert (run.returncode, stderr) == (130, "repo-reader: interrupted\n")
+    time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and "zombie" not in Path(f"/proc/{pid}/status").read_text()]

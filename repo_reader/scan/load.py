@@ -9,6 +9,7 @@ import ast
 import hashlib
 import marshal
 import os
+import signal
 import warnings as python_warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -189,7 +190,7 @@ def _run_jobs(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
     _FORKED_JOBS[:] = jobs
     try:
         try:
-            pool = multiprocessing.get_context("fork").Pool(workers)
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_leave_stop_signals_to_the_parent)
         except OSError:  # no process to spare (a container's limit): parse here
             return _run_here(jobs, pack, progress, done, total)
         with pool:
@@ -204,6 +205,16 @@ def _run_jobs(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress
     finally:
         _FORKED_JOBS.clear()
     return results
+
+
+def _leave_stop_signals_to_the_parent() -> None:
+    """In a worker: Ctrl-C, which reaches the whole process group, is the parent's to handle; the
+    SIGTERM with which the parent then ends the pool ends a worker quietly (the CLI's handler, inherited
+    through the fork, would raise in it and print a worker's traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
 
 
 def _run_here(jobs: list[_Job], pack: cache.FactsPack | None, progress: Progress | None,
