@@ -58,3 +58,21 @@ def test_a_diffusion_step_is_one_number_per_sample(model: nn.Module, dtype: torc
     assert isinstance(step, TensorSpec) and (step.shape, step.dtype) == ((2,), dtype)
     args, _ = ladder[1].build(torch.device("cpu"))
     assert model(*args).shape == image.shape[:1] + (8,) + image.shape[2:]
+
+
+class SizedUNet(DiffusionUNet):
+    """Keeps the size it was built for, as guided-diffusion's UNetModel does (`self.image_size`)."""
+
+    def __init__(self, image_size: int) -> None:
+        super().__init__()
+        self.image_size = image_size
+
+
+def test_the_size_the_built_model_keeps_comes_before_a_scripts_option_default() -> None:
+    from repo_reader.trace.request import SizeHint
+
+    hint = SizeHint("image-size", 256, "scripts/image_sample.py:12: --image_size 256")
+    ladder = candidates(SizedUNet(image_size=48), (), (hint,), small=False)
+    conv_inputs = [c for c in ladder if len(c.args[0].shape) == 4]
+    assert [c.args[0].shape[2:] for c in conv_inputs[:2]] == [(48, 48), (256, 256)]
+    assert "size 48 from `self.image_size`" in conv_inputs[0].reason

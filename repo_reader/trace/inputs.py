@@ -249,8 +249,10 @@ _IMAGE_SIZE_ATTRIBUTES = ("img_size", "image_size", "input_size", "input_resolut
 
 
 def _image_sizes(hints: tuple[SizeHint, ...], model: nn.Module, *, small: bool) -> list[tuple[int, str]]:
-    found = [(hint.value, hint.evidence) for hint in hints if hint.kind == "image-size"]
-    found += _model_image_sizes(model)
+    # the size the built model keeps (`self.image_size`, set from its arguments) first: a script's
+    # option defaults are hints about a build that may not be this one (`--init image_size=32`)
+    found = _model_image_sizes(model)
+    found += [(hint.value, hint.evidence) for hint in hints if hint.kind == "image-size"]
     found += [(32, "a default (CIFAR-sized)"), (224, "a default (ImageNet-sized)"),
               (28, "a default (MNIST-sized)"), (64, "a default")]
     return _unique(found)
