@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from helpers import FIXTURES, analysis_of, traced_report
+from typer.testing import CliRunner
 
+from repo_reader.cli import app
 from repo_reader.model import (LineRun, LineShapes, LineValue, ModelTrace, ShapeTrace, SizeName,
                                TracedValue, TraceStatus)
 from repo_reader.navigate.sources import Sources
@@ -17,6 +20,7 @@ from repo_reader.render.html_blobs import unpack_blobs
 from repo_reader.render.html_shapes import SEPARATOR, Forwards, file_annotations
 
 ROOT = FIXTURES / "line_shapes"
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 EMBED = "(B, T, n_embd)"
 
 
@@ -94,3 +98,19 @@ def test_forwards_match_a_class_seen_under_a_longer_module_path() -> None:
     assert str(forwards.of("src.gpt.Block")) == "gpt.py:47:5"  # imported through a package the map does not see
     assert forwards.of("torch.nn.modules.linear.Linear") is None
 
+
+
+def test_trace_html_takes_the_trace_options_and_annotates_as_show_does(tmp_path: Path) -> None:
+    """`trace -f html` with show's options for GPT.forward: the texts of tests/snapshots/show/gpt_forward.txt."""
+    report = tmp_path / "t.html"
+    result = CliRunner().invoke(app, ["trace", str(ROOT), "--model", "gpt.GPT", "--input", "2x8:int64", "--route", "static",
+                                      "-f", "html", "-o", str(report), "--quiet"])
+    assert result.exit_code == 0, result.output
+    gpt = annotations(report.read_text(encoding="utf-8"))["gpt.py"]
+    snapshot = (SNAPSHOTS / "show" / "gpt_forward.txt").read_text(encoding="utf-8")
+    assert f"  sizes: {gpt['61'][0].removeprefix('sizes: ')}\n" in snapshot
+    for line in ("62", "64", "65", "66"):
+        assert gpt[line][0] in snapshot, line
+    assert gpt["64"] == [f"Block {EMBED} → {EMBED}  x: {EMBED} float32  ×3"]
+    assert "<b>gpt.GPT</b>" in report.read_text(encoding="utf-8") and "traced on meta · input 2x8:int64" in \
+        report.read_text(encoding="utf-8")
