@@ -47,7 +47,9 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     static.write_text(render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(FIXTURES / "html_report")))
     traced = folder / "traced.html"
     traced.write_text(traced_report())
-    return {"static": static, "traced": traced}
+    shapes = folder / "shapes.html"
+    shapes.write_text(traced_report("line_shapes"), encoding="utf-8")
+    return {"static": static, "traced": traced, "shapes": shapes}
 
 
 def opened(browser: Browser, report: Path, hash_: str = "") -> int:
@@ -182,10 +184,8 @@ def placed(browser: Browser, anchor: str) -> list[object]:
 
 
 def test_a_module_box_opens_its_forward_with_the_shapes_beside_each_line(browser: Browser,
-                                                                         tmp_path: Path) -> None:
-    report = tmp_path / "shapes.html"
-    report.write_text(traced_report("line_shapes"), encoding="utf-8")
-    opened(browser, report, "#tab-models")
+                                                                         reports: dict[str, Path]) -> None:
+    opened(browser, reports["shapes"], "#tab-models")
     assert browser.evaluate("document.querySelector('#model-view .model-head b').textContent") == "gpt.GPT"
     assert land(browser, box_of(browser, "0-2: Block x 3")) == ("f1-47", "gpt.py:47  def forward(self, x: torch.Tensor) -> torch.Tensor:")
     embed = "(B, T, n_embd)"
@@ -269,11 +269,13 @@ def test_a_real_library_opens_within_budget_searches_and_lands(browser: Browser,
 
 
 def test_screenshots(browser: Browser, reports: dict[str, Path], tmp_path: Path) -> None:
-    """docs/screenshots/: the traced model drawn, the call chain drawn, and the report at the training loop,
-    for a person to look at; rewritten when missing or with REPO_READER_SCREENSHOTS=1."""
+    """docs/screenshots/: the traced model drawn, the call chain drawn, the report at the training loop, and a
+    traced block's forward with its shapes beside each line, for a person to look at; rewritten when missing or
+    with REPO_READER_SCREENSHOTS=1."""
     views = {"html-model.png": (reports["traced"], "#tab-models", '#model-view .mnode[data-id="1"] > a'),
              "html-chain.png": (reports["static"], "#tab-chain", '.chain-graph .cnode.target[data-name="model.TinyViT.forward"] a'),
-             "html-report.png": (reports["static"], "#f2-20", "")}
+             "html-report.png": (reports["static"], "#f2-20", ""),
+             "html-shapes.png": (reports["shapes"], "#tab-models", '#model-view .mnode[data-id="4"] > a')}
     for name, (report, route, click) in views.items():
         opened(browser, report, route)
         if click:
