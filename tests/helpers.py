@@ -51,8 +51,8 @@ def report_strings(html: str, everything: bool = False) -> str:
 
 
 @cache
-def traced_report() -> str:
-    """`repo-reader map fixtures/html_report --trace -f html`, run once per session (the trace takes seconds)."""
+def traced_report(fixture: str = "html_report") -> str:
+    """`repo-reader map fixtures/FIXTURE --trace -f html`, run once per session (the trace takes seconds)."""
     import tempfile
 
     from typer.testing import CliRunner
@@ -61,7 +61,7 @@ def traced_report() -> str:
 
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "report.html"
-        result = CliRunner().invoke(app, ["map", str(FIXTURES / "html_report"), "--trace", "-f", "html", "-o", str(target)])
+        result = CliRunner().invoke(app, ["map", str(FIXTURES / fixture), "--trace", "-f", "html", "-o", str(target)])
         assert result.exit_code == 0, result.output
         return target.read_text(encoding="utf-8")
 

@@ -47,7 +47,9 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     static.write_text(render_html(analysis.repo_map, analysis.graph, tour_of(analysis), Sources(FIXTURES / "html_report")))
     traced = folder / "traced.html"
     traced.write_text(traced_report())
-    return {"static": static, "traced": traced}
+    shapes = folder / "shapes.html"
+    shapes.write_text(traced_report("line_shapes"), encoding="utf-8")
+    return {"static": static, "traced": traced, "shapes": shapes}
 
 
 def opened(browser: Browser, report: Path, hash_: str = "") -> int:
@@ -149,13 +151,66 @@ def test_search_finds_models_symbols_and_files(browser: Browser, reports: dict[s
 
 
 def test_clicking_a_model_node_lands_on_its_source_line(browser: Browser, reports: dict[str, Path]) -> None:
-    opened(browser, reports["traced"], "#tab-models")
-    assert land(browser, '#model-view .mnode[data-id="1"] > a') == ("f1-57", "model.py:57  self.patch_embed = PatchEmbed(3, dim)")
-    assert browser.evaluate("document.getElementById('f1-57').classList.contains('current')")
+    opened(browser, reports["traced"], "#tab-models")  # a box of the repository's own class opens its forward
+    assert land(browser, '#model-view .mnode[data-id="1"] > a') == ("f1-12", "model.py:12  def forward(self, x: torch.Tensor) -> torch.Tensor:")
+    assert browser.evaluate("document.getElementById('f1-12').classList.contains('current')")
     assert browser.evaluate("document.querySelector('#model-view .mnode.current').dataset.id") == "1"
-    assert browser.evaluate("document.getElementById('f1-57').getBoundingClientRect().top") > 0  # scrolled into view
+    assert browser.evaluate("document.getElementById('f1-12').getBoundingClientRect().top") > 0  # scrolled into view
     flagged = browser.evaluate("document.querySelector('#model-view .mnode.flagged .label').textContent")
     assert flagged == "aux_head: Linear"
+    assert land(browser, '#model-view .mnode.flagged > a') == ("f1-61", "model.py:61  self.aux_head = nn.Linear(dim, num_classes)  # built, never called")
+
+
+def box_of(browser: Browser, label: str) -> str:
+    """The selector of the model drawing's box with this label."""
+    found = browser.evaluate("Array.from(document.querySelectorAll('#model-view .mnode')).find(g => "
+                             f"g.querySelector('.label').textContent === {json.dumps(label)}).dataset.id")
+    return f'#model-view .mnode[data-id="{found}"] > a'
+
+
+def shown_shapes(browser: Browser, first: int, last: int) -> list[tuple[str, list[str]]]:
+    """(code, shapes beside it) of the shown file's lines `first` to `last`."""
+    return [(code, notes) for code, notes in browser.evaluate(f"Array.from({{length: {last - first + 1}}}, (_, k) => document.querySelector("
+                            f"`#code pre .line[data-n=\"${{{first} + k}}\"]`)).map(line => [(line.querySelector('.code') "
+                            "|| line).textContent, Array.from(line.querySelectorAll('.shapes > span')).map(s => s.textContent)])")]
+
+
+def placed(browser: Browser, anchor: str) -> list[object]:
+    """[px from the top of the line to its first shapes, whether the shapes end at the view's right edge]."""
+    return browser.evaluate(f"(() => {{ const line = document.getElementById('{anchor}').getBoundingClientRect();"
+                            f" const shapes = document.querySelector('#{anchor} .shapes > span').getBoundingClientRect();"
+                            " const code = document.querySelector('#code pre').getBoundingClientRect();"
+                            " return [Math.round(shapes.top - line.top), Math.abs(code.right - 14 - shapes.right) < 2]; })()")
+
+
+def test_a_module_box_opens_its_forward_with_the_shapes_beside_each_line(browser: Browser,
+                                                                         reports: dict[str, Path]) -> None:
+    opened(browser, reports["shapes"], "#tab-models")
+    assert browser.evaluate("document.querySelector('#model-view .model-head b').textContent") == "gpt.GPT"
+    assert land(browser, box_of(browser, "0-2: Block x 3")) == ("f1-47", "gpt.py:47  def forward(self, x: torch.Tensor) -> torch.Tensor:")
+    embed = "(B, T, n_embd)"
+    assert shown_shapes(browser, 47, 50) == [
+        ("    def forward(self, x: torch.Tensor) -> torch.Tensor:", ["sizes: B=2, T=32, n_embd=48"]),
+        ("        x = x + self.attn(self.ln(x))", [f"ln {embed} → {embed}  attn {embed} → {embed}  x: {embed} float32  ×3"]),
+        ("        return x + self.mlp(x)", [f"mlp {embed} → {embed}  return {embed} float32  ×3"]),
+        ("", [])]
+    assert placed(browser, "f1-49") == [18, True]  # too long to share its line (the view is 640 px): right-aligned below
+    assert land(browser, box_of(browser, "GPT")) == ("f1-61", "gpt.py:61  def forward(self, idx: torch.Tensor) -> torch.Tensor:")
+    assert shown_shapes(browser, 64, 66) == [("            x = block(x)", [f"Block {embed} → {embed}  x: {embed} float32  ×3"]),
+                                             ("        logits = self.head(x)", [f"head {embed} → (B, T, vocab_size)  logits: (B, T, vocab_size) float32"]),
+                                             ("        return logits", ["return (B, T, vocab_size) float32"])]
+    assert placed(browser, "f1-66") == [0, True]  # beside its line, right-aligned
+    assert browser.evaluate("getComputedStyle(document.querySelector('#f1-66 .shapes')).color") == "rgb(140, 149, 159)"  # dim
+    browser.evaluate("go('#model-1')")  # the CNN: its loop's line shows a text per distinct shape, one below another
+    browser.wait_until("document.querySelector('#model-view .model-head b').textContent === 'cnn.SmallCNN'")
+    assert land(browser, box_of(browser, "SmallCNN")) == ("f0-29", "cnn.py:29  def forward(self, images: torch.Tensor) -> torch.Tensor:")
+    assert shown_shapes(browser, 31, 32) == [("        for block in self.blocks:", []), ("            x = block(x)", [
+        "ResidualBlock (B, 8, 32, 32) → (B, 8, 32, 32)  x: (B, 8, 32, 32) float32  ×2",
+        "ResidualBlock (B, 8, 32, 32) → (B, 16, 16, 16)  x: (B, 16, 16, 16) float32",
+        "ResidualBlock (B, 16, 16, 16) → (B, 16, 16, 16)  x: (B, 16, 16, 16) float32"])]
+    rows = browser.evaluate("Array.from(document.querySelectorAll('#f0-32 .shapes > span')).map(s => "
+                            "Math.round(s.getBoundingClientRect().top - document.getElementById('f0-32').getBoundingClientRect().top))")
+    assert rows == [18, 36, 54]  # too long to share the line in 640 px: below it, one 18 px row each
 
 
 def test_frames_fold_and_unfold(browser: Browser, reports: dict[str, Path]) -> None:
@@ -214,11 +269,13 @@ def test_a_real_library_opens_within_budget_searches_and_lands(browser: Browser,
 
 
 def test_screenshots(browser: Browser, reports: dict[str, Path], tmp_path: Path) -> None:
-    """docs/screenshots/: the traced model drawn, the call chain drawn, and the report at the training loop,
-    for a person to look at; rewritten when missing or with REPO_READER_SCREENSHOTS=1."""
+    """docs/screenshots/: the traced model drawn, the call chain drawn, the report at the training loop, and a
+    traced block's forward with its shapes beside each line, for a person to look at; rewritten when missing or
+    with REPO_READER_SCREENSHOTS=1."""
     views = {"html-model.png": (reports["traced"], "#tab-models", '#model-view .mnode[data-id="1"] > a'),
              "html-chain.png": (reports["static"], "#tab-chain", '.chain-graph .cnode.target[data-name="model.TinyViT.forward"] a'),
-             "html-report.png": (reports["static"], "#f2-20", "")}
+             "html-report.png": (reports["static"], "#f2-20", ""),
+             "html-shapes.png": (reports["shapes"], "#tab-models", '#model-view .mnode[data-id="4"] > a')}
     for name, (report, route, click) in views.items():
         opened(browser, report, route)
         if click:

@@ -52,7 +52,8 @@ def map_command(
     if output_format in (MapFormat.HTML, MapFormat.DOT, MapFormat.MERMAID):
         from repo_reader.cli.navigate_command import export_map  # keeps `map` first in --help
 
-        traced = (lambda repo_map: _trace(path, repo_map, no_cache, Talk(quiet))) if trace else None
+        # the report shows the shapes by line beside the source (as `show`), so the trace records them
+        traced = (lambda repo_map: _trace(path, repo_map, no_cache, Talk(quiet), record_lines=True)) if trace else None
         with Talk(quiet).phase(f"mapping {path} for the {output_format} export"):
             exported = export_map(path, output_format.value, no_cache, link_format, traced)
         write_text(exported, output, force)
@@ -98,11 +99,11 @@ def _write_map(path: Path, repo_map: RepoMap, shape_trace: ShapeTrace | None, ou
             write_rendered(console, captured.get())
 
 
-def _trace(path: Path, repo_map: RepoMap, no_cache: bool, talk: Talk) -> ShapeTrace:
+def _trace(path: Path, repo_map: RepoMap, no_cache: bool, talk: Talk, record_lines: bool = False) -> ShapeTrace:
     from repo_reader.cli.trace_command import run_trace
     from repo_reader.trace.api import TraceOptions
 
-    return run_trace(path, TraceOptions(use_cache=not no_cache), talk, repo_map)
+    return run_trace(path, TraceOptions(use_cache=not no_cache, record_lines=record_lines), talk, repo_map)
 
 
 @command("calls")

@@ -40,6 +40,7 @@ class TraceFormat(StrEnum):
     RICH = "rich"
     JSON = "json"
     MARKDOWN = "markdown"
+    HTML = "html"  # the map's HTML report, its source view annotated with the shapes by line (as `show`)
 
 
 @command("trace")
@@ -56,7 +57,7 @@ def trace_command(
     script_args: Annotated[list[str] | None, typer.Argument(help="After --: arguments for the training script (instead of the README's).", show_default=False)] = None,
     depth: Annotated[int | None, typer.Option("--depth", help="Show the module tree down to this depth.")] = None,
     expand: Annotated[bool, typer.Option("--expand", help="Do not fold repeated identical blocks.")] = False,
-    output_format: Annotated[TraceFormat, typer.Option("--format", "-f", help="rich, json or markdown.")] = TraceFormat.RICH,
+    output_format: Annotated[TraceFormat, typer.Option("--format", "-f", help="rich, json, markdown or html (the map's report, each traced line's shapes beside it).")] = TraceFormat.RICH,
     no_cache: NoCache = False,
     output: Output = None,
     force: Force = False,
@@ -64,9 +65,6 @@ def trace_command(
     link_format: LinkFormat = None,
 ) -> None:
     """Trace the shapes through the repository's model(s). Runs the repository's code, in a child process."""
-    from repo_reader.render.trace_json import render_trace_json
-    from repo_reader.render.trace_markdown import render_trace_markdown
-    from repo_reader.render.trace_rich import render_trace_rich
     from repo_reader.trace.api import TraceOptions
 
     check_output(output, force)
@@ -77,8 +75,23 @@ def trace_command(
         check_cuda()
     options = TraceOptions(models=tuple(models or ()), inputs=tuple(inputs or ()), init=tuple(init or ()), device=device,
                            backward=backward, timeout=timeout, use_cache=not no_cache, max_models=max_models,
-                           route=str(route), entry_argv=tuple(script_args) if script_args else None)
-    trace = run_trace(path, options, Talk(quiet))
+                           route=str(route), entry_argv=tuple(script_args) if script_args else None,
+                           record_lines=output_format == TraceFormat.HTML)
+    if output_format == TraceFormat.HTML:
+        trace = _html_report(path, options, no_cache, link_format, Talk(quiet), output, force)
+    else:
+        trace = run_trace(path, options, Talk(quiet))
+        _write_trace(trace, output_format, path, expand, depth, link_format, output, force)
+    traced = any(m.status is TraceStatus.OK for m in trace.models)
+    raise typer.Exit(int(ExitCode.OK if traced else ExitCode.FOUND))
+
+
+def _write_trace(trace: ShapeTrace, output_format: TraceFormat, path: Path, expand: bool, depth: int | None,
+                 link_format: str | None, output: Path | None, force: bool) -> None:
+    from repo_reader.render.trace_json import render_trace_json
+    from repo_reader.render.trace_markdown import render_trace_markdown
+    from repo_reader.render.trace_rich import render_trace_rich
+
     if output_format == TraceFormat.JSON:
         write_text(render_trace_json(trace), output, force)
     elif output_format == TraceFormat.MARKDOWN:
@@ -93,8 +106,21 @@ def trace_command(
             write_text(captured.get(), output, force)
         else:
             write_rendered(console, captured.get())
-    traced = any(m.status is TraceStatus.OK for m in trace.models)
-    raise typer.Exit(int(ExitCode.OK if traced else ExitCode.FOUND))
+
+
+def _html_report(path: Path, options: object, no_cache: bool, link_format: str | None, talk: Talk,
+                 output: Path | None, force: bool) -> ShapeTrace:
+    """`trace -f html`: the map's report, traced with these options (as `map --trace -f html`, which takes none)."""
+    from repo_reader.cli.navigate_command import export_map
+
+    traced: list[ShapeTrace] = []
+
+    def trace_map(repo_map: object) -> ShapeTrace:
+        traced.append(run_trace(path, options, talk, repo_map))
+        return traced[-1]
+
+    write_text(export_map(path, "html", no_cache, link_format, trace_map), output, force)
+    return traced[0]
 
 
 def check_specs(inputs: tuple[str, ...], init: tuple[str, ...]) -> None:

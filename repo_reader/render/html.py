@@ -1,5 +1,6 @@
 """One self-contained HTML report: the tour, the map, the model drawn as a collapsible graph (with shapes when a
-trace ran), the call chains drawn, every symbol, file and model searchable, beside the source at any line.
+trace ran), the call chains drawn, every symbol, file and model searchable, beside the source at any line (with
+the shapes each line produced, as `show` writes them, when the trace recorded lines).
 No network, no CDN, no third-party script. It opens fast on large repositories: each file's source, each
 model's drawing and the call table are embedded once, compressed, and inflated only when shown; long lists
 draw only the rows on screen. Paths are shown on one line whatever their names hold.
@@ -18,6 +19,7 @@ from repo_reader.render.html_chain import render_chains
 from repo_reader.render.html_data import Places, call_data, page_data
 from repo_reader.render.html_model import render_drawing, static_drawing, traced_drawing
 from repo_reader.render.html_parts import page, trace_summary
+from repo_reader.render.html_shapes import Forwards, annotated_blob_text, file_annotations
 from repo_reader.render.safe_text import one_line
 from repo_reader.render.tour_rich import stop_numbers
 
@@ -32,12 +34,16 @@ def render_html(repo_map: RepoMap, graph: nx.DiGraph, tour: Tour, sources: Sourc
     traces = {t.qualname: t for t in trace.models} if trace else {}
     drawn = order[:MAX_DRAWN]
     by_name = {m.qualname: m for m in repo_map.models}
-    drawings = [_model_view(by_name, name, places, traces.get(name)) for name in drawn]
+    forwards = Forwards(repo_map)
+    drawings = [_model_view(by_name, name, places, traces.get(name), forwards) for name in drawn]
     calls = call_data(repo_map, graph, places)  # before page_data: call sites add rows to the file table
-    data = page_data(repo_map, places, order, set(drawn))
+    shapes = file_annotations(repo_map, trace, sources)  # line → shape texts, in the file's own blob
+    annotated = {places.number[path] for path in shapes if path in places.number}
+    data = page_data(repo_map, places, order, set(drawn), annotated)
     blobs = [blob("data", data), blob("calls", calls)]
     blobs += [blob(f"model-{number}", view) for number, view in enumerate(drawings[1:], start=1)]
-    blobs += [blob(f"src-{number}", sources.text(path)) for number, path in enumerate(places.embedded)]
+    blobs += [blob(f"src-{number}", annotated_blob_text(sources.text(path), shapes[path]) if number in annotated
+                   else sources.text(path)) for number, path in enumerate(places.embedded)]
     summary = (f"{len(repo_map.files)} files, {repo_map.total_lines:,} lines; frameworks: "
                f"{', '.join(repo_map.frameworks) or 'none detected'}")
     sections = {"tour": _tour(tour, places), "map": _map(repo_map, places),
@@ -52,9 +58,10 @@ def _model_order(repo_map: RepoMap) -> list[str]:
     return first + sorted(m.qualname for m in repo_map.models if not m.top_level)
 
 
-def _model_view(by_name: dict[str, ModelInfo], name: str, places: Places, trace: ModelTrace | None) -> str:
+def _model_view(by_name: dict[str, ModelInfo], name: str, places: Places, trace: ModelTrace | None,
+                forwards: Forwards) -> str:
     model = by_name[name]
-    drawing = traced_drawing(trace, places.target) if trace and trace.status == TraceStatus.OK else None
+    drawing = traced_drawing(trace, places.target, forwards.of) if trace and trace.status == TraceStatus.OK else None
     if drawing is None:
         drawing = static_drawing(model, by_name, places.target)
     heading = (f'<div class="model-head"><b>{escape(one_line(name))}</b> '

@@ -64,15 +64,17 @@ def _embedded_paths(repo_map: RepoMap, tour: Tour, sources: Sources) -> list[str
     return [p for p in dict.fromkeys(wanted) if 0 < len(sources.text(p)) <= MAX_EMBED_CHARS]
 
 
-def page_data(repo_map: RepoMap, places: Places, model_order: list[str], drawn: set[str]) -> str:
-    """The tables read when the page opens: files, symbols (every definition) and models, in reading order."""
+def page_data(repo_map: RepoMap, places: Places, model_order: list[str], drawn: set[str],
+              annotated: set[int]) -> str:
+    """The tables read when the page opens: files, symbols (every definition) and models, in reading order, and
+    the embedded files whose blob carries shapes by line after its text (html_shapes)."""
     symbols = [[one_line(d.qualname), d.kind, places.row(d.path), d.line, d.col] for d in repo_map.definitions]
     by_name = {m.qualname: m for m in repo_map.models}
     models = [[one_line(name), places.row(by_name[name].path), by_name[name].line, by_name[name].col,
                int(by_name[name].top_level), by_name[name].top_level_reason, int(name in drawn)]
               for name in model_order]
     data = {"embedded": [one_line(path) for path in places.embedded], "files": places.rows, "symbols": symbols,
-            "models": models}
+            "models": models, "annotated": sorted(annotated)}
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 

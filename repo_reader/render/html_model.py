@@ -11,7 +11,7 @@ from html import escape
 
 import networkx as nx
 
-from repo_reader.model import Location, ModelInfo, ModelTrace
+from repo_reader.model import Location, ModelInfo, ModelTrace, ModuleCall
 from repo_reader.render.safe_text import one_line
 from repo_reader.render.trace_text import Row, count_text, module_tree, never_called, row_label, shape_text
 
@@ -33,6 +33,7 @@ class Box:
 
 
 Target = Callable[[Location | None], tuple[str | None, str]]  # a location's (anchor, label)
+ForwardOf = Callable[[str], Location | None]  # a module class's qualified name → its `forward` in the repository
 
 
 def static_drawing(model: ModelInfo, models: dict[str, ModelInfo], target: Target) -> nx.DiGraph:
@@ -74,8 +75,10 @@ def _static_children(drawing: _Drawing, node: int, model: ModelInfo, models: dic
                 _static_children(drawing, child, other, models, target, seen | {inner})
 
 
-def traced_drawing(trace: ModelTrace, target: Target) -> nx.DiGraph | None:
-    """The modules as they ran: shapes in and out, parameters, flags; identical repeated blocks folded."""
+def traced_drawing(trace: ModelTrace, target: Target, forward: ForwardOf = lambda _: None) -> nx.DiGraph | None:
+    """The modules as they ran: shapes in and out, parameters, flags; identical repeated blocks folded. A box
+    opens its class's `forward` where `forward` knows it (the repository's own classes), else the line that
+    builds it."""
     tree = module_tree(trace)
     if tree is None:
         return None
@@ -93,7 +96,7 @@ def traced_drawing(trace: ModelTrace, target: Target) -> nx.DiGraph | None:
         params = f"  {count_text(call.total_params * row.repeat)} params" if call.total_params else ""  # as the table
         shapes = f"{shape_text(call.inputs)} → {shape_text(call.outputs)}" if call.outputs is not None else "not called"
         style = "flagged" if call.path in notes else "unused" if never_called(call) else ""
-        node = drawing.add(parent, Box(row_label(row), shapes + params, *target(call.defined_at), style,
+        node = drawing.add(parent, Box(row_label(row), shapes + params, *_opens(call, target, forward), style,
                                        "; ".join(notes.get(call.path, []))))
         if node is None:
             return
@@ -105,6 +108,18 @@ def traced_drawing(trace: ModelTrace, target: Target) -> nx.DiGraph | None:
 
     add(None, tree, 0)
     return drawing.finished()
+
+
+def _opens(call: ModuleCall, target: Target, forward: ForwardOf) -> tuple[str | None, str]:
+    """(anchor, tooltip location) of a traced box: its class's `forward`, else where it is built."""
+    anchor, built = target(call.defined_at)
+    found = forward(call.class_qualname)
+    if found is None:
+        return anchor, built
+    forward_anchor, label = target(found)
+    if forward_anchor is None:
+        return anchor, built
+    return forward_anchor, f"forward {label}" + (f", built at {built}" if built else "")
 
 
 class _Drawing:

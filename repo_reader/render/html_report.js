@@ -1,8 +1,8 @@
 'use strict';
 // The report's own script (no library): inflates the embedded blobs when they are first shown, draws only the
 // rows of a long list that are on screen, searches symbols, files and models, folds the model drawing, and
-// opens the source at a location. Routes: #fN-L (line L of embedded file N), #def-NAME, #sym-I, #model-I,
-// #stop-N, #tab-KEY.
+// opens the source at a location, with the shapes each line produced beside it when the trace recorded them.
+// Routes: #fN-L (line L of embedded file N), #def-NAME, #sym-I, #model-I, #stop-N, #tab-KEY.
 
 const ROW = 22;  // px, one row of a list (the style sheet's .vlist .row)
 const LINE = 18;  // px, one line of source (the style sheet's #code pre: 12px/1.5)
@@ -23,6 +23,7 @@ let searchIndex = null;
 let shownFile = -1;
 let currentTab = 'tour';
 let firstModelView = '';
+let annotated = new Set();  // embedded files whose blob carries shapes by line
 
 function esc(text) {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -76,19 +77,37 @@ function highlight(text) {
   return out + esc(text.slice(last));
 }
 
+function shapesOf(number, text) {
+  // An annotated file's blob is its text, a NUL, then {line: [the texts `show` writes beside that line]}.
+  if (!annotated.has(number)) return [text, {}];
+  const cut = text.lastIndexOf('\0');
+  return [text.slice(0, cut), JSON.parse(text.slice(cut + 1))];
+}
+
+function sourceLine(number, n, html, notes) {
+  const id = `id="f${number}-${n}" data-n="${n}"`;
+  if (!notes) return `<span class="line" ${id}>${html}</span>`;
+  const beside = notes.map(note => `<span>${esc(note)}</span>`).join('');
+  return `<span class="line shaped" ${id}><span class="code">${html}</span><span class="shapes">${beside}</span></span>`;
+}
+
 async function showFile(number) {
   if (shownFile === number) return;
   const path = data.embedded[number];
-  const text = await inflate(`src-${number}`);
+  const [text, shapes] = shapesOf(number, await inflate(`src-${number}`));
   const python = /\.(py|pyi|ipynb)$/.test(path);
   const lines = (python ? highlight(text) : esc(text)).split('\n');
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   // Blocks of lines the browser lays out only when they scroll into view (a 5,000-line file opens in 0.1 s).
   const blocks = [];
   for (let first = 0; first < lines.length; first += BLOCK) {
-    const part = lines.slice(first, first + BLOCK)
-      .map((html, k) => `<span class="line" id="f${number}-${first + k + 1}" data-n="${first + k + 1}">${html}</span>`);
-    blocks.push(`<div class="block" style="contain-intrinsic-size: auto ${part.length * LINE}px">${part.join('')}</div>`);
+    let rows = 0;  // a line's further shapes each take a row below it
+    const part = lines.slice(first, first + BLOCK).map((html, k) => {
+      const notes = shapes[first + k + 1];
+      rows += notes ? notes.length : 1;
+      return sourceLine(number, first + k + 1, html, notes);
+    });
+    blocks.push(`<div class="block" style="contain-intrinsic-size: auto ${rows * LINE}px">${part.join('')}</div>`);
   }
   document.getElementById('code').innerHTML = `<pre data-file="${number}">${blocks.join('')}</pre>`;
   shownFile = number;
@@ -103,7 +122,7 @@ async function openLine(number, line) {
   if (!target) return;
   target.classList.add('current');
   const label = document.getElementById('current');
-  label.textContent = `${data.embedded[number]}:${line}  ${target.textContent.trim()}`;
+  label.textContent = `${data.embedded[number]}:${line}  ${(target.querySelector('.code') || target).textContent.trim()}`;
   label.dataset.target = id;
   target.scrollIntoView({block: 'center'});
 }
@@ -378,6 +397,7 @@ async function start() {
     return;
   }
   data = JSON.parse(await inflate('data'));
+  annotated = new Set(data.annotated);
   firstModelView = document.getElementById('model-view').innerHTML;
   virtualList(document.getElementById('file-list'), data.files.length, fileRow);
   virtualList(document.getElementById('model-list'), data.models.length, modelRow);
