@@ -91,9 +91,25 @@ def _build(hint: Any, encode: bool) -> Convert:
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return _enum_value if encode else _enum(hint)
     if _is_record(hint):
-        fields = tuple(_build(field_hint, encode) for field_hint in _field_hints(hint))
-        return _record(hint, fields, encode)
+        return _recursive_record(hint, encode)
     raise TypeError(f"no cache format for {hint!r}")
+
+
+_BUILDING: set[tuple[Any, bool]] = set()  # records whose converter is being built (a value that holds its own type)
+
+
+def _recursive_record(hint: Any, encode: bool) -> Convert:
+    """A record's converter; inside its own fields (`TracedValue.items` holds TracedValues) it is looked
+    up when a value is converted, from the cached `encoder`/`decoder`, instead of built again forever."""
+    if (hint, encode) in _BUILDING:
+        cached = encoder if encode else decoder
+        return lambda value: cached(hint)(value)
+    _BUILDING.add((hint, encode))
+    try:
+        fields = tuple(_build(field_hint, encode) for field_hint in _field_hints(hint))
+    finally:
+        _BUILDING.discard((hint, encode))
+    return _record(hint, fields, encode)
 
 
 def _is_record(hint: Any) -> bool:

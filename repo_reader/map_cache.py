@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from repo_reader.cache_format import decoder, encoder, seal, unseal
-from repo_reader.model import RepoMap
+from repo_reader.model import RepoMap, ShapeTrace
 from repo_reader.scan import cache
 
 T = TypeVar("T")
@@ -49,3 +49,12 @@ def load_map(key: str) -> RepoMap | None:
 
 def store_map(key: str, repo_map: RepoMap) -> None:
     store_sealed("maps", key, RepoMap, repo_map)
+
+
+def load_trace(key: str) -> ShapeTrace | None:
+    """A finished shape trace (the language server's, keyed by repository content and trace options)."""
+    return load_sealed("traces", key, ShapeTrace)
+
+
+def store_trace(key: str, trace: ShapeTrace) -> None:
+    store_sealed("traces", key, ShapeTrace, trace)

@@ -680,3 +680,18 @@ class CallWalk:
     depth: int
     defined_at: Location | None
     steps: tuple[CallStep, ...]
+
+
+# --- editor views (`repo-reader lsp`) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LayerView:
+    """What an editor shows over `self.attn` or a model class: the traced calls of it, and where it is built."""
+
+    name: str  # `self.attn`, or the class's qualified name
+    type: str  # qualified name of its class (`gpt.Attention`, `torch.nn.Linear`)
+    built_at: tuple[Location, ...]  # the `self.attn = ...` assignment, or the model's construction sites
+    calls: tuple[ModuleCall, ...] = ()  # its modules in the first traced model that has it (one per instance)
+    flags: tuple[TraceFlag, ...] = ()  # the trace's flags on those modules
+    size_names: tuple[SizeName, ...] = ()  # that model's names for sizes

@@ -18,6 +18,7 @@ FORBIDDEN = {
     "passes": {"api", "render", "cli", "trace", "navigate", "sandbox"},
     "render": {"cli", "trace", "scan", "index", "passes", "sandbox"},
     "api": {"render", "cli", "sandbox"},
+    "serve": {"cli"},  # the servers sit beside the CLI, on the api and the renderers
     "forking": {"model", "scan", "index", "passes", "api", "render", "cli", "trace", "lint", "navigate", "sandbox"},
     # the child process machinery stands alone: trace/ and the dynamic checks use it, never the reverse
     "sandbox": {"model", "scan", "index", "passes", "api", "render", "cli", "trace", "lint", "navigate", "forking",

@@ -11,5 +11,6 @@ from repo_reader.cli import trace_command  # noqa: F401
 from repo_reader.cli import navigate_command  # noqa: F401  (tour, goto, callers, callees)
 from repo_reader.cli import check_command  # noqa: F401
 from repo_reader.cli import show_command  # noqa: F401
+from repo_reader.cli import serve_command  # noqa: F401  (lsp, mcp)
 
 __all__ = ["app", "main"]

@@ -35,6 +35,14 @@ Symbol = Annotated[str, typer.Argument(help="Full or partial qualified name: GPT
 Depth = Annotated[int, typer.Option("--depth", "-d", min=1, max=10, help="How many calls deep to walk.")]
 
 
+class LookupFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+LookupFormatOption = Annotated[LookupFormat, typer.Option("--format", "-f", help="text or json (JSON paths are relative to PATH).")]
+
+
 @command("tour")
 def tour_command(
     path: PathArgument,
@@ -79,12 +87,14 @@ def goto_command(
     path: PathArgument,
     symbol: Symbol,
     lines: Annotated[int, typer.Option("--lines", min=0, help="Lines of code shown under each definition.")] = 8,
+    output_format: LookupFormatOption = LookupFormat.TEXT,
     no_cache: NoCache = False,
     link_format: LinkFormat = None,
 ) -> None:
     """Where a function, method or class is defined (every candidate when the name is ambiguous)."""
     from repo_reader.navigate.api import lookup
     from repo_reader.navigate.sources import Sources
+    from repo_reader.render.lookup_json import render_lookup_json
     from repo_reader.render.tour_lookup import render_lookup
 
     check_link_format(link_format)
@@ -92,35 +102,44 @@ def goto_command(
     found = lookup(analysis, path.resolve(), symbol)
     if not found.matches:
         raise UsageError(not_found_message(found, path))
+    if output_format == LookupFormat.JSON:
+        write_text(render_lookup_json(found), None, False)
+        return
     _print(None, False, lambda console, locator: render_lookup(found, console, locator, Sources(path.resolve()), lines),
            path, link_format)
 
 
 @command("callers")
-def callers_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cache: NoCache = False,
+def callers_command(path: PathArgument, symbol: Symbol, depth: Depth = 1,
+                    output_format: LookupFormatOption = LookupFormat.TEXT, no_cache: NoCache = False,
                     link_format: LinkFormat = None) -> None:
     """Who calls this function or method, each call site a clickable location."""
-    _walk(path, symbol, "callers", depth, no_cache, link_format)
+    _walk(path, symbol, "callers", depth, no_cache, link_format, output_format)
 
 
 @command("callees")
-def callees_command(path: PathArgument, symbol: Symbol, depth: Depth = 1, no_cache: NoCache = False,
+def callees_command(path: PathArgument, symbol: Symbol, depth: Depth = 1,
+                    output_format: LookupFormatOption = LookupFormat.TEXT, no_cache: NoCache = False,
                     link_format: LinkFormat = None) -> None:
     """What this function or method calls; `self.layer(x)` leads to the layer's forward."""
-    _walk(path, symbol, "callees", depth, no_cache, link_format)
+    _walk(path, symbol, "callees", depth, no_cache, link_format, output_format)
 
 
-def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool, link_format: str | None) -> None:
-    from repo_reader.navigate.api import calls, lookup
+def _walk(path: Path, symbol: str, direction: str, depth: int, no_cache: bool, link_format: str | None,
+          output_format: LookupFormat = LookupFormat.TEXT) -> None:
+    from repo_reader.navigate.api import walks
+    from repo_reader.render.lookup_json import render_walks_json
     from repo_reader.render.tour_lookup import render_walk
 
     check_link_format(link_format)
     analysis = _analyse(path, no_cache)
-    found = lookup(analysis, path.resolve(), symbol)
+    found, walked = walks(analysis, path.resolve(), symbol, direction, depth)
     if not found.matches:
         raise UsageError(not_found_message(found, path))
-    for definition in found.matches[:1] if found.matches[0].qualname == symbol else found.matches:
-        walk = calls(analysis, definition.qualname, direction, depth)
+    if output_format == LookupFormat.JSON:
+        write_text(render_walks_json(walked), None, False)
+        return
+    for walk in walked:
         _print(None, False, lambda console, locator: render_walk(walk, console, locator), path, link_format)
 
 

@@ -20,7 +20,7 @@ from repo_reader.cli.output import check_output, write_text
 from repo_reader.cli.progress import Talk
 from repo_reader.cli.trace_command import (DeviceOption, InitOption, InputsOption, ModelsOption, RouteOption, TimeoutOption,
                                            TraceRoute, check_cuda, check_specs, run_trace)
-from repo_reader.model import (AnnotatedFunction, Definition, ExitCode, RepoMap, ShapeTrace, ShownModel, ShowReport,
+from repo_reader.model import (AnnotatedFunction, ExitCode, RepoMap, ShapeTrace, ShownModel, ShowReport,
                                TraceDevice)
 from repo_reader.render.locations import Locator
 
@@ -95,32 +95,16 @@ Annotator = Callable[[ShapeTrace, "Sources"], tuple[AnnotatedFunction, ...]]
 def _annotator(repo_map: RepoMap, root: Path, target: str) -> Annotator:
     """What to annotate, decided before anything runs: a file of the repository, else a definition."""
     from repo_reader.cli.navigate_command import not_found_message
-    from repo_reader.navigate.annotated import annotate_definition, annotate_file, forward_of
-    from repo_reader.navigate.lookup import find_definitions
+    from repo_reader.navigate.annotated import NotAFile, annotate_target, repository_file, shown_definitions
 
-    file = _repository_file(repo_map, root, target)
-    if file is not None:
-        return lambda trace, sources: annotate_file(file, repo_map, trace, sources)
-    found = find_definitions(repo_map, target)
-    if not found.matches:
+    try:
+        file = repository_file(repo_map, root, target)
+    except NotAFile as error:
+        raise UsageError(str(error)) from None
+    found, chosen = shown_definitions(repo_map, target) if file is None else (None, ())
+    if found is not None and not chosen:
         raise UsageError(not_found_message(found, root))
-    exact = len(found.matches) == 1 or found.matches[0].qualname == target
-    chosen: list[Definition] = [forward_of(repo_map, d) for d in (found.matches[:1] if exact else found.matches)]
-    return lambda trace, sources: tuple(annotate_definition(d, trace, sources) for d in dict.fromkeys(chosen))
-
-
-def _repository_file(repo_map: RepoMap, root: Path, target: str) -> str | None:
-    if not target.endswith(".py"):
-        return None
-    known = {file.path for file in repo_map.files}
-    for candidate in (Path(target), root / target):
-        try:
-            relative = candidate.resolve().relative_to(root).as_posix()
-        except ValueError:
-            continue
-        if relative in known:
-            return relative
-    raise UsageError(f"{target} is not a Python file of {root.name} (the map read no such file)")
+    return lambda trace, sources: annotate_target(file, chosen, repo_map, trace, sources)
 
 
 def _rendered(report: ShowReport, output_format: ShowFormat, path: Path, width: int) -> str:

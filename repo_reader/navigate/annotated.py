@@ -6,9 +6,52 @@ Pure: joins the static map's definitions, a `ShapeTrace` recorded with lines, an
 
 from __future__ import annotations
 
-from repo_reader.model import (AnnotatedFunction, AnnotatedLine, Definition, LineShapes, ModelTrace, RepoMap,
+from pathlib import PurePath
+
+from repo_reader.model import (AnnotatedFunction, AnnotatedLine, Definition, LineShapes, Lookup, ModelTrace, RepoMap,
                                ShapeTrace, ShownModel, ShowReport, TraceStatus)
+from repo_reader.navigate.lookup import find_definitions
 from repo_reader.navigate.sources import Sources
+
+
+class NotAFile(ValueError):
+    """A `.py` target that is not a file the map read."""
+
+
+def repository_file(repo_map: RepoMap, root: PurePath, target: str) -> str | None:
+    """The root-relative path a `.py` target names (relative to the root or to the current folder); None
+    for a name. `root` is resolved."""
+    from pathlib import Path
+
+    if not target.endswith(".py"):
+        return None
+    known = {file.path for file in repo_map.files}
+    for candidate in (Path(target), Path(root) / target):
+        try:
+            relative = candidate.resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if relative in known:
+            return relative
+    raise NotAFile(f"{target} is not a Python file of {root.name} (the map read no such file)")
+
+
+def shown_definitions(repo_map: RepoMap, target: str) -> tuple[Lookup, tuple[Definition, ...]]:
+    """The definitions `show TARGET` annotates (a class stands for its forward); none when nothing matched."""
+    found = find_definitions(repo_map, target)
+    if not found.matches:
+        return found, ()
+    exact = len(found.matches) == 1 or found.matches[0].qualname == target
+    chosen = [forward_of(repo_map, d) for d in (found.matches[:1] if exact else found.matches)]
+    return found, tuple(dict.fromkeys(chosen))
+
+
+def annotate_target(file: str | None, definitions: tuple[Definition, ...], repo_map: RepoMap, trace: ShapeTrace,
+                    sources: Sources) -> tuple[AnnotatedFunction, ...]:
+    """`show`'s functions: the traced functions of `file`, else each of `definitions`."""
+    if file is not None:
+        return annotate_file(file, repo_map, trace, sources)
+    return tuple(annotate_definition(definition, trace, sources) for definition in definitions)
 
 
 def show_report(target: str, functions: tuple[AnnotatedFunction, ...], trace: ShapeTrace) -> ShowReport:

@@ -30,4 +30,11 @@ def calls(analysis: Analysis, symbol: str, direction: str, depth: int) -> CallWa
     return walk_calls(analysis.repo_map, analysis.graph, symbol, direction, depth)
 
 
-__all__ = ["analyse", "calls", "lookup", "tour_of"]
+def walks(analysis: Analysis, root: Path, query: str, direction: str, depth: int) -> tuple[Lookup, tuple[CallWalk, ...]]:
+    """`callers`/`callees`: the walk from the definition the query names exactly, else from each it matches."""
+    found = lookup(analysis, root, query)
+    exact = found.matches[:1] if found.matches and found.matches[0].qualname == query else found.matches
+    return found, tuple(calls(analysis, definition.qualname, direction, depth) for definition in exact)
+
+
+__all__ = ["analyse", "calls", "lookup", "tour_of", "walks"]
