@@ -61,6 +61,16 @@ class MissingZeroGrad(Rule):
     VALID = VALID + ("import torch\ndef refine(model, latents, steps):\n    for t in steps:\n"
                      "        x = latents.detach().clone().requires_grad_(True)\n        opt = torch.optim.SGD([x], lr=0.1)\n"
                      "        model(x, t).sum().backward()\n        opt.step()\n",)
+    _CLEAR = ("def clear(opt):\n    opt.zero_grad()\ndef prepare(opt):\n    clear(opt)\n"
+              "def begin(opt):\n    prepare(opt)\n")
+    _CLEARING_LOOP = ("def fit(model, opt, loader):\n    for x in loader:\n        prepare(opt)\n"
+                      "        model(x).sum().backward()\n        opt.step()\n")
+    VALID = VALID + (  # gradients zeroed two calls down, with and without a function that reaches `prepare`
+        # through a longer chain first: silent in both (the training loop is read the same in either layout)
+        _CLEAR + _CLEARING_LOOP,
+        _CLEAR + "def warmup(opt, batches):\n    for x in batches:\n        outer(opt)\n"
+        "def outer(opt):\n    begin(opt)\n" + _CLEARING_LOOP,
+    )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         finder = None
