@@ -4,6 +4,7 @@ accumulated over k iterations without dividing the loss by k."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from repo_reader.lint.context import LintContext
@@ -205,8 +206,39 @@ def _accumulates(loop: ast.AST, calls: list[ast.Call]) -> ast.Call | None:
     return None
 
 
+ACCUMULATION_NAME = re.compile(r"accum|grad_acc", re.IGNORECASE)
+
+
+def _accumulation_loop(loop: ast.AST, calls: list[ast.Call]) -> tuple[ast.For, ast.Call] | None:
+    """The other accumulation idiom: an inner `for _ in range(accumulation_steps):` that backpropagates
+    every micro-batch, with the optimizer step after it, in the training loop. (A GAN's `for _ in
+    range(n_critic):` steps inside the inner loop: not accumulation.)"""
+    steps = [call for call in calls if is_optimizer_step(call)]
+    for inner in walk_local(loop.body):  # type: ignore[attr-defined]
+        if not (isinstance(inner, ast.For) and isinstance(inner.iter, ast.Call) and dotted(inner.iter.func) == "range"
+                and inner.iter.args and ACCUMULATION_NAME.search(dotted(inner.iter.args[min(1, len(inner.iter.args) - 1)]))):
+            continue
+        inside = {id(node) for node in ast.walk(inner)}
+        if steps and all(id(step) not in inside for step in steps) and \
+                any(is_backward(call) and id(call) in inside for call in calls):
+            return inner, steps[0]
+    return None
+
+
+def _divides(loop: ast.AST) -> bool:
+    return any(isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, (ast.Div, ast.Mult))
+               for node in walk_local(loop.body))  # type: ignore[attr-defined]
+
+
+def _read_between(loop: ast.AST, name: str, after: int, before: int) -> bool:
+    return any(isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
+               and after < node.lineno < before for node in walk_local(loop.body))  # type: ignore[attr-defined]
+
+
 def _unscaled_loss(loop: ast.AST, calls: list[ast.Call]) -> ast.AST | None:
-    """Where the fix goes: the last `loss = ...` before the first backward in the loop, else that backward."""
+    """Where the fix goes: the last `loss = ...` before the first backward in the loop, else that backward.
+    When the loss is read in between (logged, checked for NaN), the backward: dividing the assignment
+    would change every such read too, so a fixer divides what backward() receives."""
     backward = next((call for call in calls if is_backward(call)), None)
     if backward is None:
         return None
@@ -219,7 +251,10 @@ def _unscaled_loss(loop: ast.AST, calls: list[ast.Call]) -> ast.AST | None:
     assigned = [node for node in walk_local(loop.body)  # type: ignore[attr-defined]
                 if isinstance(node, ast.Assign) and name and [dotted(t) for t in node.targets] == [name]
                 and node.lineno <= backward.lineno]
-    return max(assigned, key=lambda node: node.lineno) if assigned else backward
+    last = max(assigned, key=lambda node: node.lineno) if assigned else None
+    if last is None or name is None or _read_between(loop, name, last.lineno, backward.lineno):
+        return backward
+    return last
 
 
 def _scaled_by_library(loop: ast.AST) -> bool:
@@ -281,19 +316,37 @@ class UnscaledAccumulation(Rule):
                      "        if i % n_critic == 0:\n            opt_g.zero_grad()\n            gen(z).mean().backward()\n"
                      "            opt_g.step()\n",)
 
+    _MICRO = "def fit(model, opt, batches, accum_steps):\n    while True:\n        for _ in range(accum_steps):\n"
+    INVALID = INVALID + (  # accumulation by an inner micro-batch loop; a loss logged before its backward
+        _MICRO + "            loss = model(next(batches))  # expect\n            loss.backward()\n"
+        "        opt.step()\n        opt.zero_grad()\n",
+        _MICRO + "            loss = model(next(batches))\n            print(loss.item())\n"
+        "            loss.backward()  # expect\n        opt.step()\n        opt.zero_grad()\n",
+    )
+    VALID = VALID + (
+        _MICRO + "            loss = model(next(batches))\n            (loss / accum_steps).backward()\n"
+        "        opt.step()\n        opt.zero_grad()\n",
+        "def fit(gen, disc, opt_d, opt_g, batches, n_critic):\n    while True:\n        for _ in range(n_critic):\n"
+        "            disc(next(batches)).mean().backward()\n            opt_d.step()\n            opt_d.zero_grad()\n"
+        "        gen(next(batches)).mean().backward()\n        opt_g.step()\n        opt_g.zero_grad()\n",
+        "def fit(model, opt, batches, tasks):\n    while True:\n        for task in range(tasks):\n"
+        "            model(next(batches), task).backward()\n        opt.step()\n        opt.zero_grad()\n",
+    )
+
     def check(self, context: LintContext) -> Iterator[Hit]:
         finder = None
         for name, scope in scopes(context):
             for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
-                step = _accumulates(loop, _direct_calls(loop))
-                if step is None:
+                calls = _direct_calls(loop)
+                step = _accumulates(loop, calls)
+                micro: ast.AST = loop  # where the loss to divide lives: the loop, or its micro-batch loop
+                if step is None and (nested := _accumulation_loop(loop, calls)) is not None:
+                    micro, step = nested
+                if step is None or _divides(micro) or _scaled_by_library(micro):
                     continue
-                divides = any(isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, (ast.Div, ast.Mult))
-                              for n in walk_local(loop.body))
-                if not divides and not _scaled_by_library(loop):
-                    yield Hit(_unscaled_loss(loop, _direct_calls(loop)) or step,
-                              f"the optimizer steps every k iterations (line {step.lineno}) but this loss is not "
-                              "divided by k: the update is k times too large; divide the loss by k")
+                yield Hit(_unscaled_loss(micro, _direct_calls(micro)) or step,
+                          f"the optimizer steps every k iterations (line {step.lineno}) but this loss is not "
+                          "divided by k: the update is k times too large; divide the loss by k")
 
 
 
