@@ -38,8 +38,9 @@ def split_helpers(snippet: str) -> tuple[dict[str, str], dict[int, Place]] | Non
     if not helpers or not _top_level_names(stays):
         return None
     head = "".join(lines[node.lineno - 1] for node in imports)
+    moved = _top_level_names(helpers)  # type: ignore[arg-type]
     texts = {"helpers.py": head + f"from train import {', '.join(_top_level_names(stays))}\n",
-             "train.py": head + f"from helpers import {', '.join(_top_level_names(helpers))}\n"}  # type: ignore[arg-type]
+             "train.py": head + f"from helpers import {', '.join(moved)}\n"}
     where: dict[int, Place] = {}
     for node in tree.body:
         if node in imports:

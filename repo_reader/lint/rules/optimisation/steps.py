@@ -215,14 +215,21 @@ def _accumulation_loop(loop: ast.AST, calls: list[ast.Call]) -> tuple[ast.For, a
     range(n_critic):` steps inside the inner loop: not accumulation.)"""
     steps = [call for call in calls if is_optimizer_step(call)]
     for inner in walk_local(loop.body):  # type: ignore[attr-defined]
-        if not (isinstance(inner, ast.For) and isinstance(inner.iter, ast.Call) and dotted(inner.iter.func) == "range"
-                and inner.iter.args and ACCUMULATION_NAME.search(dotted(inner.iter.args[min(1, len(inner.iter.args) - 1)]))):
+        if not isinstance(inner, ast.For) or not _over_accumulation_steps(inner):
             continue
         inside = {id(node) for node in ast.walk(inner)}
         if steps and all(id(step) not in inside for step in steps) and \
                 any(is_backward(call) and id(call) in inside for call in calls):
             return inner, steps[0]
     return None
+
+
+def _over_accumulation_steps(loop: ast.For) -> bool:
+    """`for _ in range(accum_steps)` / `range(0, self.gradient_accumulate_every)`."""
+    if not (isinstance(loop.iter, ast.Call) and dotted(loop.iter.func) == "range" and loop.iter.args):
+        return False
+    bound = loop.iter.args[1] if len(loop.iter.args) > 1 else loop.iter.args[0]
+    return bool(ACCUMULATION_NAME.search(dotted(bound)))
 
 
 def _divides(loop: ast.AST) -> bool:
