@@ -275,7 +275,9 @@ def _scaled_by_library(loop: ast.AST) -> bool:
 class UnscaledAccumulation(Rule):
     """## What it does
     Finds gradient accumulation — `optimizer.step()` only every k iterations
-    (`if (i + 1) % k == 0:`) — where the loss is never divided by k.
+    (`if (i + 1) % k == 0:`), or after an inner `for _ in range(accum_steps):` loop that
+    backpropagates each micro-batch — where the loss is never divided by k. It points at the loss
+    assignment, or at `backward()` when the loss is read (logged, checked) in between.
 
     ## Why is this bad
     Gradients of k micro-batches are summed, so the update is k times larger than the
