@@ -46,7 +46,7 @@ FIXES = {  # what a fixer writes at each planted line: the repaired twin of the 
                  "        correct += (outputs.argmax(1) == labels)")],
     "fid.py": [("InceptionV3([3]).to(device)", "InceptionV3([3]).to(device).eval()")],
     "train.py": [("shuffle = True", "shuffle = sampler is None"),
-                 ('loss = output["loss"]', 'loss = output["loss"] / accumulate_every'),
+                 ("loss.backward()", "(loss / accumulate_every).backward()"),  # the loss is logged before it
                  ("outputs.append(output)", "outputs.append({name: value.detach() for name, value in output.items()})")],
 }
 

@@ -82,9 +82,13 @@ def score_reproduction(case: dict[str, Any]) -> Outcome:
 
 
 def _tree(git_dir: Path, commit: str, into: Path) -> bool:
-    done = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "--format=tar", commit],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
+    """The commit's tree under `into`; its Python files only when a mirror lacks some large blob (an image)."""
+    for paths in ([], ["--", "*.py"]):
+        done = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "--format=tar", commit, *paths],
+                              capture_output=True, check=False)
+        if done.returncode == 0:
+            break
+    else:
         return False
     with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
         archive.extractall(into, filter="data")

@@ -77,6 +77,16 @@ class EvalModeNeverReset(Rule):
         "    for epoch in range(epochs):  # expect\n        for x in loader:\n            model(x).sum().backward()\n"
         "            opt.step()\n            opt.zero_grad()\n        validate(model)\n",
     )
+    _RESUME = ("def train_mode(model):\n    model.train()\ndef resume(model):\n    train_mode(model)\n"
+               "def begin(model):\n    resume(model)\n")
+    _RESUMING_LOOP = ("def fit(model, loader):\n    for x in loader:\n        resume(model)\n"
+                      "        update(model(x).sum())\n        model.eval()\n")
+    VALID = VALID + (  # the loop resets the mode two calls down, with and without a function that reaches
+        # `resume` through a longer chain first: silent in both (the verdict must not depend on the layout)
+        _CHAIN + _RESUME + _RESUMING_LOOP,
+        _CHAIN + _RESUME + "def warmup(model, batches):\n    for x in batches:\n        outer(model)\n"
+        "def outer(model):\n    begin(model)\n" + _RESUMING_LOOP,
+    )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         for name, scope in scopes(context):

@@ -4,6 +4,7 @@ accumulated over k iterations without dividing the loss by k."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from repo_reader.lint.context import LintContext
@@ -61,6 +62,16 @@ class MissingZeroGrad(Rule):
     VALID = VALID + ("import torch\ndef refine(model, latents, steps):\n    for t in steps:\n"
                      "        x = latents.detach().clone().requires_grad_(True)\n        opt = torch.optim.SGD([x], lr=0.1)\n"
                      "        model(x, t).sum().backward()\n        opt.step()\n",)
+    _CLEAR = ("def clear(opt):\n    opt.zero_grad()\ndef prepare(opt):\n    clear(opt)\n"
+              "def begin(opt):\n    prepare(opt)\n")
+    _CLEARING_LOOP = ("def fit(model, opt, loader):\n    for x in loader:\n        prepare(opt)\n"
+                      "        model(x).sum().backward()\n        opt.step()\n")
+    VALID = VALID + (  # gradients zeroed two calls down, with and without a function that reaches `prepare`
+        # through a longer chain first: silent in both (the training loop is read the same in either layout)
+        _CLEAR + _CLEARING_LOOP,
+        _CLEAR + "def warmup(opt, batches):\n    for x in batches:\n        outer(opt)\n"
+        "def outer(opt):\n    begin(opt)\n" + _CLEARING_LOOP,
+    )
 
     def check(self, context: LintContext) -> Iterator[Hit]:
         finder = None
@@ -195,8 +206,46 @@ def _accumulates(loop: ast.AST, calls: list[ast.Call]) -> ast.Call | None:
     return None
 
 
+ACCUMULATION_NAME = re.compile(r"accum|grad_acc", re.IGNORECASE)
+
+
+def _accumulation_loop(loop: ast.AST, calls: list[ast.Call]) -> tuple[ast.For, ast.Call] | None:
+    """The other accumulation idiom: an inner `for _ in range(accumulation_steps):` that backpropagates
+    every micro-batch, with the optimizer step after it, in the training loop. (A GAN's `for _ in
+    range(n_critic):` steps inside the inner loop: not accumulation.)"""
+    steps = [call for call in calls if is_optimizer_step(call)]
+    for inner in walk_local(loop.body):  # type: ignore[attr-defined]
+        if not isinstance(inner, ast.For) or not _over_accumulation_steps(inner):
+            continue
+        inside = {id(node) for node in ast.walk(inner)}
+        if steps and all(id(step) not in inside for step in steps) and \
+                any(is_backward(call) and id(call) in inside for call in calls):
+            return inner, steps[0]
+    return None
+
+
+def _over_accumulation_steps(loop: ast.For) -> bool:
+    """`for _ in range(accum_steps)` / `range(0, self.gradient_accumulate_every)`."""
+    if not (isinstance(loop.iter, ast.Call) and dotted(loop.iter.func) == "range" and loop.iter.args):
+        return False
+    bound = loop.iter.args[1] if len(loop.iter.args) > 1 else loop.iter.args[0]
+    return bool(ACCUMULATION_NAME.search(dotted(bound)))
+
+
+def _divides(loop: ast.AST) -> bool:
+    return any(isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, (ast.Div, ast.Mult))
+               for node in walk_local(loop.body))  # type: ignore[attr-defined]
+
+
+def _read_between(loop: ast.AST, name: str, after: int, before: int) -> bool:
+    return any(isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
+               and after < node.lineno < before for node in walk_local(loop.body))  # type: ignore[attr-defined]
+
+
 def _unscaled_loss(loop: ast.AST, calls: list[ast.Call]) -> ast.AST | None:
-    """Where the fix goes: the last `loss = ...` before the first backward in the loop, else that backward."""
+    """Where the fix goes: the last `loss = ...` before the first backward in the loop, else that backward.
+    When the loss is read in between (logged, checked for NaN), the backward: dividing the assignment
+    would change every such read too, so a fixer divides what backward() receives."""
     backward = next((call for call in calls if is_backward(call)), None)
     if backward is None:
         return None
@@ -209,7 +258,10 @@ def _unscaled_loss(loop: ast.AST, calls: list[ast.Call]) -> ast.AST | None:
     assigned = [node for node in walk_local(loop.body)  # type: ignore[attr-defined]
                 if isinstance(node, ast.Assign) and name and [dotted(t) for t in node.targets] == [name]
                 and node.lineno <= backward.lineno]
-    return max(assigned, key=lambda node: node.lineno) if assigned else backward
+    last = max(assigned, key=lambda node: node.lineno) if assigned else None
+    if last is None or name is None or _read_between(loop, name, last.lineno, backward.lineno):
+        return backward
+    return last
 
 
 def _scaled_by_library(loop: ast.AST) -> bool:
@@ -223,7 +275,9 @@ def _scaled_by_library(loop: ast.AST) -> bool:
 class UnscaledAccumulation(Rule):
     """## What it does
     Finds gradient accumulation — `optimizer.step()` only every k iterations
-    (`if (i + 1) % k == 0:`) — where the loss is never divided by k.
+    (`if (i + 1) % k == 0:`), or after an inner `for _ in range(accum_steps):` loop that
+    backpropagates each micro-batch — where the loss is never divided by k. It points at the loss
+    assignment, or at `backward()` when the loss is read (logged, checked) in between.
 
     ## Why is this bad
     Gradients of k micro-batches are summed, so the update is k times larger than the
@@ -271,19 +325,37 @@ class UnscaledAccumulation(Rule):
                      "        if i % n_critic == 0:\n            opt_g.zero_grad()\n            gen(z).mean().backward()\n"
                      "            opt_g.step()\n",)
 
+    _MICRO = "def fit(model, opt, batches, accum_steps):\n    while True:\n        for _ in range(accum_steps):\n"
+    INVALID = INVALID + (  # accumulation by an inner micro-batch loop; a loss logged before its backward
+        _MICRO + "            loss = model(next(batches))  # expect\n            loss.backward()\n"
+        "        opt.step()\n        opt.zero_grad()\n",
+        _MICRO + "            loss = model(next(batches))\n            print(loss.item())\n"
+        "            loss.backward()  # expect\n        opt.step()\n        opt.zero_grad()\n",
+    )
+    VALID = VALID + (
+        _MICRO + "            loss = model(next(batches))\n            (loss / accum_steps).backward()\n"
+        "        opt.step()\n        opt.zero_grad()\n",
+        "def fit(gen, disc, opt_d, opt_g, batches, n_critic):\n    while True:\n        for _ in range(n_critic):\n"
+        "            disc(next(batches)).mean().backward()\n            opt_d.step()\n            opt_d.zero_grad()\n"
+        "        gen(next(batches)).mean().backward()\n        opt_g.step()\n        opt_g.zero_grad()\n",
+        "def fit(model, opt, batches, tasks):\n    while True:\n        for task in range(tasks):\n"
+        "            model(next(batches), task).backward()\n        opt.step()\n        opt.zero_grad()\n",
+    )
+
     def check(self, context: LintContext) -> Iterator[Hit]:
         finder = None
         for name, scope in scopes(context):
             for loop, _ in training_loops(context, scope, finder, owner_of(context, name) if name else None):
-                step = _accumulates(loop, _direct_calls(loop))
-                if step is None:
+                calls = _direct_calls(loop)
+                step = _accumulates(loop, calls)
+                micro: ast.AST = loop  # where the loss to divide lives: the loop, or its micro-batch loop
+                if step is None and (nested := _accumulation_loop(loop, calls)) is not None:
+                    micro, step = nested
+                if step is None or _divides(micro) or _scaled_by_library(micro):
                     continue
-                divides = any(isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, (ast.Div, ast.Mult))
-                              for n in walk_local(loop.body))
-                if not divides and not _scaled_by_library(loop):
-                    yield Hit(_unscaled_loss(loop, _direct_calls(loop)) or step,
-                              f"the optimizer steps every k iterations (line {step.lineno}) but this loss is not "
-                              "divided by k: the update is k times too large; divide the loss by k")
+                yield Hit(_unscaled_loss(micro, _direct_calls(micro)) or step,
+                          f"the optimizer steps every k iterations (line {step.lineno}) but this loss is not "
+                          "divided by k: the update is k times too large; divide the loss by k")
 
 
 
