@@ -163,3 +163,11 @@ def test_targets_that_name_nothing_in_the_repository_are_not_sites(tmp_path: Pat
     repo_map = build_map(repo, use_cache=False)
     assert model_of(repo_map, "pkg.models.Net").constructed_at == ()
     assert "configs/net.yaml" not in {info.path for info in repo_map.files}
+
+
+def test_a_helper_the_constructor_hands_itself_to_reaches_the_builder() -> None:
+    tiny = model_of(analysis_of("yaml_layers").repo_map, "models.yolo.TinyModel")
+    assert (tiny.layers_from, tiny.layers_builder) == (Location("models/yolov5n.yaml", 4, 1), "models.yolo.parse_model")
+    assert [(m.index, m.section, m.source, m.type, m.line, m.col) for m in tiny.layers] == [
+        (0, "backbone", "-1", "models.common.Conv", 5, 5), (1, "backbone", "-1", "models.common.SPPF", 6, 5),
+        (2, "head", "[0, 1]", "models.common.Concat", 8, 5)]

@@ -19,6 +19,7 @@ from repo_reader.scan.facts import CallFact, ModuleFacts
 
 YAML_SUFFIXES = (".yaml", ".yml")
 SEQUENTIAL = ("torch.nn.Sequential", "torch.nn.modules.container.Sequential")
+HELPER_HOPS = 2  # module-level helpers between a model's method and the builder
 CONFIG_PARAMETERS = ("cfg", "config", "yaml", "model_cfg", "cfg_path", "config_path")
 
 
@@ -32,14 +33,14 @@ class LayerConfigs:
         self.classes = classes
         self.texts = {path: text for path, text in texts.items() if path.endswith(YAML_SUFFIXES)}
         self.entries = entries
-        builders = _layer_builders(modules, symbols)
+        builders = _through_helpers(modules, symbols, {name: name for name in _layer_builders(modules, symbols)})
         self.builds: dict[str, str] = {}  # class qualname → the builder one of its methods calls
         for facts in modules:
             for call in facts.calls:
                 if call.scope and call.callee and "." in call.scope:
-                    built = symbols.resolve(facts.module, call.callee).qualname
-                    owner = types.owner_class(facts.module, call.scope) if built in builders else None
-                    if owner:
+                    built = builders.get(symbols.resolve(facts.module, call.callee).qualname)
+                    owner = types.owner_class(facts.module, call.scope) if built else None
+                    if owner and built:
                         self.builds.setdefault(owner, built)
         self.read: dict[str, list[str]] = {}  # YAML path → the models whose layers it lists
 
@@ -155,6 +156,24 @@ def _layer_builders(modules: tuple[ModuleFacts, ...], symbols: SymbolTable) -> s
             if looks_up and any(symbols.resolve(facts.module, call.callee).qualname in SEQUENTIAL for call in calls):
                 found.add(f"{facts.module}.{scope}")
     return found
+
+
+def _through_helpers(modules: tuple[ModuleFacts, ...], symbols: SymbolTable, builders: dict[str, str],
+                     hops: int = HELPER_HOPS) -> dict[str, str]:
+    """The builders and the module-level functions that call one (`_initialize_model(self, cfg)` calling
+    `parse_model`), up to `hops` calls away: function → the builder it reaches."""
+    for _ in range(hops):
+        found = dict(builders)
+        for facts in modules:
+            for call in facts.calls:
+                if call.scope and "." not in call.scope and call.callee and f"{facts.module}.{call.scope}" not in found:
+                    reached = builders.get(symbols.resolve(facts.module, call.callee).qualname)
+                    if reached:
+                        found[f"{facts.module}.{call.scope}"] = reached
+        if len(found) == len(builders):
+            break
+        builders = found
+    return builders
 
 
 def _looks_up_by_name(facts: ModuleFacts, call: CallFact, symbols: SymbolTable) -> bool:
