@@ -35,9 +35,10 @@ class LayerConfigs:
         self.entries = entries
         builders = _through_helpers(modules, symbols, {name: name for name in _layer_builders(modules, symbols)})
         self.builds: dict[str, str] = {}  # class qualname → the builder one of its methods calls
+        names = {name.rsplit(".", 1)[-1] for name in builders}  # resolve only the calls that may be one
         for facts in modules:
-            for call in facts.calls:
-                if call.scope and call.callee and "." in call.scope:
+            for call in facts.calls if names else ():
+                if "." in call.scope and call.callee.rpartition(".")[2] in names:
                     built = builders.get(symbols.resolve(facts.module, call.callee).qualname)
                     owner = types.owner_class(facts.module, call.scope) if built else None
                     if owner and built:
@@ -46,7 +47,7 @@ class LayerConfigs:
 
     def attach(self, models: list[ModelInfo]) -> list[ModelInfo]:
         """The models with the layers their YAML lists (and the repo's classes among them as contained)."""
-        return [self._attached(model) for model in models]
+        return [self._attached(model) for model in models] if self.builds else models
 
     def config_files(self) -> dict[str, FileInfo]:
         """Role `config` for each YAML file found to list a model's layers."""
@@ -147,14 +148,10 @@ def _layer_builders(modules: tuple[ModuleFacts, ...], symbols: SymbolTable) -> s
     """Functions that look a module class up by name and build an `nn.Sequential` of what they found."""
     found = set()
     for facts in modules:
-        by_scope: dict[str, list[CallFact]] = {}
-        for call in facts.calls:
-            if call.scope:
-                by_scope.setdefault(call.scope, []).append(call)
-        for scope, calls in by_scope.items():
-            looks_up = any(_looks_up_by_name(facts, call, symbols) for call in calls)
-            if looks_up and any(symbols.resolve(facts.module, call.callee).qualname in SEQUENTIAL for call in calls):
-                found.add(f"{facts.module}.{scope}")
+        sequential = {call.scope for call in facts.calls if call.scope and call.callee.endswith("Sequential")
+                      and symbols.resolve(facts.module, call.callee).qualname in SEQUENTIAL}
+        found |= {f"{facts.module}.{call.scope}" for call in (facts.calls if sequential else ())
+                  if call.scope in sequential and _looks_up_by_name(facts, call, symbols)}
     return found
 
 
@@ -162,11 +159,13 @@ def _through_helpers(modules: tuple[ModuleFacts, ...], symbols: SymbolTable, bui
                      hops: int = HELPER_HOPS) -> dict[str, str]:
     """The builders and the module-level functions that call one (`_initialize_model(self, cfg)` calling
     `parse_model`), up to `hops` calls away: function → the builder it reaches."""
-    for _ in range(hops):
+    for _ in range(hops if builders else 0):
         found = dict(builders)
+        names = {name.rsplit(".", 1)[-1] for name in builders}
         for facts in modules:
             for call in facts.calls:
-                if call.scope and "." not in call.scope and call.callee and f"{facts.module}.{call.scope}" not in found:
+                if call.scope and "." not in call.scope and call.callee.rpartition(".")[2] in names \
+                        and f"{facts.module}.{call.scope}" not in found:
                     reached = builders.get(symbols.resolve(facts.module, call.callee).qualname)
                     if reached:
                         found[f"{facts.module}.{call.scope}"] = reached
