@@ -101,6 +101,8 @@ def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Pr
     from repo_reader.passes.chains import find_chains
     from repo_reader.passes.classify import classify_file, refine_with_entries
     from repo_reader.passes.commands import find_console_scripts, find_shown_commands
+    from repo_reader.passes.config_layers import LayerConfigs
+    from repo_reader.passes.config_targets import ConfigTargets, with_config_sites
     from repo_reader.passes.entry import EntryInputs, find_entry_points
     from repo_reader.passes.frameworks import detect_frameworks
     from repo_reader.passes.models import ModelFinder, mark_top_level
@@ -131,9 +133,13 @@ def _analyse_sources(root: Path, sources: Sources, use_cache: bool, progress: Pr
     first = min(entries, key=lambda entry: entry.rank, default=None)
     documented = first is not None and any(e.reason.startswith("launched") for e in first.evidence)
     readme = () if documented else readme_models(scan.texts, symbols, classes, types)
-    models = mark_top_level(finder.models(), _reach(graph, entries), find_trained(scan.modules, symbols, classes, types),
+    targets = ConfigTargets(scan.texts, symbols, classes, entries)
+    layered = LayerConfigs(scan.modules, symbols, classes, types, scan.texts, entries)
+    models = layered.attach(with_config_sites(finder.models(), targets.sites))
+    files |= {**targets.config_files(), **layered.config_files()}
+    models = mark_top_level(models, _reach(graph, entries), find_trained(scan.modules, symbols, classes, types),
                             readme)
-    datasets = finder.datasets()
+    datasets = with_config_sites(finder.datasets(), targets.sites)
     chains: tuple[Chain, ...] = find_chains(graph, entries, models, datasets)
     repo_map = RepoMap(
         root=resolved_root.name,

@@ -174,6 +174,22 @@ class ConstructionSite:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfigLayer:
+    """One row of a YAML layer list (`[from, number, module, args]`, yolov5-style) a builder reads."""
+
+    index: int  # position in the built nn.Sequential, counted across the file's lists
+    section: str  # the list's key (`backbone`, `head`)
+    source: str  # `from` as written: `-1`, `[-1, 6]`
+    repeats: str  # `number` as written
+    module: str  # the module name as written (`C3`, `nn.Upsample`)
+    type: str  # its resolved qualified name, or the name as written when unresolved
+    args: str  # as written: `[64, 6, 2, 2]`
+    line: int  # where the row is written in the YAML file
+    col: int
+    defined_at: Location | None = None  # where the repo defines the class
+
+
+@dataclass(frozen=True, slots=True)
 class ModelInfo:
     qualname: str
     path: str
@@ -189,6 +205,9 @@ class ModelInfo:
     forward: Location | None
     init_params: tuple[str, ...] = ()  # `__init__` parameters as source (`depth=18`)
     factories: tuple[str, ...] = ()  # public functions that build it (`timm.models.vit.vit_base_patch16_224`)
+    layers: tuple[ConfigLayer, ...] = ()  # the layer list a YAML file gives its builder (`parse_model`)
+    layers_from: Location | None = None  # that YAML file, at its first layer list
+    layers_builder: str = ""  # the function that builds them (`models.yolo.parse_model`)
 
 
 @dataclass(frozen=True, slots=True)

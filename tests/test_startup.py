@@ -17,7 +17,7 @@ from repo_reader import __version__
 from repo_reader.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("libcst", "networkx", "pygments", "torch", "markdown_it")
+HEAVY = ("libcst", "networkx", "pygments", "torch", "markdown_it", "yaml")
 # the analysis itself: a map from the cache needs none of it
 ANALYSIS = ("repo_reader.passes", "repo_reader.index", "repo_reader.lint", "repo_reader.navigate", "repo_reader.trace",
             "repo_reader.scan.collect", "multiprocessing", "rich._emoji_codes")

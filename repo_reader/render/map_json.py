@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from repo_reader.model import RepoMap, ShapeTrace
+from repo_reader.model import ModelInfo, RepoMap, ShapeTrace
 from repo_reader.render.trace_json import render_trace_json
 
 
@@ -53,7 +53,7 @@ def map_to_dict(repo_map: RepoMap) -> dict[str, Any]:
              "constructed_at": [
                  {"path": c.path, "line": c.line, "col": c.col, "caller": c.caller, "args": list(c.args)}
                  for c in m.constructed_at
-             ]}
+             ], **_layers(m)}
             for m in repo_map.models
         ],
         "datasets": [
@@ -101,3 +101,14 @@ def render_calls_json(repo_map: RepoMap) -> str:
         adjacency.setdefault(edge.caller, set()).add(edge.callee)
     return json.dumps({caller: sorted(adjacency[caller]) for caller in sorted(adjacency)}, indent=2,
                       ensure_ascii=False) + "\n"
+
+
+def _layers(model: ModelInfo) -> dict[str, Any]:
+    """A model built from a YAML layer list: where the list is, its builder and its rows (absent otherwise)."""
+    if model.layers_from is None:
+        return {}
+    return {"layers_from": _location(model.layers_from), "layers_builder": model.layers_builder, "layers": [
+        {"index": layer.index, "section": layer.section, "from": layer.source, "repeats": layer.repeats,
+         "module": layer.module, "type": layer.type, "args": layer.args, "line": layer.line, "col": layer.col,
+         "defined_at": _location(layer.defined_at)}
+        for layer in model.layers]}

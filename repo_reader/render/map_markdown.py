@@ -40,6 +40,12 @@ def render_map_markdown(repo_map: RepoMap, locator: Locator) -> str:
         if model.top_level:
             for sub in model.submodules:
                 out.append(f"  - `{at(model.path, sub.line, sub.col)}` `{sub.name}`: {sub.container or sub.type}")
+            if model.layers_from is not None:
+                where = model.layers_from
+                out.append(f"  - `{at(where.path, where.line, where.col)}` layers from the YAML file "
+                           f"(built by `{model.layers_builder.rsplit('.', 1)[-1]}`)")
+                out += [f"    - `{at(where.path, layer.line, layer.col)}` {layer.index}: `{layer.type}` "
+                        f"x{layer.repeats} `{layer.args}`" for layer in model.layers]
     if repo_map.datasets:
         out += ["", "## Datasets", ""]
         out += [f"- `{at(d.path, d.line, d.col)}` **{d.qualname}**" for d in repo_map.datasets]

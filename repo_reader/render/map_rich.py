@@ -22,6 +22,7 @@ MAX_TREE_DEPTH = 4
 MAX_OTHER_MODELS = 25
 MAX_TOP_TREES = 5  # top-level models shown with their layer tree; the rest are listed by name
 MAX_TOP_LISTED = 20
+MAX_LAYERS = 80  # rows of a YAML layer list shown under its model
 MAX_CHAIN_STEPS = 40  # a longer chain shows its first and last calls
 CHAIN_TAIL = 10
 MAX_CHAIN_INDENT = 12  # deeper steps stay at this indent: a 30,000-deep chain would print 900 M spaces
@@ -137,6 +138,7 @@ class _Printer:
             if inner is not None and depth < MAX_TREE_DEPTH and inner.qualname not in seen:
                 self._tree(inner, by_name, depth + 1, seen | {inner.qualname})
         shown = {sub.type for sub in model.submodules} | {c for sub in model.submodules for c in sub.children}
+        shown |= {layer.type for layer in model.layers}  # listed with the YAML's rows below
         for qualname in model.contains:
             inner = by_name.get(qualname)
             if qualname in shown or inner is None:
@@ -145,6 +147,24 @@ class _Printer:
                       f"{escape(_short(qualname))}")
             if depth < MAX_TREE_DEPTH and qualname not in seen:
                 self._tree(inner, by_name, depth + 1, seen | {qualname})
+        if model.layers and model.layers_from is not None:
+            self._layers(model, indent)
+
+    def _layers(self, model: ModelInfo, indent: str) -> None:
+        """The rows of the YAML layer list the model's builder reads, each where it is written."""
+        where = model.layers_from
+        assert where is not None
+        builder = model.layers_builder.rsplit(".", 1)[-1]
+        self.line(f"{indent}{self.at(where.path, where.line, where.col)}  layers from {escape(where.path)} "
+                  f"[dim](built by {escape(builder)})[/]")
+        for layer in model.layers[:MAX_LAYERS]:
+            defined = f"  [dim]{self.at(layer.defined_at.path, layer.defined_at.line, layer.defined_at.col)}[/]" \
+                if layer.defined_at else ""
+            self.line(f"{indent}   {self.at(where.path, layer.line, layer.col)}  {layer.index}: "
+                      f"{escape(_short(layer.type))} x{escape(layer.repeats)} {escape(layer.args)} "
+                      f"[dim]from {escape(layer.source)}[/]{defined}")
+        if len(model.layers) > MAX_LAYERS:
+            self.line(f"{indent}   [dim]... and {len(model.layers) - MAX_LAYERS} more layers (--format json lists all)[/]")
 
     def datasets(self, repo_map: RepoMap) -> None:
         if not repo_map.datasets:

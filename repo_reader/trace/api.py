@@ -87,7 +87,7 @@ def _run_route(repo_map: RepoMap, root: Path, options: TraceOptions, settings: R
     if options.route == "static" or options.inputs or options.init:
         return None
     entry = training_entry(repo_map)
-    packages = {f.module.split(".")[0] for f in repo_map.files if not f.notebook}
+    packages = {f.module.split(".")[0] for f in repo_map.files if f.module and not f.notebook}
     readme, blocks = readme_code(root, packages) if options.entry_argv is None else ("", ())
     documented = entry is not None and any(e.reason.startswith("launched") for e in entry.evidence)
     if blocks and (entry is None or not documented):  # a library: used the way its README shows

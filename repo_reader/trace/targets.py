@@ -214,13 +214,15 @@ def _is_expression(text: str) -> bool:
 
 
 def _construction_site(model: ModelInfo, repo_map: RepoMap) -> tuple[ConstructionSite | None, EntryPoint | None]:
-    """The site inside an entry point's file, a training one first; else the first site."""
+    """The site inside an entry point's file, a training one first; else the first site. A YAML config's
+    site (`_target_:`) is no call to rebuild: its section is read instead (`_target_section`)."""
     ranked = sorted(repo_map.entry_points, key=lambda e: (e.kind != EntryKind.TRAIN, e.rank))
+    in_code = [site for site in model.constructed_at if not site.path.endswith((".yaml", ".yml"))]
     for entry in ranked:
-        for site in model.constructed_at:
+        for site in in_code:
             if site.path == entry.path:
                 return site, entry
-    return (model.constructed_at[0], None) if model.constructed_at else (None, None)
+    return (in_code[0], None) if in_code else (None, None)
 
 
 def _site_arguments(model: ModelInfo, site: ConstructionSite, entry: EntryPoint | None, root: Path,
