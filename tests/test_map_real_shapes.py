@@ -202,3 +202,21 @@ def test_submodule_types_from_helper_factories() -> None:
         "nets.model.Downsample": [("op", "torch.nn.AvgPool2d", ())],
         "nets.model.Attention": [("qkv", "torch.nn.Conv1d", ()), ("proj", "torch.nn.Conv1d", ())],
     }
+
+
+def test_options_from_a_module_level_dict_merged_with_double_stars(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`SETTINGS = {**BASE, "lr": 0.1}` at module level, iterated by its keys (`for k in SETTINGS`);
+    a dict the loop cannot follow adds no options."""
+    from repo_reader.api import build_map
+
+    (tmp_path / "train.py").write_text(
+        "import argparse\n\nimport torch\n\nBASE = dict(epochs=10, lr=1.0)\nSETTINGS = {**BASE, 'lr': 0.1, 'name': 'run'}\n\n"
+        "def main(extra):\n    parser = argparse.ArgumentParser()\n    for k in SETTINGS:\n"
+        "        parser.add_argument('--' + k, default=SETTINGS[k])\n"
+        "    for k, v in extra.items():\n        parser.add_argument(f'--{k}', default=v)\n"
+        "    args = parser.parse_args()\n    model = torch.nn.Linear(2, 2)\n"
+        "    opt = torch.optim.SGD(model.parameters(), lr=args.lr)\n    model(torch.randn(1, 2)).sum().backward()\n"
+        "    opt.step()\n\nif __name__ == '__main__':\n    main(unknown())\n")
+    (entry,) = build_map(tmp_path, use_cache=False).entry_points
+    assert [(o.name, o.default, o.type, o.line) for o in entry.options] == [
+        ("--epochs", "10", "int", 5), ("--lr", "0.1", "float", 6), ("--name", "'run'", "str", 6)]

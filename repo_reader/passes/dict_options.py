@@ -99,10 +99,10 @@ class DictBook:
         """The dict a repo function returns: `return dict(...)`, or `res = dict(...); ...; return res`."""
         qualname = self.symbols.resolve(facts.module, called[:-2]).qualname
         module, scope = self._split(qualname)
-        target = self.modules.get(module) if module else None
+        target = self.modules.get(module)
         if target is None or depth > MAX_DEPTH:
             return {}
-        written = self.dicts.get((module, scope, "<return>"))
+        written = self.dicts.get((target.module, scope, "<return>"))
         if written:
             return self._replay(target, scope, written, [], depth)
         for returning, name in target.returns:
@@ -112,13 +112,13 @@ class DictBook:
                     return found
         return {}
 
-    def _split(self, qualname: str) -> tuple[str | None, str]:
-        """`pkg.settings.model_defaults` → ("pkg.settings", "model_defaults")."""
+    def _split(self, qualname: str) -> tuple[str, str]:
+        """`pkg.settings.model_defaults` → ("pkg.settings", "model_defaults"); ("", ...) outside the repo."""
         module, _, scope = qualname.rpartition(".")
         while module and module not in self.modules:
             module, _, head = module.rpartition(".")
             scope = f"{head}.{scope}"
-        return (module or None), scope
+        return module, scope
 
 
 def _option(fact: DictOptionFact, key: str, entry: DictEntry) -> OptionFact:

@@ -284,8 +284,8 @@ def _argparse_options(candidate: _Candidate, reach: dict[str, int], inputs: Entr
     for facts in inputs.modules:
         start = len(found)
         found += [(option.line, facts, option, None) for option in facts.options if reached(facts, option.scope)]
-        for generated in facts.dict_options if book is not None else ():  # `for k, v in d.items(): add_argument(...)`
-            if reached(facts, generated.scope):
+        for generated in facts.dict_options:  # `for k, v in d.items(): parser.add_argument(f"--{k}", ...)`
+            if book is not None and reached(facts, generated.scope):
                 found += [(generated.line, *option) for option in book.options(facts, generated, reached)]
         found[start:] = sorted(found[start:], key=lambda item: item[0])  # stable: a dict's keys keep their order
         if facts.options or facts.dict_options or facts is candidate.facts:

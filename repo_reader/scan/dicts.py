@@ -173,9 +173,9 @@ def literal_kind(node: ast.expr) -> str:
 
 def constant_repr(node: ast.expr) -> str | None:
     """`2` → "2", `'a'` → "'a'", `-1` → "-1": how a plain constant compares across the scan and the index."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
-            and type(node.operand.value) in (int, float):
-        return repr(-node.operand.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        number = node.operand.value
+        return repr(-number) if isinstance(number, (int, float)) and not isinstance(number, bool) else None
     if isinstance(node, ast.Constant) and type(node.value) in CONSTANTS:
         return repr(node.value)
     return None
