@@ -15,7 +15,8 @@ from repo_reader.cli import app
 from repo_reader.render.map_json import render_calls_json, render_map_json
 
 MAP_FIXTURES = ["flat_scripts", "package_layout", "lightning_project", "registry_config", "gpt_project", "messy",
-                "trace_zoo", "dynamic_faults", "dynamic_clean", "yaml_layers", "config_targets"]
+                "trace_zoo", "dynamic_faults", "dynamic_clean", "yaml_layers", "config_targets",
+                "dict_options", "factory_types"]
 runner = CliRunner()
 
 

@@ -3,7 +3,12 @@ right roles). Each fixture reproduces one shape seen in a real repository; the a
 
 from __future__ import annotations
 
-from helpers import analysis_of
+import json
+
+from helpers import FIXTURES, analysis_of
+from typer.testing import CliRunner
+
+from repo_reader.cli import app
 
 
 def top_level(name: str) -> list[tuple[str, str]]:
@@ -139,3 +144,79 @@ def test_test_and_detect_scripts_that_can_trace_the_model_are_not_exports(tmp_pa
 def test_a_package_does_not_use_itself_and_a_corner_import_is_named_as_such() -> None:
     repo_map = analysis_of("frameworks_corner").repo_map
     assert repo_map.frameworks == ("PyTorch", "TensorFlow (only in tools/convert_tf_weights.py)")
+
+
+def test_options_generated_from_dicts() -> None:
+    """`add_dict_to_argparser(parser, defaults)` in another file loops over the dict the script builds
+    (`dict(...)`, then `.update(model_and_noise_defaults())`, whose own dict takes `noise_defaults()`):
+    every key is an option, in the dict's order, a later update keeping the key's place; a computed
+    value is shown as its source text. A loop over a dict literal in the script itself works the same."""
+    train, sample = analysis_of("dict_options").repo_map.entry_points
+    assert [(o.name, o.default, o.type, o.at and (o.at.path, o.at.line, o.at.col)) for o in train.options] == [
+        ("--data_dir", '""', "str", ("train.py", 13, 18)),
+        ("--lr", "1e-4", "float", ("train.py", 14, 12)),
+        ("--batch_size", "1", "int", ("train.py", 15, 20)),
+        ("--use_fp16", "False", "bool", ("train.py", 16, 18)),
+        ("--log_dir", 'os.path.join("runs", "denoise")', None, ("train.py", 17, 17)),
+        ("--image_size", "64", "int", ("denoise/settings.py", 22, 20)),
+        ("--channels", "128", "int", ("denoise/settings.py", 23, 18)),
+        ("--dropout", "0.1", "float", ("denoise/settings.py", 17, 61)),  # noise_defaults() overrides 0.0
+        ("--steps", "1000", "int", ("denoise/settings.py", 17, 22)),
+        ("--schedule", '"linear"', "str", ("denoise/settings.py", 17, 40)),
+        ("--learn_sigma", "False", "bool", ("denoise/settings.py", 17, 81)),
+    ]
+    assert [(o.name, o.default, o.type, o.help, o.required) for o in sample.options] == [
+        ("--checkpoint", None, None, "weights to load", True),
+        ("--num_samples", "4", "int", "sampling setting", False),  # parser.set_defaults(num_samples=4)
+        ("--clip_denoised", "True", "bool", "sampling setting", False),
+        ("--seed", "None", None, "sampling setting", False),
+    ]
+
+
+def test_options_generated_from_dicts_in_the_printout_and_json() -> None:
+    """A bool default is a flag that takes a value (`--use_fp16 False`), not a switch."""
+    runner = CliRunner()
+    text = runner.invoke(app, ["map", str(FIXTURES / "dict_options"), "--no-cache"], env={"COLUMNS": "200"}).stdout
+    lines = [line.strip() for line in text.splitlines()]
+    start = lines.index("run: python train.py") + 1
+    assert [line.split("  ", 1)[1] for line in lines[start:start + 5]] == [
+        '--data_dir = ""', "--lr = 1e-4", "--batch_size = 1", "--use_fp16 True|False = False",
+        '--log_dir = os.path.join("runs", "denoise")']
+    result = runner.invoke(app, ["map", str(FIXTURES / "dict_options"), "--no-cache", "--format", "json"])
+    options = json.loads(result.stdout)["entry_points"][0]["options"]
+    assert [(o["name"], o["default"], o["type"]) for o in options][-4:] == [
+        ("--dropout", "0.1", "float"), ("--steps", "1000", "int"), ("--schedule", '"linear"', "str"),
+        ("--learn_sigma", "False", "bool")]
+
+
+def test_submodule_types_from_helper_factories() -> None:
+    """`conv_nd(dims, ...)` returns `nn.Conv1d/2d/3d` under `if dims == 1/2/3:`; the value comes from a
+    literal (`conv_nd(1, ...)`) or the constructor's default (`dims=2`), inside a Sequential too."""
+    models = {m.qualname: m for m in analysis_of("factory_types").repo_map.models}
+    tree = {name: [(s.name, s.type, s.children) for s in models[name].submodules] for name in models}
+    assert tree == {
+        "nets.model.Net": [
+            ("conv", "torch.nn.Conv2d", ()), ("down", "nets.model.Downsample", ()),
+            ("attn", "nets.model.Attention", ()), ("volume", "torch.nn.Conv3d", ()),
+            ("head", "torch.nn.Sequential", ("torch.nn.SiLU", "torch.nn.Conv2d"))],
+        "nets.model.Downsample": [("op", "torch.nn.AvgPool2d", ())],
+        "nets.model.Attention": [("qkv", "torch.nn.Conv1d", ()), ("proj", "torch.nn.Conv1d", ())],
+    }
+
+
+def test_options_from_a_module_level_dict_merged_with_double_stars(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`SETTINGS = {**BASE, "lr": 0.1}` at module level, iterated by its keys (`for k in SETTINGS`);
+    a dict the loop cannot follow adds no options."""
+    from repo_reader.api import build_map
+
+    (tmp_path / "train.py").write_text(
+        "import argparse\n\nimport torch\n\nBASE = dict(epochs=10, lr=1.0)\nSETTINGS = {**BASE, 'lr': 0.1, 'name': 'run'}\n\n"
+        "def main(extra):\n    parser = argparse.ArgumentParser()\n    for k in SETTINGS:\n"
+        "        parser.add_argument('--' + k, default=SETTINGS[k])\n"
+        "    for k, v in extra.items():\n        parser.add_argument(f'--{k}', default=v)\n"
+        "    args = parser.parse_args()\n    model = torch.nn.Linear(2, 2)\n"
+        "    opt = torch.optim.SGD(model.parameters(), lr=args.lr)\n    model(torch.randn(1, 2)).sum().backward()\n"
+        "    opt.step()\n\nif __name__ == '__main__':\n    main(unknown())\n")
+    (entry,) = build_map(tmp_path, use_cache=False).entry_points
+    assert [(o.name, o.default, o.type, o.line) for o in entry.options] == [
+        ("--epochs", "10", "int", 5), ("--lr", "0.1", "float", 6), ("--name", "'run'", "str", 6)]

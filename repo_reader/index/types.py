@@ -6,6 +6,7 @@ Good enough to send `model(x)` to `Net.forward`; when it cannot tell, it says no
 
 from __future__ import annotations
 
+import ast
 import functools
 
 from repo_reader.index.classes import ClassIndex
@@ -54,6 +55,9 @@ class TypeIndex:
             f"{facts.module}.{definition.qualname}": (facts.module, definition)
             for facts in modules for definition in facts.definitions if definition.kind != "class"
         }
+        # `def conv_nd(dims, ...): if dims == 2: return nn.Conv2d(...)`: function → (parameter, value → returned)
+        self.switches = self._switches(modules)
+        self._switch_calls = self._calls_of_switches(modules)
         # Only what is still unknown is retried in later rounds.
         self._pending = [(facts.module, assign) for facts in modules for assign in facts.assigns
                          if assign.kind != "constant" and not _module_output(assign)]
@@ -69,7 +73,7 @@ class TypeIndex:
     def variable(self, module: str, scope: str, name: str) -> str | None:
         """The class held by `name` in `scope`, falling back to enclosing scopes and module globals."""
         found = None
-        for enclosing in _scopes_outwards(scope):
+        for enclosing in scopes_outwards(scope):
             found = self.locals.get((module, enclosing, name))
             if found:
                 return found
@@ -109,8 +113,9 @@ class TypeIndex:
         return elements[0] if len(elements) == 1 else None
 
     # -- inference ---------------------------------------------------------------------------------
-    def type_of_callee(self, module: str, scope: str, callee: str, refs: tuple[str, ...] = ()) -> str | None:
-        """The class an expression `callee(...)` evaluates to, when known."""
+    def type_of_callee(self, module: str, scope: str, callee: str, refs: tuple[str, ...] = (), line: int = 0) -> str | None:
+        """The class an expression `callee(...)` evaluates to, when known; `line`, where the call is (at
+        or after it), lets a helper that returns by its argument's value (`conv_nd(2, ...)`) answer by it."""
         receiver, _, method = callee.rpartition(".")
         if receiver and method in SELF_RETURNING:  # `Net().to(device)`, `model.cuda()`
             if receiver.endswith("()"):
@@ -126,6 +131,10 @@ class TypeIndex:
             return self.type_of_reference(module, scope, refs[0]) if refs and refs[0] else None
         if resolved.qualname in self.classes.classes:
             return resolved.qualname
+        if line and resolved.qualname in self.switches:
+            chosen = self._switch_type(module, scope, callee, resolved.qualname, line)
+            if chosen:
+                return chosen
         if resolved.qualname in self.returns:
             return self.returns[resolved.qualname]
         if resolved.qualname in self.parametric:
@@ -227,7 +236,8 @@ class TypeIndex:
     def _set_container(self, key: tuple[str, str], found: str, assign: AssignFact) -> bool:
         module = self.classes.classes[key[0]].module
         elements = tuple(
-            element for element in (self.type_of_callee(module, assign.scope, child) for child in assign.children)
+            element for element in (self.type_of_callee(module, assign.scope, child, line=assign.line)
+                                    for child in assign.children)
             if element
         )
         if assign.kind == "append":
@@ -241,7 +251,7 @@ class TypeIndex:
 
     def _assigned_type(self, module: str, assign: AssignFact) -> str | None:
         if assign.kind in ("call", "setattr", "append"):
-            return self.type_of_callee(module, assign.scope, assign.value)
+            return self.type_of_callee(module, assign.scope, assign.value, line=assign.line)
         if assign.kind == "annotation":
             annotation = assign.value.strip("'\"").split("[")[0].split("|")[0].strip()
             resolved = self.symbols.resolve(module, annotation)
@@ -288,6 +298,64 @@ class TypeIndex:
         self.parametric[f"{module}.{scope}"] = position
         return True
 
+    # -- helpers that return by an argument's value ---------------------------------------------------
+    def _switches(self, modules: tuple[ModuleFacts, ...]) -> dict[str, tuple[str, dict[str, str]]]:
+        """Functions whose returns sit in `if PARAM == CONSTANT:` bodies (the first parameter tested)."""
+        found: dict[str, tuple[str, dict[str, str]]] = {}
+        for facts in modules:
+            for branch in facts.branch_returns:
+                qualname = f"{facts.module}.{branch.scope}"
+                function = self.functions.get(qualname)
+                if function is None or not any(param.name == branch.name for param in function[1].params):
+                    continue
+                tested, cases = found.setdefault(qualname, (branch.name, {}))
+                if tested == branch.name:
+                    cases.setdefault(branch.value, branch.returned)
+        return found
+
+    def _calls_of_switches(self, modules: tuple[ModuleFacts, ...]) -> dict[tuple[str, str, str], list[CallFact]]:
+        """(module, scope, callee) → the calls spelling a switch function's name there, in line order."""
+        names = {qualname.rsplit(".", 1)[-1] for qualname in self.switches}
+        found: dict[tuple[str, str, str], list[CallFact]] = {}
+        for facts in modules if names else ():
+            for call in facts.calls:
+                if call.callee.rsplit(".", 1)[-1] in names:
+                    found.setdefault((facts.module, call.scope, call.callee), []).append(call)
+        for calls in found.values():
+            calls.sort(key=lambda call: (call.line, call.col))
+        return found
+
+    def _switch_type(self, module: str, scope: str, callee: str, qualname: str, line: int) -> str | None:
+        """The class `conv_nd(2, ...)` (or `conv_nd(dims, ...)`, `dims=2` a default of the caller) returns."""
+        call = next((c for c in self._switch_calls.get((module, scope, callee), ()) if c.line >= line), None)
+        if call is None:
+            return None
+        tested, cases = self.switches[qualname]
+        returned = cases.get(self._argument_value(module, call, qualname, tested) or "")
+        if returned is None:
+            return None
+        target_module, definition = self.functions[qualname]
+        return self.type_of_reference(target_module, definition.qualname, returned) or self.type_of_callee(
+            target_module, definition.qualname, returned)
+
+    def _argument_value(self, module: str, call: CallFact, qualname: str, param: str) -> str | None:
+        """The repr of the constant `call` passes as `param`: a literal, or a default of the caller's parameter."""
+        definition = self.functions[qualname][1]
+        positional = [p.name for p in definition.params if p.kind == "positional"]
+        if definition.kind == "method" and positional:
+            positional = positional[1:]
+        position = str(positional.index(param)) if param in positional else param
+        literals = dict(call.literals)
+        if position in literals or param in literals:
+            return literals.get(position) or literals[param]
+        reference = dict(call.keyword_refs).get(param) or (
+            call.refs[int(position)] if position.isdigit() and int(position) < len(call.refs) else "")
+        caller = self.functions.get(f"{module}.{call.scope}")
+        if not reference or "." in reference or caller is None:
+            return None
+        default = next((p.default for p in caller[1].params if p.name == reference), None)
+        return _constant_repr(default) if default is not None else None
+
     def _calls_into_repo_functions(self, modules: tuple[ModuleFacts, ...]) -> list[tuple[str, CallFact, tuple[str, DefFact]]]:
         """Call sites that pass named arguments to a function the repo defines."""
         found = []
@@ -320,10 +388,20 @@ class TypeIndex:
 
 
 @functools.lru_cache(maxsize=65536)
-def _scopes_outwards(scope: str) -> tuple[str, ...]:
+def scopes_outwards(scope: str) -> tuple[str, ...]:
     """`A.f.g` → ("A.f.g", "A.f", "A", ""): where a name is looked up, innermost first."""
     parts = scope.split(".") if scope else []
     return tuple(".".join(parts[:cut]) for cut in range(len(parts), -1, -1))
+
+
+@functools.lru_cache(maxsize=4096)
+def _constant_repr(text: str) -> str | None:
+    """A parameter default's source text (`2`, `'2d'`) as the repr the scan gives constants; None if computed."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return repr(value) if type(value) in (int, float, str, bool, type(None)) else None
 
 
 def _module_output(assign: AssignFact) -> bool:

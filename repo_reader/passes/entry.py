@@ -17,8 +17,9 @@ from repo_reader.index.classes import ClassIndex
 from repo_reader.index.symbols import SymbolTable
 from repo_reader.model import EntryKind, EntryPoint, EntrySource, Evidence, FileInfo, Option, Role
 from repo_reader.passes import options as option_finder
+from repo_reader.passes.dict_options import DictBook
 from repo_reader.passes.commands import ConsoleScript, ShownCommand
-from repo_reader.scan.facts import DefFact, ModuleFacts
+from repo_reader.scan.facts import DefFact, ModuleFacts, OptionFact
 
 REACH_DEPTH = 8
 KIND_WEIGHT = {EntryKind.TRAIN: 50, EntryKind.EVAL: 30, EntryKind.INFERENCE: 25, EntryKind.EXPORT: 10,
@@ -63,12 +64,13 @@ def find_entry_points(inputs: EntryInputs) -> tuple[EntryPoint, ...]:
     candidates = _candidates(inputs)
     reaches = [reachable(inputs.graph, candidate.name) for candidate in candidates]
     _credit_launched_scripts(candidates, reaches, inputs.graph)
+    book = DictBook(inputs.modules, inputs.symbols) if any(facts.dict_options for facts in inputs.modules) else None
     scored = []
     for candidate, reach in zip(candidates, reaches):
         kind, reason = _kind(candidate, reach, inputs)
         candidate.evidence.append(Evidence(reason, KIND_WEIGHT[kind]))
         if not candidate.options:
-            candidate.options = _argparse_options(candidate, reach, inputs)
+            candidate.options = _argparse_options(candidate, reach, inputs, book)
         score = _score(candidate, kind, inputs)
         scored.append((score, candidate, kind))
     scored.sort(key=lambda item: (-item[0], item[1].path, item[1].line))
@@ -271,22 +273,26 @@ def _lightning_cli(candidate: _Candidate, inputs: EntryInputs) -> None:
         return
 
 
-def _argparse_options(candidate: _Candidate, reach: dict[str, int], inputs: EntryInputs) -> list[Option]:
-    facts_list = []
+def _argparse_options(candidate: _Candidate, reach: dict[str, int], inputs: EntryInputs,
+                      book: DictBook | None) -> list[Option]:
+    def reached(facts: ModuleFacts, scope: str) -> bool:
+        node = f"{facts.module}.{scope}" if scope else facts.module
+        return node in reach or (facts is candidate.facts and (not scope or node.startswith(candidate.name)))
+
+    found: list[tuple[int, ModuleFacts, OptionFact, int | None]] = []
     overrides: dict[str, str] = {}  # `parser.set_defaults(lr=0.01)` beats `add_argument(..., default=0.1)`
     for facts in inputs.modules:
-        def reached(scope: str) -> bool:
-            node = f"{facts.module}.{scope}" if scope else facts.module
-            return node in reach or (facts is candidate.facts and (not scope or node.startswith(candidate.name)))
-
-        for option in facts.options:
-            if reached(option.scope):
-                facts_list.append((facts, option))
-        if facts.options or facts is candidate.facts:
+        start = len(found)
+        found += [(option.line, facts, option, None) for option in facts.options if reached(facts, option.scope)]
+        for generated in facts.dict_options:  # `for k, v in d.items(): parser.add_argument(f"--{k}", ...)`
+            if book is not None and reached(facts, generated.scope):
+                found += [(generated.line, *option) for option in book.options(facts, generated, reached)]
+        found[start:] = sorted(found[start:], key=lambda item: item[0])  # stable: a dict's keys keep their order
+        if facts.options or facts.dict_options or facts is candidate.facts:
             for call in facts.calls:
-                if call.callee.endswith(".set_defaults") and reached(call.scope):
+                if call.callee.endswith(".set_defaults") and reached(facts, call.scope):
                     overrides.update(_keyword_values(call.args))
-    return option_finder.from_argparse(facts_list, overrides)
+    return option_finder.from_argparse([item[1:] for item in found], overrides)
 
 
 def _keyword_values(args: tuple[str, ...]) -> dict[str, str]:

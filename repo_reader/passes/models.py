@@ -133,7 +133,8 @@ class ModelFinder:
     def _submodule(self, facts: ModuleFacts, assign: AssignFact, name: str) -> Submodule | None:
         path, line = facts.where(assign.line)
         children = tuple(
-            child for child in (self.types.type_of_callee(facts.module, assign.scope, c) for c in assign.children) if child
+            child for child in (self.types.type_of_callee(facts.module, assign.scope, c, line=assign.line)
+                                for c in assign.children) if child
         )
         if assign.kind in ("list", "dict", "tuple"):
             modules = tuple(child for child in children if self.is_module_type(child))
@@ -142,7 +143,7 @@ class ModelFinder:
             return Submodule(name, assign.kind, line, assign.col, assign.kind, assign.in_loop, modules)
         if assign.kind not in ("call", "setattr", "append"):
             return None
-        built = self.types.type_of_callee(facts.module, assign.scope, assign.value)
+        built = self.types.type_of_callee(facts.module, assign.scope, assign.value, line=assign.line)
         if built is None or not self.is_module_type(built):
             return None
         container = CONTAINERS.get(built, "")

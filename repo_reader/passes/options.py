@@ -16,11 +16,13 @@ YAML_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)\s*:\s*(?P<value>[^#\n]*?)\s*(
 YAML_DEFAULT = re.compile(r"^\s*-\s*(?:override\s+)?(?P<key>[\w/.-]+)\s*:\s*(?P<value>[\w/.-]+)")
 
 
-def from_argparse(found: list[tuple[ModuleFacts, OptionFact]], overrides: dict[str, str] | None = None) -> list[Option]:
+def from_argparse(found: list[tuple[ModuleFacts, OptionFact, int | None]],
+                  overrides: dict[str, str] | None = None) -> list[Option]:
     """One Option per destination: `--flip`/`--no-flip` pairs (`store_true` and `store_false` on one
-    dest, or `BooleanOptionalAction`) are one option listing both flags."""
+    dest, or `BooleanOptionalAction`) are one option listing both flags. Each fact comes with the column
+    it is declared at, or None for the column of its `add_argument(` call."""
     options: dict[str, Option] = {}
-    for facts, fact in found:
+    for facts, fact, col in found:
         name = next((flag for flag in fact.flags if flag.startswith("--")), fact.flags[0])
         flags = fact.flags
         default = fact.default
@@ -35,7 +37,8 @@ def from_argparse(found: list[tuple[ModuleFacts, OptionFact]], overrides: dict[s
             if extra:
                 options[fact.dest] = replace(known, flags=(*known.flags, *extra))
             continue
-        col = next((call.col for call in facts.calls if call.line == fact.line and call.callee.endswith("add_argument")), 1)
+        if col is None:
+            col = next((c.col for c in facts.calls if c.line == fact.line and c.callee.endswith("add_argument")), 1)
         options[fact.dest] = Option(name, flags, default, fact.help, fact.type, fact.required,
                                     fact.choices, fact.line, _at(facts, fact.line, col))
     for dest, value in (overrides or {}).items():

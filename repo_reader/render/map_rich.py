@@ -92,7 +92,8 @@ class _Printer:
                     " [red](required)[/]" if option.required else "")
                 help_text = f"  [dim]{escape(option.help)}[/]" if option.help else ""
                 where = f"{self.at(option.at.path, option.at.line, option.at.col)}  " if option.at else "   "
-                self.line(f"{where}{escape(option.name)}{default}{help_text}")
+                value = " True|False" if option.type == "bool" else ""  # `--use_fp16 False`: a flag taking a value
+                self.line(f"{where}{escape(option.name)}{value}{default}{help_text}")
             hidden = len(entry.options) - min(len(shown), MAX_OPTIONS)
             if hidden > 0:
                 self.line(f"   [dim]... {hidden} more options[/]")

@@ -18,7 +18,7 @@ from pathlib import Path
 from repo_reader.cache_format import decoder, encoder, seal, unseal
 from repo_reader.scan.facts import ModuleFacts
 
-FACTS_VERSION = "10"  # bump whenever ModuleFacts or the collector changes what it records
+FACTS_VERSION = "11"  # bump whenever ModuleFacts or the collector changes what it records
 
 
 def cache_folder(kind: str = "facts") -> Path | None:

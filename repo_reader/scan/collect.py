@@ -12,9 +12,11 @@ from typing import Any
 from repo_reader.scan.facts import (
     AssignFact, CallFact, DefFact, FieldFact, ImportFact, ModuleFacts, OptionFact, Param,
 )
+from repo_reader.scan.dicts import DictRecorder, constant_repr, is_literal
 from repo_reader.scan.values import STORE_METHODS, FlowRecorder, property_names
 
 MAX_TEXT = 120
+MAX_SWITCH_STRING = 32
 CONTAINER_CALLS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
 
 
@@ -104,6 +106,7 @@ class Collector:
 
     def __init__(self, text: str, module: str, is_package: bool, properties: frozenset[str] = frozenset()) -> None:
         self.values = FlowRecorder(properties)
+        self.dicts = DictRecorder(self.text, dotted)
         self.source_lines = text.splitlines()
         self.module = module
         self.is_package = is_package
@@ -262,8 +265,10 @@ class Collector:
         self._current.append(".".join(self.scope))  # one string per scope, shared by all its facts
         self.kinds.append(kind)
         self.loop_depth = 0
+        saved_dicts = self.dicts.enter_function()
         for statement in body:
             self.visit(statement)
+        self.dicts.leave_function(saved_dicts)
         self.scope.pop()
         self._current.pop()
         self.kinds.pop()
@@ -314,7 +319,17 @@ class Collector:
     def visit_If(self, node: ast.If) -> None:
         if not self.scope and self.main_guard is None and is_main_guard(node.test):
             self.main_guard = node.lineno
-        self.generic_visit(node)
+        if not self.in_function():
+            self.generic_visit(node)
+            return
+        self.visit(node.test)
+        branch = self.dicts.enter_branch(node.test)  # which `if dims == 2:` body a return sits in
+        for statement in node.body:
+            self.visit(statement)
+        if branch:
+            self.dicts.branches.pop()
+        for statement in node.orelse:
+            self.visit(statement)
 
     def loop(self, node: ast.For | ast.While | ast.AsyncFor) -> None:
         if not self.scope and self.main_guard is None:
@@ -329,9 +344,12 @@ class Collector:
                     AssignFact(self.current, node.target.id, "iter", iterated, node.lineno,
                                node.col_offset + 1, True)
                 )
+        over_dict = isinstance(node, (ast.For, ast.AsyncFor)) and self.dicts.enter_loop(self.current, node)
         self.loop_depth += 1
         self.generic_visit(node)
         self.loop_depth -= 1
+        if over_dict:
+            self.dicts.loops.pop()
 
     visit_For = visit_While = visit_AsyncFor = loop
 
@@ -342,6 +360,8 @@ class Collector:
             name = dotted(value)
             if name:
                 self.returns.append((self.current, name))
+                self.dicts.branch_return(self.current, name)
+            self.dicts.returned(self.current, node.value, node.lineno)
             self.visit(node.value)
 
     # -- assignments -------------------------------------------------------------------------
@@ -351,6 +371,7 @@ class Collector:
             self.values.assign(self.current, target, sources)
         for target in node.targets:
             self.record_assign(target, node.value, node)
+            self.dicts.bind(self.current, target, node.value, node.lineno)
         self.visit(node.value)
         for target in node.targets:
             self.visit(target)
@@ -365,6 +386,7 @@ class Collector:
         if node.value is not None:
             self.values.assign(self.current, node.target, self.values.texts(node.value, self.current))
             self.record_assign(node.target, node.value, node)
+            self.dicts.bind(self.current, node.target, node.value, node.lineno)
             self.visit(node.value)
 
     def record_assign(self, target: ast.expr, value: ast.expr, node: ast.stmt) -> None:
@@ -420,6 +442,7 @@ class Collector:
                 tuple(keyword.arg for keyword in node.keywords if keyword.arg), self.loop_depth > 0, refs,
                 tuple((keyword.arg, self.shared(dotted(keyword.value))) for keyword in node.keywords if keyword.arg),
                 arg_values, keyword_values, self.values.callee_value(node, self.current, callee),
+                literal_arguments(node),
             )
         )
         store = STORE_METHODS.get(last)
@@ -428,6 +451,8 @@ class Collector:
                                self.values.texts(node.args[store], self.current))
         if last == "add_argument":
             self.record_option(node)
+        elif last == "update":
+            self.dicts.update(self.current, node)
         elif last == "append" and callee.startswith("self.") and node.args:
             kind, text, children = describe_value(node.args[0])
             if kind == "call":
@@ -450,9 +475,12 @@ class Collector:
         flags = tuple(
             arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
         )
-        if not flags:
-            return
         keywords = {keyword.arg: keyword.value for keyword in node.keywords if keyword.arg}
+        if not flags:  # `add_argument(f"--{k}", default=v)` in a loop over a dict
+            help_node = keywords.get("help")
+            help_text = help_node.value if isinstance(help_node, ast.Constant) and isinstance(help_node.value, str) else None
+            self.dicts.option(self.current, node, help_text)
+            return
         def constant(key: str) -> str | None:
             value = keywords.get(key)
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
@@ -530,12 +558,20 @@ def keyed_items(node: ast.expr) -> list[tuple[str, ast.expr]]:
     return []
 
 
-def is_literal(node: ast.expr) -> bool:
-    if isinstance(node, ast.Constant):
-        return True
-    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
-        return True
-    return isinstance(node, ast.Tuple) and all(is_literal(element) for element in node.elts)
+def literal_arguments(node: ast.Call) -> tuple[tuple[str, str], ...]:
+    """(position or keyword, repr) of the arguments that are plain constants: `conv_nd(2, ...)` → (("0", "2"),)."""
+    found = [(str(position), value) for position, arg in enumerate(node.args)
+             if (value := _switch_constant(arg)) is not None]
+    found += [(keyword.arg, value) for keyword in node.keywords
+              if keyword.arg and (value := _switch_constant(keyword.value)) is not None]
+    return tuple(found)
+
+
+def _switch_constant(node: ast.expr) -> str | None:
+    """What a branch may test an argument against: numbers, booleans, None and short names (not prose)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) > MAX_SWITCH_STRING:
+        return None
+    return constant_repr(node)
 
 
 def is_main_guard(test: ast.expr) -> bool:
@@ -563,4 +599,6 @@ def collect_facts(tree: ast.Module, text: str, path: str, module: str, is_packag
         docstring=ast.get_docstring(tree),
         flows=tuple(dict.fromkeys(values.flows)), implicit_calls=tuple(values.implicit),
         decorator_calls=tuple(values.decorators),
+        dicts=tuple(collector.dicts.dicts), dict_options=tuple(collector.dicts.options),
+        branch_returns=tuple(collector.dicts.branch_returns),
     )

@@ -53,6 +53,8 @@ class CallFact(NamedTuple):
     arg_values: tuple[str, ...] = ()
     keyword_values: tuple[tuple[str, str], ...] = ()
     callee_value: str = ""  # the callee's value text where it differs from `callee` (`ACT2FN[relu]`)
+    # (position or keyword, repr of the value) of each argument that is a plain constant (`conv_nd(2, ...)`)
+    literals: tuple[tuple[str, str], ...] = ()
 
 
 class FlowFact(NamedTuple):
@@ -93,6 +95,50 @@ class OptionFact(NamedTuple):
     line: int
 
 
+class DictEntry(NamedTuple):
+    key: str
+    value: str  # source text of the value
+    kind: str  # type of a constant value ("int", "float", "str", "bool", "None", "tuple"), "" when computed
+    line: int
+    col: int
+
+
+class DictFact(NamedTuple):
+    """What a dict bound to a name holds, in the order it is written: `name = dict(a=1)` or `{"a": 1}`
+    (kind "bind"), `name.update(...)` (kind "update"), `return dict(...)` (target "<return>").
+
+    `merged` is the dotted text of a whole dict merged in (`defaults()`, `other`, `**other`), "" when
+    the entries are written out. A dict literal a loop iterates in place is bound to `<loop@LINE>`.
+    """
+
+    scope: str
+    target: str
+    kind: str  # bind | update
+    merged: str
+    entries: tuple[DictEntry, ...]
+    line: int
+
+
+class DictOptionFact(NamedTuple):
+    """`for k, v in D.items(): parser.add_argument(f"--{k}", default=v)`: one option per key of D."""
+
+    scope: str
+    source: str  # dotted text of the dict iterated (`default_dict`, `DEFAULTS`), or `<loop@LINE>`
+    prefix: str  # what the flag spells before the key ("--")
+    help: str | None
+    line: int
+    col: int
+
+
+class BranchReturn(NamedTuple):
+    """`if dims == 2: return nn.Conv2d(...)`: a return inside the body of an `if NAME == CONSTANT`."""
+
+    scope: str
+    name: str  # the name tested
+    value: str  # repr of the constant it equals
+    returned: str  # dotted callee or name returned, as in `ModuleFacts.returns`
+
+
 class FieldFact(NamedTuple):
     owner: str  # class qualname
     name: str
@@ -127,6 +173,9 @@ class ModuleFacts:
     decorator_calls: tuple[CallFact, ...] = ()  # `@deco` applied: deco(<fn:f>)
     cell_starts: tuple[int, ...] = ()  # notebooks: first line of each code cell in the joined text
     cell_numbers: tuple[int, ...] = ()
+    dicts: tuple[DictFact, ...] = ()
+    dict_options: tuple[DictOptionFact, ...] = ()
+    branch_returns: tuple[BranchReturn, ...] = ()
 
     def where(self, line: int) -> tuple[str, int]:
         """The displayable path and line; a notebook line becomes `nb.ipynb#cell3` and its cell line."""
