@@ -153,3 +153,33 @@ def test_rich_highlights_the_code_and_keeps_the_text_layout() -> None:
     assert "\x1b[" in coloured and "\x1b]8;" in coloured  # colours, and the header's location is a link
     plain = re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", coloured)
     assert plain.splitlines() == render_show_text(_report(16), Locator(Path("/r"), ""), 60).splitlines()
+
+
+NOTEBOOK_CELLS = [
+    ("markdown", "# A notebook with magics"),
+    ("code", "%matplotlib inline\nimport torch\nfrom torch import nn"),
+    ("code", "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 2)\n"
+             "\n    def forward(self, x):\n        y = self.fc(x)\n        return y.relu()"),
+    ("code", "!echo training\nmodel = Net()\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\nx = torch.randn(3, 4)\n"
+             "loss = model(x).sum()\nloss.backward()\nopt.step()"),
+]
+
+
+@pytest.mark.parametrize("target", ["Net", "nb.ipynb"])
+def test_a_notebook_model_is_shown_in_its_cell_with_the_shapes_on_the_cells_lines(target: str, tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cells run compiled under the map's locations (`nb.ipynb#cell3`), magics commented out rather
+    than dropped: the recorded lines are the cell's own (once the cell text and the lines disagreed)."""
+    cells = [{"cell_type": kind, "metadata": {}, "source": text.splitlines(keepends=True),
+              **({"outputs": [], "execution_count": None} if kind == "code" else {})} for kind, text in NOTEBOOK_CELLS]
+    (tmp_path / "nb.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["show", ".", target, "--width", "100"])
+    assert result.exit_code == 0, result.output
+    assert "traced nb.Net on meta, input 3x4:float32" in result.stdout  # the notebook's own first call
+    assert result.stdout.partition("\n\n")[2] == (
+        "nb.ipynb cell 3, line 6  nb.Net.forward  (ran in the forward of nb.Net)\n"
+        "  sizes: B=3\n"
+        "6 │     def forward(self, x):\n"
+        "7 │         y = self.fc(x)                                     fc (B, 4) → (B, 2)  y: (B, 2) float32\n"
+        "8 │         return y.relu()                                                    return (B, 2) float32\n")

@@ -36,8 +36,8 @@ class ShowFormat(StrEnum):
     JSON = "json"
 
 
-Target = Annotated[str, typer.Argument(help="A function, method or class (GPT.forward, GPT), or a .py file of the "
-                                            "repository (models/gpt.py).", show_default=False)]
+Target = Annotated[str, typer.Argument(help="A function, method or class (GPT.forward, GPT), or a .py file or "
+                                            "notebook of the repository (models/gpt.py).", show_default=False)]
 
 
 @command("show")

@@ -19,11 +19,11 @@ class NotAFile(ValueError):
 
 
 def repository_file(repo_map: RepoMap, root: PurePath, target: str) -> str | None:
-    """The root-relative path a `.py` target names (relative to the root or to the current folder); None
-    for a name. `root` is resolved."""
+    """The root-relative path a `.py` (or `.ipynb`) target names (relative to the root or to the current
+    folder); None for a name. `root` is resolved."""
     from pathlib import Path
 
-    if not target.endswith(".py"):
+    if not target.endswith((".py", ".ipynb")):
         return None
     known = {file.path for file in repo_map.files}
     for candidate in (Path(target), Path(root) / target):
@@ -78,18 +78,24 @@ def annotate_definition(definition: Definition, trace: ShapeTrace, sources: Sour
 
 def annotate_file(path: str, repo_map: RepoMap, trace: ShapeTrace, sources: Sources) -> tuple[AnnotatedFunction, ...]:
     """Every function of `path` that ran in a traced forward, in the order they appear in the file."""
-    in_file = sorted((d for d in repo_map.definitions if d.path == path and d.kind in ("function", "method")),
-                     key=lambda d: (d.line, -d.end_line))
+    in_file = sorted((d for d in repo_map.definitions if d.path.partition("#")[0] == path  # a notebook's cells
+                      and d.kind in ("function", "method")),
+                     key=lambda d: (_cell(d.path), d.line, -d.end_line))
     ran: list[AnnotatedFunction] = []
-    covered = 0  # the last line of a function already shown (its nested functions come with it)
+    covered = (0, 0)  # (cell, last line) of a function already shown (its nested functions come with it)
     for definition in in_file:
-        if definition.line <= covered:
+        if (_cell(definition.path), definition.line) <= covered:
             continue
         annotated = annotate_definition(definition, trace, sources)
         if annotated.model:
             ran.append(annotated)
-            covered = definition.end_line
+            covered = (_cell(definition.path), definition.end_line)
     return tuple(ran)
+
+
+def _cell(path: str) -> int:
+    """The cell number of a notebook location (`fit.ipynb#cell3` → 3); 0 for a file."""
+    return int(path.rpartition("#cell")[2]) if "#cell" in path else 0
 
 
 def _traced(trace: ShapeTrace) -> list[ModelTrace]:
@@ -103,9 +109,10 @@ def _within(shapes: LineShapes, definition: Definition) -> bool:
 def _annotated(definition: Definition, sources: Sources, inside: list[LineShapes],
                model: ModelTrace | None) -> AnnotatedFunction:
     text = sources.text(definition.path).splitlines()
+    offset = sources.file_line(definition.path, 1) - 1  # a notebook cell's lines, in the joined text
     runs = {shapes.line: shapes for shapes in inside}
     first = min([definition.line, *(shapes.function_line for shapes in inside if shapes.function_line >= 1)])
-    lines = tuple(AnnotatedLine(number, text[number - 1] if number <= len(text) else "",
+    lines = tuple(AnnotatedLine(number, text[offset + number - 1] if offset + number <= len(text) else "",
                                 *((runs[number].runs, runs[number].more_runs) if number in runs else ()))
                   for number in range(first, definition.end_line + 1))
     return AnnotatedFunction(definition.qualname, definition.path, definition.line, definition.col,

@@ -129,25 +129,23 @@ def readme_request(root: Path, readme: str, blocks: tuple[str, ...], *, device: 
 
 
 def notebook_request(request: TraceRequest, root: Path) -> TraceRequest | None:
-    """A model defined in a notebook: its code cells, run in order as a script (magics dropped)."""
-    import json
+    """A model defined in a notebook: its code cells, run in order as a script (magics commented out,
+    as the map reads them), each compiled under the map's location of its cell (`fit.ipynb#cell3`), so
+    that the lines `show` records are the lines the map gives."""
+    from dataclasses import replace
+
+    from repo_reader.scan.source import Unreadable, read_notebook
 
     notebook = request.path.partition("#")[0]
     try:
-        cells = json.loads((root / notebook).read_text(encoding="utf-8-sig"))["cells"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        source = read_notebook((root / notebook).read_bytes())
+    except (OSError, Unreadable):
         return None
-    blocks = []
-    for cell in cells if isinstance(cells, list) else []:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        text = "".join(part for part in source if isinstance(part, str)) if isinstance(source, list) else str(source)
-        lines = [line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))]
-        blocks.append("\n".join(lines))
+    lines = source.text.splitlines()
+    ends = (*source.cell_starts[1:], len(lines) + 1)
+    blocks = tuple("\n".join(lines[start - 1 : end - 1]) for start, end in zip(source.cell_starts, ends))
     if not blocks:
         return None
-    from dataclasses import replace
-
-    return replace(request, route="run", code_blocks=tuple(blocks[:200]), path=notebook,
+    names = tuple(f"{notebook}#cell{number}" for number in source.cell_numbers)
+    return replace(request, route="run", code_blocks=blocks[:200], code_names=names[:200], path=notebook,
                    module_name=request.qualname.rpartition(".")[0], entry_command=f"the code cells of {notebook}")

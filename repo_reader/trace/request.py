@@ -74,6 +74,7 @@ class TraceRequest:
     entry_command: str = ""  # as shown to the user: `python main_pretrain.py --batch_size 64`
     entry_folder: str = ""  # root-relative folder the command runs from ("" : the root)
     code_blocks: tuple[str, ...] = ()  # the README route: its Python code blocks, run in order
+    code_names: tuple[str, ...] = ()  # where each block is compiled (`fit.ipynb#cell3`); "" : `README.md#blockN`
     package: str = ""  # the root is a package, imported under this name (its modules import each other relatively)
     record_lines: bool = False  # also record shapes by source line (`show`; trace/lines.py)
 

@@ -105,11 +105,16 @@ def run_to_model(script: Path, argv: tuple[str, ...], copy_root: Path, folder: s
     return result
 
 
-def run_code_blocks(blocks: tuple[str, ...], copy_root: Path, *, first_call: bool = True, wanted: str = "") -> RunResult:
+def run_code_blocks(blocks: tuple[str, ...], copy_root: Path, *, first_call: bool = True, wanted: str = "",
+                    names: tuple[str, ...] = ()) -> RunResult:
     """Run a README's Python blocks one after another in one namespace, as a reader pasting them
     would, until a model is first called (its input) or an optimizer is built; a failing block is
     skipped and noted. Without a call, the outermost module the blocks built is the model. A notebook
-    (`first_call` False) runs to its optimizer; `wanted` names the class to take from its namespace."""
+    (`first_call` False) runs to its optimizer; `wanted` names the class to take from its namespace.
+    Each block is compiled under its name (`names`, root-relative; `README.md#blockN` without one) and
+    kept in `linecache`, so tracebacks and the line recorder see its text."""
+    import linecache
+
     result = RunResult()
     namespace: dict[str, Any] = {"__name__": "__main__", "__file__": str(copy_root / "README.md")}
     previous_cwd, previous_path = os.getcwd(), list(sys.path)
@@ -118,8 +123,10 @@ def run_code_blocks(blocks: tuple[str, ...], copy_root: Path, *, first_call: boo
     try:
         with _hooks(result, copy_root, first_call=first_call):
             for number, block in enumerate(blocks, start=1):
+                filename = str(copy_root / (names[number - 1] if number <= len(names) else f"README.md#block{number}"))
+                linecache.cache[filename] = (len(block), None, [line + "\n" for line in block.splitlines()], filename)
                 try:
-                    exec(compile(block, f"{copy_root / 'README.md'}#block{number}", "exec"), namespace)  # noqa: S102
+                    exec(compile(block, filename, "exec"), namespace)  # noqa: S102
                 except Reached:
                     raise
                 except BaseException as error:  # the README's code may raise anything; go on with the next block
@@ -339,7 +346,7 @@ def trace_by_running(request: TraceRequest) -> ModelTrace:
     notebook = ".ipynb" in request.path
     if request.code_blocks:
         result = run_code_blocks(request.code_blocks, copy_root, first_call=not notebook,
-                                 wanted=request.class_name if notebook else "")
+                                 wanted=request.class_name if notebook else "", names=request.code_names)
     else:
         result = run_to_model(copy_root / request.path, request.entry_argv, copy_root, request.entry_folder,
                               request.package)

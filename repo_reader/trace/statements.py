@@ -7,6 +7,7 @@ Child side, standard library only: one `ast` parse per file, cached.
 from __future__ import annotations
 
 import ast
+import linecache
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,8 +26,12 @@ def statement_table(filename: str) -> dict[int, Statement]:
     """Every line of `filename` that lies in a statement → that (innermost) statement; {} when unreadable."""
     try:
         with open(filename, "rb") as handle:
-            tree = ast.parse(handle.read(), filename)
-    except (OSError, SyntaxError, ValueError, RecursionError):
+            data = handle.read()
+    except OSError:  # code compiled from a string (a notebook cell, a README block) is in linecache
+        data = "".join(linecache.getlines(filename)).encode()
+    try:
+        tree = ast.parse(data, filename)
+    except (SyntaxError, ValueError, RecursionError):
         return {}
     table: dict[int, Statement] = {}
     for node in ast.walk(tree):
