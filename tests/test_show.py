@@ -165,7 +165,7 @@ NOTEBOOK_CELLS = [
 ]
 
 
-@pytest.mark.parametrize("target", ["Net", "nb.ipynb"])
+@pytest.mark.parametrize("target", ["Net", "nb.ipynb", "nb.ipynb#cell3"])
 def test_a_notebook_model_is_shown_in_its_cell_with_the_shapes_on_the_cells_lines(target: str, tmp_path: Path,
                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The cells run compiled under the map's locations (`nb.ipynb#cell3`), magics commented out rather

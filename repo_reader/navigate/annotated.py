@@ -6,6 +6,7 @@ Pure: joins the static map's definitions, a `ShapeTrace` recorded with lines, an
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 
 from repo_reader.model import (AnnotatedFunction, AnnotatedLine, Definition, LineShapes, Lookup, ModelTrace, RepoMap,
@@ -23,16 +24,20 @@ def repository_file(repo_map: RepoMap, root: PurePath, target: str) -> str | Non
     folder); None for a name. `root` is resolved."""
     from pathlib import Path
 
-    if not target.endswith((".py", ".ipynb")):
+    file, cell = target, ""
+    if re.search(r"\.ipynb#cell\d+$", target):  # a notebook cell, as the map gives its location
+        file, _, number = target.rpartition("#")
+        cell = f"#{number}"
+    if not file.endswith((".py", ".ipynb")):
         return None
-    known = {file.path for file in repo_map.files}
-    for candidate in (Path(target), Path(root) / target):
+    known = {info.path for info in repo_map.files}
+    for candidate in (Path(file), Path(root) / file):
         try:
             relative = candidate.resolve().relative_to(root).as_posix()
         except ValueError:
             continue
         if relative in known:
-            return relative
+            return relative + cell
     raise NotAFile(f"{target} is not a Python file of {root.name} (the map read no such file)")
 
 
@@ -78,7 +83,7 @@ def annotate_definition(definition: Definition, trace: ShapeTrace, sources: Sour
 
 def annotate_file(path: str, repo_map: RepoMap, trace: ShapeTrace, sources: Sources) -> tuple[AnnotatedFunction, ...]:
     """Every function of `path` that ran in a traced forward, in the order they appear in the file."""
-    in_file = sorted((d for d in repo_map.definitions if d.path.partition("#")[0] == path  # a notebook's cells
+    in_file = sorted((d for d in repo_map.definitions if path in (d.path, d.path.partition("#")[0])  # or its cells
                       and d.kind in ("function", "method")),
                      key=lambda d: (_cell(d.path), d.line, -d.end_line))
     ran: list[AnnotatedFunction] = []
