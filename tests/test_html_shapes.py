@@ -99,6 +99,16 @@ def test_forwards_match_a_class_seen_under_a_longer_module_path() -> None:
     assert forwards.of("torch.nn.modules.linear.Linear") is None
 
 
+def test_a_class_that_inherits_its_forward_opens_the_bases(tmp_path: Path) -> None:
+    from repo_reader.api import analyse
+
+    (tmp_path / "blocks.py").write_text(
+        "from torch import nn\n\n\nclass Base(nn.Module):\n    def forward(self, x):\n        return x\n\n\n"
+        "class Middle(Base):\n    pass\n\n\nclass Leaf(Middle):\n    def extra(self):\n        return 1\n")
+    forwards = Forwards(analyse(tmp_path, use_cache=False).repo_map)
+    assert [str(forwards.of(name)) for name in ("blocks.Base", "blocks.Middle", "blocks.Leaf")] == ["blocks.py:5:5"] * 3
+
+
 
 def test_trace_html_takes_the_trace_options_and_annotates_as_show_does(tmp_path: Path) -> None:
     """`trace -f html` with show's options for GPT.forward: the texts of tests/snapshots/show/gpt_forward.txt."""

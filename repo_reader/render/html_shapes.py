@@ -56,6 +56,7 @@ class Forwards:
     def __init__(self, repo_map: RepoMap) -> None:
         self.where = {d.qualname.removesuffix(".forward"): Location(d.path, d.line, d.col)
                       for d in repo_map.definitions if d.kind == "method" and d.qualname.endswith(".forward")}
+        self.bases = {model.qualname: model.bases for model in repo_map.models}
         self.seen: dict[str, Location | None] = {}
 
     def of(self, class_qualname: str) -> Location | None:
@@ -64,5 +65,22 @@ class Forwards:
         if class_qualname not in self.seen:
             fits = [where for owner, where in self.where.items()
                     if class_qualname.endswith(f".{owner}") or owner.endswith(f".{class_qualname}")]
-            self.seen[class_qualname] = fits[0] if len(fits) == 1 else None
+            self.seen[class_qualname] = fits[0] if len(fits) == 1 else self._inherited(class_qualname)
         return self.seen[class_qualname]
+
+    def _inherited(self, class_qualname: str) -> Location | None:
+        """A class that takes its `forward` from a repository base: the nearest base's (breadth first)."""
+        names = [name for name in self.bases if name == class_qualname or class_qualname.endswith(f".{name}")
+                 or name.endswith(f".{class_qualname}")]
+        if len(names) != 1:
+            return None
+        queue, seen = list(self.bases[names[0]]), {names[0]}
+        while queue and len(seen) < 64:
+            base = queue.pop(0)
+            if base in seen:
+                continue
+            seen.add(base)
+            if base in self.where:
+                return self.where[base]
+            queue += self.bases.get(base, ())
+        return None
