@@ -41,3 +41,37 @@ def test_every_file_has_a_confidence_and_evidence() -> None:
     for fixture in EXPECTED:
         for info in analysis_of(fixture).repo_map.files:
             assert 0 < info.confidence <= 100 and info.evidence
+
+
+TORCH_UTILS = '''import torch
+from torch import nn
+
+
+def fuse_model(model: nn.Module) -> nn.Module:
+    model.eval()
+    with torch.no_grad():
+        for module in model.modules():
+            module.fused = torch.cuda.is_bf16_supported()
+    return model
+'''
+SCORES = '''import torch
+from sklearn.metrics import f1_score
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for images, labels in loader:
+            print(f1_score(labels, model(images).argmax(1)))
+'''
+
+
+def test_a_helper_library_that_sets_eval_mode_is_utils_and_bf16_is_no_metric(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`torch_utils.py` calls `model.eval()` under no_grad in a loop (fusing layers): its name says what it is,
+    and `is_bf16_supported` is no F1 metric; an evaluation loop with a metric stays eval."""
+    from repo_reader.api import analyse
+
+    (tmp_path / "torch_utils.py").write_text(TORCH_UTILS)
+    (tmp_path / "scores.py").write_text(SCORES)
+    roles = {info.path: info.role for info in analyse(tmp_path, use_cache=False).repo_map.files}
+    assert roles == {"torch_utils.py": Role.UTILS, "scores.py": Role.EVAL}

@@ -47,7 +47,9 @@ FOLDER_RULES: tuple[tuple[Role, re.Pattern[str], str], ...] = (
 )
 FILE_WEIGHT = 30
 FOLDER_WEIGHT = 20
-METRIC = re.compile(r"accuracy|acc|f1|precision|recall|bleu|metric|psnr|ssim|auc|perplexity|iou|map", re.IGNORECASE)
+# `f1` as a word (`f1_score`, `compute_f1`), not inside `bf16`
+METRIC = re.compile(r"accuracy|acc|(?<![a-z0-9])f1(?!\d)|precision|recall|bleu|metric|psnr|ssim|auc|perplexity|iou|map",
+                    re.IGNORECASE)
 LOSS_NAME = re.compile(r"(Loss|Criterion|CrossEntropy)\w*$")
 EXPORT_CALLS = ("torch.onnx.export", "torch.export.export")  # torch.jit.trace also patches loaded models (CLIP)
 LAUNCHED_FUNCTIONS = ("main", "train", "run")
@@ -75,7 +77,7 @@ def classify_file(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex
                         facts.lines, bool(facts.cell_starts))
     scores = _Scores()
     name_role = _score_name(facts.path, scores)
-    _score_syntax(facts, edges, classes, scores)
+    _score_syntax(facts, edges, classes, scores, named_utils=_file_rule(facts.path.rsplit("/", 1)[-1]) is Role.UTILS)
     _score_builders(facts, classes, returns or {}, scores)
     _score_helpers(facts, scores)
     if not scores.points:
@@ -149,7 +151,8 @@ def _score_name(path: str, scores: _Scores) -> Role | None:
     return None
 
 
-def _score_syntax(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex, scores: _Scores) -> None:
+def _score_syntax(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex, scores: _Scores, *,
+                  named_utils: bool = False) -> None:
     own = classes.in_module(facts.module)
     losses = [info for info in own if info.framework and LOSS_NAME.search(info.definition.qualname)]
     # an nn.Module that defines neither forward nor __call__ (here or in a repo base) holds modules (an
@@ -175,6 +178,8 @@ def _score_syntax(facts: ModuleFacts, edges: list[CallEdge], classes: ClassIndex
         metrics = any(METRIC.search(callee.rsplit(".", 1)[-1]) for callee in callees)
         looped = facts.module_loops > 0 or any(call.in_loop for call in facts.calls)
         weight = (35 if evaluates and looped else 15) + (15 if evaluates and no_grad else 0) + (10 if metrics else 0)
+        if named_utils and not metrics:  # a helper library that sets eval mode (fusing, an EMA copy) evaluates nothing
+            weight //= 2
         scores.add(Role.EVAL, weight, "evaluation: " + ", ".join(
             part for part, present in (("model.eval()", evaluates), ("no_grad", no_grad), ("metrics", metrics)) if present))
     tests = [d for d in facts.definitions if d.qualname.rsplit(".", 1)[-1].startswith("test") and
