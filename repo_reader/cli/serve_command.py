@@ -13,25 +13,24 @@ INSTALL = "pip install 'repo-reader[serve]'"
 @command("lsp")
 def lsp_command() -> None:
     """A language server on stdio: shapes as inlay hints, layer hovers, go to forward, callers, lenses, check."""
-    try:
-        from repo_reader.serve.lsp import serve
-    except ImportError as error:
-        raise UsageError(_missing("lsp", "pygls", error)) from None
-    serve()
+    _serve("lsp", "pygls")
 
 
 @command("mcp")
 def mcp_command() -> None:
     """An MCP server on stdio: map, goto, callers, callees, tour, trace, show and check as tools for agents."""
+    _serve("mcp", "mcp")
+
+
+def _serve(name: str, package: str) -> None:
+    """Run `repo_reader.serve.<name>.serve()`; a missing extra is one line."""
+    import importlib
+
     try:
-        from repo_reader.serve.mcp import serve
+        server = importlib.import_module(f"repo_reader.serve.{name}")
     except ImportError as error:
-        raise UsageError(_missing("mcp", "mcp", error)) from None
-    serve()
-
-
-def _missing(name: str, package: str, error: ImportError) -> str:
-    missing = (error.name or package).split(".")[0]
-    if missing not in (package, "lsprotocol", "pygls", "mcp"):
-        raise error  # not the extra: a real fault, reported as an internal error
-    return f"repo-reader {name} needs {package}: {INSTALL}"
+        missing = (error.name or package).split(".")[0]
+        if missing not in (package, "lsprotocol", "pygls", "mcp"):
+            raise  # not the extra: a real fault, reported as an internal error
+        raise UsageError(f"repo-reader {name} needs {package}: {INSTALL}") from None
+    server.serve()

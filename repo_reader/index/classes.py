@@ -264,8 +264,7 @@ class ClassIndex:
         while steps < limit:
             base = self._single_base(current)
             if base is None:
-                order = self.mro(qualname) if steps + len(self.mro(current)) <= limit else None
-                return order
+                return self.mro(qualname) if steps + len(self.mro(current)) <= limit else None
             current, steps = base, steps + 1
         return None
 

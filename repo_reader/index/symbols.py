@@ -7,6 +7,7 @@ through a package's `__init__` re-export is `autoenc.models.autoencoder.AutoEnco
 from __future__ import annotations
 
 import builtins
+import functools
 from dataclasses import dataclass
 
 from repo_reader.scan.facts import ModuleFacts
@@ -129,3 +130,10 @@ class SymbolTable:
             if module in self.modules:
                 return module, parts[cut], ".".join(parts[cut + 1 :])
         return None, "", ""
+
+
+@functools.lru_cache(maxsize=65536)
+def scopes_outwards(scope: str) -> tuple[str, ...]:
+    """`A.f.g` → ("A.f.g", "A.f", "A", ""): where a name is looked up, innermost first."""
+    parts = scope.split(".") if scope else []
+    return tuple(".".join(parts[:cut]) for cut in range(len(parts), -1, -1))

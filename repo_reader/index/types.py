@@ -11,7 +11,7 @@ import functools
 
 from repo_reader.index.classes import ClassIndex
 from repo_reader.index.registries import registry_of_call
-from repo_reader.index.symbols import SymbolTable
+from repo_reader.index.symbols import SymbolTable, scopes_outwards
 from repo_reader.scan.facts import AssignFact, CallFact, DefFact, ModuleFacts
 
 SELF_RETURNING = {"to", "cuda", "cpu", "train", "eval", "float", "half", "double", "bfloat16", "requires_grad_"}
@@ -385,13 +385,6 @@ class TypeIndex:
                     self.locals[key] = found
                     changed = True
         return changed
-
-
-@functools.lru_cache(maxsize=65536)
-def scopes_outwards(scope: str) -> tuple[str, ...]:
-    """`A.f.g` → ("A.f.g", "A.f", "A", ""): where a name is looked up, innermost first."""
-    parts = scope.split(".") if scope else []
-    return tuple(".".join(parts[:cut]) for cut in range(len(parts), -1, -1))
 
 
 @functools.lru_cache(maxsize=4096)

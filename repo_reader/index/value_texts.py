@@ -14,7 +14,7 @@ import functools
 import re
 
 from repo_reader.index.classes import WALK_STEPS, ClassIndex
-from repo_reader.index.symbols import SymbolTable
+from repo_reader.index.symbols import SymbolTable, scopes_outwards
 from repo_reader.scan.facts import DefFact
 
 MAX_VALUES = 32
@@ -162,7 +162,7 @@ class ValueEvaluator:
 
     def _binding(self, module: str, scope: str, name: str) -> Key | None:
         """The variable `name` reads in `scope`: the innermost enclosing scope that binds it."""
-        for enclosing in _scopes_outwards(scope):
+        for enclosing in scopes_outwards(scope):
             if enclosing and enclosing != scope and self.kinds.get((module, enclosing)) == "class":
                 continue  # a class body's names are not visible inside its methods
             if name in self.bound.get((module, enclosing), ()):
@@ -389,9 +389,3 @@ class ValueEvaluator:
 def first_param(definition: DefFact) -> str | None:
     positional = [param.name for param in definition.params if param.kind == "positional"]
     return positional[0] if positional else None
-
-
-@functools.lru_cache(maxsize=65536)
-def _scopes_outwards(scope: str) -> tuple[str, ...]:
-    parts = scope.split(".") if scope else []
-    return tuple(".".join(parts[:cut]) for cut in range(len(parts), -1, -1))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from repo_reader.index.symbols import SymbolTable
-from repo_reader.index.types import scopes_outwards
+from repo_reader.index.symbols import scopes_outwards
 from repo_reader.scan.facts import CallFact, DictEntry, DictFact, DictOptionFact, ModuleFacts, OptionFact
 
 MAX_DEPTH = 8  # dicts merged into dicts merged into dicts: deeper than this is a cycle

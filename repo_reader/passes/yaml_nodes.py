@@ -4,6 +4,7 @@ for the passes that read model configs. PyYAML is imported only when a YAML file
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 MAX_YAML_BYTES = 64 * 1024  # model configs are small; a bigger YAML is data, not read
@@ -25,8 +26,10 @@ class YamlNode(NamedTuple):
         return next((value for name, value in self.items if name.kind == "scalar" and name.value == key), None)
 
 
+@functools.lru_cache(maxsize=256)
 def read_yaml(text: str) -> YamlNode | None:
-    """The document's root node; None when it is too big, does not parse, or PyYAML is missing."""
+    """The document's root node; None when it is too big, does not parse, or PyYAML is missing.
+    Memoised by text: the layer lists, the `target:` sites and every model reading one file share a parse."""
     if len(text) > MAX_YAML_BYTES:
         return None
     try:

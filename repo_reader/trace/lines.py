@@ -120,8 +120,8 @@ class LineRecorder:
         if code.co_name in _INNER_FRAMES or code.co_name == "<module>":
             return None
         filename = os.path.realpath(code.co_filename)
-        if not filename.startswith(self.root) or "site-packages" in filename or not filename.endswith(".py") \
-                and "#cell" not in filename:  # a notebook's cell, compiled under its map location
+        python = filename.endswith(".py") or "#cell" in filename  # a notebook's cell, compiled under its map location
+        if not filename.startswith(self.root) or "site-packages" in filename or not python:
             return None
         relative = filename[len(self.root):].replace(os.sep, "/")
         return _Code(relative, code.co_qualname, code.co_firstlineno, statement_table(filename))
