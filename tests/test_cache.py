@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,21 @@ def test_the_garbage_collector_is_paused_during_analysis_and_restored(tmp_path: 
         assert not gc.isenabled()  # restored as it was, not switched on
     finally:
         gc.enable()
+
+
+def test_a_cached_check_of_an_identical_copy_names_the_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check cache is keyed by content (and the folder's name), so two clones share an entry; the
+    report names the folder checked (it named the first clone's path, seen as CI ran in a second clone)."""
+    from repo_reader.lint import run
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first, second = tmp_path / "a" / "line_shapes", tmp_path / "b" / "line_shapes"
+    for copy in (first, second):
+        shutil.copytree(FIXTURES / "line_shapes", copy)
+    assert run.check_repository(first).root == str(first)
+
+    def not_again(*args: object) -> None:
+        raise AssertionError("the second check should come from the cache")
+
+    monkeypatch.setattr(run, "_check_sources", not_again)
+    assert run.check_repository(second).root == str(second)

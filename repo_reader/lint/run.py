@@ -44,7 +44,9 @@ def check_repository(root: Path, select: list[str] | None = None, ignore: list[s
         sources = list_sources(check_root(root))
         key = check_key(sources.fingerprint(), [rule.code for rule in rules])
         report = load_check(key) if use_cache else None
-        if report is None:
+        if report is not None:  # keyed by content: an identical copy elsewhere shares the entry, not its root
+            report = replace(report, root=str(root))
+        else:
             report = _check_sources(root, sources, rules, use_cache)
             if use_cache:
                 store_check(key, report)
